@@ -1,0 +1,41 @@
+//! BIP39 mnemonics and the FIO derivation path, as fiosdk
+//! `createPrivateKeyMnemonic`: seed = BIP39(mnemonic, passphrase ""), key =
+//! BIP32 m/44'/235'/0'/0/0 (SLIP-44 coin 235).
+//!
+//! Unlike fiosdk we validate the mnemonic (English word list and checksum)
+//! before deriving: a mistyped phrase must fail, not open an empty wallet.
+
+use bip39::{Language, Mnemonic};
+use rand_core::{OsRng, RngCore};
+use zeroize::Zeroizing;
+
+use super::{CryptoError, PrivateKey};
+
+/// The path fiosdk derives FIO keys at.
+pub const FIO_DERIVATION_PATH: &str = "m/44'/235'/0'/0/0";
+
+/// A new English mnemonic of 12 or 24 words from the OS RNG.
+pub fn generate_mnemonic(words: usize) -> Result<Zeroizing<String>, CryptoError> {
+    let entropy_len = match words {
+        12 => 16,
+        24 => 32,
+        _ => return Err(CryptoError::InvalidMnemonic(format!("{words} words: choose 12 or 24"))),
+    };
+    let mut entropy = Zeroizing::new([0u8; 32]);
+    OsRng.fill_bytes(&mut entropy[..entropy_len]);
+    let mnemonic = Mnemonic::from_entropy_in(Language::English, &entropy[..entropy_len])
+        .map_err(|e| CryptoError::InvalidMnemonic(e.to_string()))?;
+    Ok(Zeroizing::new(mnemonic.to_string()))
+}
+
+/// The FIO private key of `mnemonic` at m/44'/235'/0'/0/0.
+pub fn derive_from_mnemonic(mnemonic: &str) -> Result<PrivateKey, CryptoError> {
+    let mnemonic = Mnemonic::parse_in(Language::English, mnemonic)
+        .map_err(|e| CryptoError::InvalidMnemonic(e.to_string()))?;
+    let seed = Zeroizing::new(mnemonic.to_seed(""));
+    let path = FIO_DERIVATION_PATH.parse::<bip32::DerivationPath>().expect("constant path");
+    let xprv = bip32::XPrv::derive_from_path(&seed[..], &path)
+        .map_err(|_| CryptoError::InvalidMnemonic("BIP32 derivation failed".into()))?;
+    let bytes = Zeroizing::new(xprv.private_key().to_bytes());
+    PrivateKey::from_bytes(&bytes)
+}
