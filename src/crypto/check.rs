@@ -8,18 +8,13 @@
 //! and only then decrypts and unpads. Every failure is the same
 //! [`DecryptError`].
 
-use aes::cipher::{block_padding::Pkcs7, BlockDecryptMut, BlockEncryptMut, KeyIvInit};
-use hmac::{Hmac, Mac};
 use rand_core::{OsRng, RngCore};
-use sha2::{Digest, Sha256, Sha512};
+use sha2::{Digest, Sha512};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
+use super::primitives::{aes256_cbc_decrypt, aes256_cbc_encrypt, hmac_sha256};
 use super::{DecryptError, SharedSecret};
-
-type Aes256CbcEnc = cbc::Encryptor<aes::Aes256>;
-type Aes256CbcDec = cbc::Decryptor<aes::Aes256>;
-type HmacSha256 = Hmac<Sha256>;
 
 pub const IV_LEN: usize = 16;
 pub const MAC_LEN: usize = 32;
@@ -35,16 +30,11 @@ impl Keys {
         k.copy_from_slice(&Sha512::digest(secret));
         Keys(k)
     }
-    fn enc(&self) -> &[u8] {
-        &self.0[..32]
-    }
-    fn mac(&self) -> &[u8] {
-        &self.0[32..]
+    fn enc(&self) -> &[u8; 32] {
+        self.0[..32].try_into().expect("32 bytes")
     }
     fn tag(&self, iv_and_ciphertext: &[u8]) -> [u8; MAC_LEN] {
-        let mut mac = HmacSha256::new_from_slice(self.mac()).expect("HMAC takes any key length");
-        mac.update(iv_and_ciphertext);
-        mac.finalize().into_bytes().into()
+        hmac_sha256(&self.0[32..], &[iv_and_ciphertext])
     }
 }
 
@@ -59,14 +49,10 @@ pub fn check_encrypt(secret: &[u8], plaintext: &[u8]) -> Vec<u8> {
 /// IV under one secret leaks equality of plaintext prefixes.
 pub fn check_encrypt_with_iv(secret: &[u8], plaintext: &[u8], iv: &[u8; IV_LEN]) -> Vec<u8> {
     let keys = Keys::derive(secret);
-    let ct_len = (plaintext.len() / BLOCK + 1) * BLOCK;
-    let mut out = Vec::with_capacity(IV_LEN + ct_len + MAC_LEN);
+    let ciphertext = aes256_cbc_encrypt(keys.enc(), iv, plaintext);
+    let mut out = Vec::with_capacity(IV_LEN + ciphertext.len() + MAC_LEN);
     out.extend_from_slice(iv);
-    out.resize(IV_LEN + ct_len, 0);
-    Aes256CbcEnc::new_from_slices(keys.enc(), iv)
-        .expect("key and IV lengths are fixed")
-        .encrypt_padded_b2b_mut::<Pkcs7>(plaintext, &mut out[IV_LEN..])
-        .expect("output sized for the padded plaintext");
+    out.extend_from_slice(&ciphertext);
     let tag = keys.tag(&out);
     out.extend_from_slice(&tag);
     out
@@ -90,10 +76,7 @@ pub fn check_decrypt_any<S: AsRef<[u8]>>(secrets: &[S], data: &[u8]) -> Result<V
         .find(|k| bool::from(k.tag(body).ct_eq(tag)))
         .ok_or(DecryptError)?;
     let (iv, ciphertext) = body.split_at(IV_LEN);
-    Aes256CbcDec::new_from_slices(keys.enc(), iv)
-        .expect("key and IV lengths are fixed")
-        .decrypt_padded_vec_mut::<Pkcs7>(ciphertext)
-        .map_err(|_| DecryptError)
+    aes256_cbc_decrypt(keys.enc(), iv.try_into().expect("16 bytes"), ciphertext)
 }
 
 impl AsRef<[u8]> for SharedSecret {

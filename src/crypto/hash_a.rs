@@ -2,14 +2,11 @@
 //! "0x" + lowercase hex of the first 16 bytes of HMAC-SHA1(key = secret, msg = data).
 //! The 16 bytes fit the chain's uint128 index columns.
 
-use hmac::{Hmac, Mac};
-use sha1::Sha1;
-
-type HmacSha1 = Hmac<Sha1>;
+use super::primitives::hmac_sha1;
 
 /// `hashA`: the HMAC key is the 64-byte shared secret.
 pub fn hash_a(secret: &[u8], data: &[u8]) -> String {
-    hash_a_with_key_suffix(secret, &[], data)
+    format!("0x{}", hex::encode(&hmac_sha1(secret, &[data])[..16]))
 }
 
 /// `hashA` with the HMAC key `secret ‖ key_suffix`: FIP-3's request indexes
@@ -18,8 +15,5 @@ pub fn hash_a_with_key_suffix(secret: &[u8], key_suffix: &[u8], data: &[u8]) -> 
     let mut key = zeroize::Zeroizing::new(Vec::with_capacity(secret.len() + key_suffix.len()));
     key.extend_from_slice(secret);
     key.extend_from_slice(key_suffix);
-    let mut mac = HmacSha1::new_from_slice(&key).expect("HMAC takes any key length");
-    mac.update(data);
-    let out = mac.finalize().into_bytes();
-    format!("0x{}", hex::encode(&out[..16]))
+    hash_a(&key, data)
 }

@@ -17,6 +17,7 @@ mod error;
 mod hash_a;
 mod hd;
 mod keys;
+pub mod primitives;
 mod signature;
 
 pub use account::account_name;
