@@ -147,7 +147,8 @@ proptest! {
 
 #[test]
 fn out_of_range_private_keys_are_rejected() {
-    let n = hex::decode("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141").unwrap();
+    let n =
+        hex::decode("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141").unwrap();
     assert!(PrivateKey::from_bytes(&[0u8; 32]).is_err());
     assert!(PrivateKey::from_bytes(&n).is_err());
     assert!(PrivateKey::from_bytes(&[0xff; 32]).is_err());
@@ -196,15 +197,25 @@ fn content_json_rules() {
     let mut with_extra = base.clone();
     with_extra["status"] = "requested".into();
     with_extra["memo"] = serde_json::Value::Null;
-    assert_eq!(ty.pack_json(&base).unwrap(), ty.pack_json(&with_extra).unwrap());
+    assert_eq!(
+        ty.pack_json(&base).unwrap(),
+        ty.pack_json(&with_extra).unwrap()
+    );
     // "" is not null.
     let mut empty_memo = base.clone();
     empty_memo["memo"] = "".into();
-    assert_ne!(ty.pack_json(&base).unwrap(), ty.pack_json(&empty_memo).unwrap());
+    assert_ne!(
+        ty.pack_json(&base).unwrap(),
+        ty.pack_json(&empty_memo).unwrap()
+    );
     // Missing required field and non-string values are errors.
     let mut missing = base.clone();
     missing.as_object_mut().unwrap().remove("amount");
-    assert!(ty.pack_json(&missing).unwrap_err().to_string().contains("missing new_funds_content.amount"));
+    assert!(ty
+        .pack_json(&missing)
+        .unwrap_err()
+        .to_string()
+        .contains("missing new_funds_content.amount"));
     let mut number = base.clone();
     number["amount"] = 1.into();
     assert!(ty.pack_json(&number).is_err());

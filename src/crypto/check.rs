@@ -65,7 +65,10 @@ pub fn check_decrypt(secret: &[u8], data: &[u8]) -> Result<Vec<u8>, DecryptError
 
 /// Decrypts with the first of `secrets` whose MAC matches. Used for the
 /// fiojs/padded ECDH forms: the MAC, not the caller, decides.
-pub fn check_decrypt_any<S: AsRef<[u8]>>(secrets: &[S], data: &[u8]) -> Result<Vec<u8>, DecryptError> {
+pub fn check_decrypt_any<S: AsRef<[u8]>>(
+    secrets: &[S],
+    data: &[u8],
+) -> Result<Vec<u8>, DecryptError> {
     if data.len() < MIN_LEN || (data.len() - IV_LEN - MAC_LEN) % BLOCK != 0 {
         return Err(DecryptError);
     }

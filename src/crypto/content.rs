@@ -24,10 +24,16 @@ struct Field {
 }
 
 const fn req(name: &'static str) -> Field {
-    Field { name, optional: false }
+    Field {
+        name,
+        optional: false,
+    }
 }
 const fn opt(name: &'static str) -> Field {
-    Field { name, optional: true }
+    Field {
+        name,
+        optional: true,
+    }
 }
 
 const NEW_FUNDS_FIELDS: &[Field] = &[
@@ -108,7 +114,11 @@ impl ContentType {
                 }
                 (None, true) => out.push(0),
                 (None, false) => {
-                    return Err(CryptoError::InvalidContent(format!("missing {}.{}", self.name(), field.name)))
+                    return Err(CryptoError::InvalidContent(format!(
+                        "missing {}.{}",
+                        self.name(),
+                        field.name
+                    )))
                 }
             }
         }
@@ -134,7 +144,11 @@ impl ContentType {
             } else {
                 true
             };
-            values.push(if present { Some(reader.string(field.name)?) } else { None });
+            values.push(if present {
+                Some(reader.string(field.name)?)
+            } else {
+                None
+            });
         }
         if reader.pos != bytes.len() {
             return Err(CryptoError::InvalidContent(format!(
@@ -148,15 +162,19 @@ impl ContentType {
 
     /// Packs a JSON object. Optional fields may be absent or null; values must be strings.
     pub fn pack_json(self, object: &Value) -> Result<Vec<u8>, CryptoError> {
-        let map = object
-            .as_object()
-            .ok_or_else(|| CryptoError::InvalidContent(format!("{} must be a JSON object", self.name())))?;
+        let map = object.as_object().ok_or_else(|| {
+            CryptoError::InvalidContent(format!("{} must be a JSON object", self.name()))
+        })?;
         let mut values = Vec::with_capacity(self.fields().len());
         for field in self.fields() {
             values.push(match map.get(field.name) {
                 None | Some(Value::Null) if field.optional => None,
                 None => {
-                    return Err(CryptoError::InvalidContent(format!("missing {}.{}", self.name(), field.name)))
+                    return Err(CryptoError::InvalidContent(format!(
+                        "missing {}.{}",
+                        self.name(),
+                        field.name
+                    )))
                 }
                 Some(Value::String(s)) => Some(s.as_str()),
                 Some(other) => {
@@ -177,7 +195,10 @@ impl ContentType {
         let values = self.unpack_values(bytes)?;
         let mut map = Map::new();
         for (field, value) in self.fields().iter().zip(values) {
-            map.insert(field.name.to_string(), value.map(Value::String).unwrap_or(Value::Null));
+            map.insert(
+                field.name.to_string(),
+                value.map(Value::String).unwrap_or(Value::Null),
+            );
         }
         Ok(Value::Object(map))
     }
@@ -206,10 +227,9 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn byte(&mut self, field: &str) -> Result<u8, CryptoError> {
-        let b = *self
-            .bytes
-            .get(self.pos)
-            .ok_or_else(|| CryptoError::InvalidContent(format!("{field}: read past end of buffer")))?;
+        let b = *self.bytes.get(self.pos).ok_or_else(|| {
+            CryptoError::InvalidContent(format!("{field}: read past end of buffer"))
+        })?;
         self.pos += 1;
         Ok(b)
     }
@@ -220,11 +240,14 @@ impl Reader<'_> {
             let b = self.byte(field)?;
             value |= ((b & 0x7f) as u64) << shift;
             if b & 0x80 == 0 {
-                return u32::try_from(value)
-                    .map_err(|_| CryptoError::InvalidContent(format!("{field}: length overflows varuint32")));
+                return u32::try_from(value).map_err(|_| {
+                    CryptoError::InvalidContent(format!("{field}: length overflows varuint32"))
+                });
             }
         }
-        Err(CryptoError::InvalidContent(format!("{field}: varuint32 longer than 5 bytes")))
+        Err(CryptoError::InvalidContent(format!(
+            "{field}: varuint32 longer than 5 bytes"
+        )))
     }
 
     fn string(&mut self, field: &str) -> Result<String, CryptoError> {
@@ -233,7 +256,9 @@ impl Reader<'_> {
             .pos
             .checked_add(len)
             .filter(|&end| end <= self.bytes.len())
-            .ok_or_else(|| CryptoError::InvalidContent(format!("{field}: read past end of buffer")))?;
+            .ok_or_else(|| {
+                CryptoError::InvalidContent(format!("{field}: read past end of buffer"))
+            })?;
         let s = std::str::from_utf8(&self.bytes[self.pos..end])
             .map_err(|_| CryptoError::InvalidContent(format!("{field}: not valid UTF-8")))?;
         self.pos = end;
@@ -251,7 +276,9 @@ pub trait FioContent: Sized {
 
     fn pack(&self) -> Vec<u8> {
         // Typed structs always have their required fields.
-        Self::TYPE.pack_values(&self.values()).expect("typed content has every required field")
+        Self::TYPE
+            .pack_values(&self.values())
+            .expect("typed content has every required field")
     }
 
     fn unpack(bytes: &[u8]) -> Result<Self, CryptoError> {
@@ -355,7 +382,11 @@ impl FioContent for RecordObtDataContent {
 }
 
 /// Encrypts typed content from `sender` to `recipient`: base64 text for the chain.
-pub fn encrypt_content<T: FioContent>(sender: &PrivateKey, recipient: &PublicKey, content: &T) -> String {
+pub fn encrypt_content<T: FioContent>(
+    sender: &PrivateKey,
+    recipient: &PublicKey,
+    content: &T,
+) -> String {
     let secret = sender.shared_secret(recipient);
     BASE64.encode(check_encrypt(secret.as_bytes(), &content.pack()))
 }
@@ -368,7 +399,11 @@ pub fn encrypt_content_with_iv<T: FioContent>(
     iv: &[u8; IV_LEN],
 ) -> String {
     let secret = sender.shared_secret(recipient);
-    BASE64.encode(check_encrypt_with_iv(secret.as_bytes(), &content.pack(), iv))
+    BASE64.encode(check_encrypt_with_iv(
+        secret.as_bytes(),
+        &content.pack(),
+        iv,
+    ))
 }
 
 /// Decrypts typed content with our key and the counterparty's public key.
@@ -406,7 +441,11 @@ pub fn decrypt_content_json(
     ty.unpack_json(&packed).map_err(|_| DecryptError)
 }
 
-fn decrypt_packed(own: &PrivateKey, counterparty: &PublicKey, content: &str) -> Result<Vec<u8>, DecryptError> {
+fn decrypt_packed(
+    own: &PrivateKey,
+    counterparty: &PublicKey,
+    content: &str,
+) -> Result<Vec<u8>, DecryptError> {
     let data = BASE64.decode(content.trim()).map_err(|_| DecryptError)?;
     check_decrypt_any(&own.shared_secret_candidates(counterparty), &data)
 }

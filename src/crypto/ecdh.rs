@@ -42,7 +42,8 @@ impl fmt::Debug for SharedSecret {
 impl PrivateKey {
     /// The 32-byte big-endian x coordinate of d·Q.
     fn ecdh_x(&self, peer: &PublicKey) -> Zeroizing<[u8; 32]> {
-        let shared = k256::ecdh::diffie_hellman(self.as_k256().to_nonzero_scalar(), peer.as_affine());
+        let shared =
+            k256::ecdh::diffie_hellman(self.as_k256().to_nonzero_scalar(), peer.as_affine());
         let mut x = Zeroizing::new([0u8; 32]);
         x.copy_from_slice(shared.raw_secret_bytes());
         x

@@ -19,7 +19,11 @@ pub fn generate_mnemonic(words: usize) -> Result<Zeroizing<String>, CryptoError>
     let entropy_len = match words {
         12 => 16,
         24 => 32,
-        _ => return Err(CryptoError::InvalidMnemonic(format!("{words} words: choose 12 or 24"))),
+        _ => {
+            return Err(CryptoError::InvalidMnemonic(format!(
+                "{words} words: choose 12 or 24"
+            )))
+        }
     };
     let mut entropy = Zeroizing::new([0u8; 32]);
     OsRng.fill_bytes(&mut entropy[..entropy_len]);
@@ -33,7 +37,9 @@ pub fn derive_from_mnemonic(mnemonic: &str) -> Result<PrivateKey, CryptoError> {
     let mnemonic = Mnemonic::parse_in(Language::English, mnemonic)
         .map_err(|e| CryptoError::InvalidMnemonic(e.to_string()))?;
     let seed = Zeroizing::new(mnemonic.to_seed(""));
-    let path = FIO_DERIVATION_PATH.parse::<bip32::DerivationPath>().expect("constant path");
+    let path = FIO_DERIVATION_PATH
+        .parse::<bip32::DerivationPath>()
+        .expect("constant path");
     let xprv = bip32::XPrv::derive_from_path(&seed[..], &path)
         .map_err(|_| CryptoError::InvalidMnemonic("BIP32 derivation failed".into()))?;
     let bytes = Zeroizing::new(xprv.private_key().to_bytes());

@@ -35,8 +35,9 @@ impl PrivateKey {
         if bytes.len() != 32 {
             return Err(CryptoError::InvalidPrivateKey("a private key is 32 bytes"));
         }
-        let secret = k256::SecretKey::from_slice(bytes)
-            .map_err(|_| CryptoError::InvalidPrivateKey("scalar is zero or not below the curve order"))?;
+        let secret = k256::SecretKey::from_slice(bytes).map_err(|_| {
+            CryptoError::InvalidPrivateKey("scalar is zero or not below the curve order")
+        })?;
         Ok(Self::from_secret(secret))
     }
 
@@ -52,18 +53,24 @@ impl PrivateKey {
         if let Some(body) = text.strip_prefix(PVT_K1_PREFIX) {
             let payload = base58::decode(body, Checksum::Ripemd160K1).map_err(pvt_err)?;
             if payload.len() != 32 {
-                return Err(CryptoError::InvalidPrivateKey("PVT_K1 key payload must be 32 bytes"));
+                return Err(CryptoError::InvalidPrivateKey(
+                    "PVT_K1 key payload must be 32 bytes",
+                ));
             }
             return Self::from_bytes(&payload);
         }
         let payload = base58::decode(text, Checksum::DoubleSha256).map_err(pvt_err)?;
         if payload.first() != Some(&WIF_VERSION) {
-            return Err(CryptoError::InvalidPrivateKey("WIF version byte must be 0x80"));
+            return Err(CryptoError::InvalidPrivateKey(
+                "WIF version byte must be 0x80",
+            ));
         }
         match payload.len() {
             33 => Self::from_bytes(&payload[1..]),
             34 if payload[33] == 0x01 => Self::from_bytes(&payload[1..33]),
-            _ => Err(CryptoError::InvalidPrivateKey("WIF payload must be 32 bytes, optionally followed by 0x01")),
+            _ => Err(CryptoError::InvalidPrivateKey(
+                "WIF payload must be 32 bytes, optionally followed by 0x01",
+            )),
         }
     }
 
@@ -83,7 +90,10 @@ impl PrivateKey {
     /// The `PVT_K1_…` form.
     pub fn to_pvt_k1(&self) -> Zeroizing<String> {
         let bytes = self.to_bytes();
-        Zeroizing::new(format!("{PVT_K1_PREFIX}{}", base58::encode(&bytes[..], Checksum::Ripemd160K1)))
+        Zeroizing::new(format!(
+            "{PVT_K1_PREFIX}{}",
+            base58::encode(&bytes[..], Checksum::Ripemd160K1)
+        ))
     }
 
     pub fn public_key(&self) -> &PublicKey {
@@ -105,7 +115,9 @@ fn pvt_err(e: DecodeError) -> CryptoError {
 
 impl fmt::Debug for PrivateKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PrivateKey").field("public_key", &self.public.to_string()).finish_non_exhaustive()
+        f.debug_struct("PrivateKey")
+            .field("public_key", &self.public.to_string())
+            .finish_non_exhaustive()
     }
 }
 
@@ -149,7 +161,9 @@ impl PublicKey {
     /// From SEC1 bytes (33 compressed or 65 uncompressed); rejects points not on the curve.
     pub fn from_sec1(bytes: &[u8]) -> Result<Self, CryptoError> {
         if bytes.len() != 33 && bytes.len() != 65 {
-            return Err(CryptoError::InvalidPublicKey("SEC1 point must be 33 or 65 bytes"));
+            return Err(CryptoError::InvalidPublicKey(
+                "SEC1 point must be 33 or 65 bytes",
+            ));
         }
         let point = k256::PublicKey::from_sec1_bytes(bytes)
             .map_err(|_| CryptoError::InvalidPublicKey("not a point on secp256k1"))?;
@@ -159,7 +173,10 @@ impl PublicKey {
     pub(crate) fn from_k256(point: k256::PublicKey) -> Self {
         let mut compressed = [0u8; 33];
         compressed.copy_from_slice(point.to_encoded_point(true).as_bytes());
-        Self { point: *point.as_affine(), compressed }
+        Self {
+            point: *point.as_affine(),
+            compressed,
+        }
     }
 
     /// Parses `FIO…` (legacy checksum) or `PUB_K1_…` (K1 checksum). Checksums
@@ -171,7 +188,9 @@ impl PublicKey {
         } else if let Some(body) = text.strip_prefix(FIO_PREFIX) {
             base58::decode(body, Checksum::Ripemd160)
         } else {
-            return Err(CryptoError::InvalidPublicKey("a public key starts with FIO or PUB_K1_"));
+            return Err(CryptoError::InvalidPublicKey(
+                "a public key starts with FIO or PUB_K1_",
+            ));
         }
         .map_err(|e| {
             CryptoError::InvalidPublicKey(match e {
@@ -181,7 +200,9 @@ impl PublicKey {
             })
         })?;
         if payload.len() != 33 {
-            return Err(CryptoError::InvalidPublicKey("key payload must be a 33-byte compressed point"));
+            return Err(CryptoError::InvalidPublicKey(
+                "key payload must be a 33-byte compressed point",
+            ));
         }
         Self::from_sec1(&payload)
     }
@@ -208,12 +229,18 @@ impl PublicKey {
 
     /// `FIO…` with the legacy ripemd160 checksum.
     pub fn to_fio_string(&self) -> String {
-        format!("{FIO_PREFIX}{}", base58::encode(&self.compressed, Checksum::Ripemd160))
+        format!(
+            "{FIO_PREFIX}{}",
+            base58::encode(&self.compressed, Checksum::Ripemd160)
+        )
     }
 
     /// `PUB_K1_…` with the K1 checksum.
     pub fn to_pub_k1(&self) -> String {
-        format!("{PUB_K1_PREFIX}{}", base58::encode(&self.compressed, Checksum::Ripemd160K1))
+        format!(
+            "{PUB_K1_PREFIX}{}",
+            base58::encode(&self.compressed, Checksum::Ripemd160K1)
+        )
     }
 
     /// The FIO account name (actor) this key hashes to.

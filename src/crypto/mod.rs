@@ -21,7 +21,9 @@ pub mod primitives;
 mod signature;
 
 pub use account::account_name;
-pub use check::{check_decrypt, check_decrypt_any, check_encrypt, check_encrypt_with_iv, IV_LEN, MAC_LEN};
+pub use check::{
+    check_decrypt, check_decrypt_any, check_encrypt, check_encrypt_with_iv, IV_LEN, MAC_LEN,
+};
 pub use content::{
     decrypt_content, decrypt_content_json, encrypt_content, encrypt_content_json,
     encrypt_content_with_iv, ContentType, FioContent, NewFundsContent, RecordObtDataContent,

@@ -11,12 +11,17 @@ use super::DecryptError;
 
 /// AES-256-CBC with PKCS#7 padding. The output is 16·(⌊len/16⌋ + 1) bytes.
 pub fn aes256_cbc_encrypt(key: &[u8; 32], iv: &[u8; 16], plaintext: &[u8]) -> Vec<u8> {
-    cbc::Encryptor::<aes::Aes256>::new(key.into(), iv.into()).encrypt_padded_vec_mut::<Pkcs7>(plaintext)
+    cbc::Encryptor::<aes::Aes256>::new(key.into(), iv.into())
+        .encrypt_padded_vec_mut::<Pkcs7>(plaintext)
 }
 
 /// AES-256-CBC decryption and PKCS#7 unpadding. Misaligned input and bad
 /// padding are both [`DecryptError`]. Callers must authenticate first.
-pub fn aes256_cbc_decrypt(key: &[u8; 32], iv: &[u8; 16], ciphertext: &[u8]) -> Result<Vec<u8>, DecryptError> {
+pub fn aes256_cbc_decrypt(
+    key: &[u8; 32],
+    iv: &[u8; 16],
+    ciphertext: &[u8],
+) -> Result<Vec<u8>, DecryptError> {
     if ciphertext.is_empty() || ciphertext.len() % 16 != 0 {
         return Err(DecryptError);
     }
@@ -38,6 +43,21 @@ macro_rules! hmac_fn {
     };
 }
 
-hmac_fn!(hmac_sha1, Sha1, 20, "HMAC-SHA1 over the concatenation of `parts`.");
-hmac_fn!(hmac_sha256, Sha256, 32, "HMAC-SHA256 over the concatenation of `parts`.");
-hmac_fn!(hmac_sha512, Sha512, 64, "HMAC-SHA512 over the concatenation of `parts`.");
+hmac_fn!(
+    hmac_sha1,
+    Sha1,
+    20,
+    "HMAC-SHA1 over the concatenation of `parts`."
+);
+hmac_fn!(
+    hmac_sha256,
+    Sha256,
+    32,
+    "HMAC-SHA256 over the concatenation of `parts`."
+);
+hmac_fn!(
+    hmac_sha512,
+    Sha512,
+    64,
+    "HMAC-SHA512 over the concatenation of `parts`."
+);

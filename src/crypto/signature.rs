@@ -42,8 +42,9 @@ impl Signature {
         if !(27..=34).contains(&bytes[0]) {
             return Err(CryptoError::InvalidSignature("header byte must be 27..=34"));
         }
-        EcdsaSignature::from_slice(&bytes[1..])
-            .map_err(|_| CryptoError::InvalidSignature("r or s is zero or not below the curve order"))?;
+        EcdsaSignature::from_slice(&bytes[1..]).map_err(|_| {
+            CryptoError::InvalidSignature("r or s is zero or not below the curve order")
+        })?;
         Ok(Self { bytes })
     }
 
@@ -52,7 +53,9 @@ impl Signature {
         let body = text
             .trim()
             .strip_prefix(PREFIX)
-            .ok_or(CryptoError::InvalidSignature("a signature starts with SIG_K1_"))?;
+            .ok_or(CryptoError::InvalidSignature(
+                "a signature starts with SIG_K1_",
+            ))?;
         let payload = base58::decode(body, Checksum::Ripemd160K1).map_err(|e| {
             CryptoError::InvalidSignature(match e {
                 base58::DecodeError::Base58 => "not base58",
@@ -131,7 +134,11 @@ fn is_canonical_half(b: &[u8; 32]) -> bool {
 
 impl fmt::Display for Signature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{PREFIX}{}", base58::encode(&self.bytes, Checksum::Ripemd160K1))
+        write!(
+            f,
+            "{PREFIX}{}",
+            base58::encode(&self.bytes, Checksum::Ripemd160K1)
+        )
     }
 }
 
@@ -171,10 +178,14 @@ impl PrivateKey {
             };
             // h_k goes into the HMAC-DRBG as is (fiojs does not reduce it mod n).
             let k_bytes = Zeroizing::new(rfc6979::generate_k::<Sha256, U32>(&x, &n, &h_k, &[]));
-            let Some(k) = Option::<Scalar>::from(Scalar::from_repr(*k_bytes)) else { continue };
+            let Some(k) = Option::<Scalar>::from(Scalar::from_repr(*k_bytes)) else {
+                continue;
+            };
             let k = Zeroizing::new(k);
             // k256's SignPrimitive normalizes to low-S and fixes the recovery id.
-            let Ok((sig, Some(recid))) = d.try_sign_prehashed(*k, &z) else { continue };
+            let Ok((sig, Some(recid))) = d.try_sign_prehashed(*k, &z) else {
+                continue;
+            };
             let mut bytes = [0u8; 65];
             bytes[0] = HEADER_BASE + recid.to_byte();
             bytes[1..].copy_from_slice(&sig.to_bytes());

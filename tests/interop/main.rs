@@ -26,7 +26,12 @@ fn ensure_packages() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         let dir = interop_dir();
-        let installed = |name: &str| dir.join("node_modules/@fioprotocol").join(name).join("package.json").exists();
+        let installed = |name: &str| {
+            dir.join("node_modules/@fioprotocol")
+                .join(name)
+                .join("package.json")
+                .exists()
+        };
         if installed("fiojs") && installed("fiosdk") {
             return;
         }
@@ -67,7 +72,11 @@ fn call(requests: &[(&str, Value)]) -> Vec<Result<Value, String>> {
     for (i, line) in reader.lines().take(requests.len()).enumerate() {
         let v: Value = serde_json::from_str(&line.unwrap()).unwrap();
         assert_eq!(v["id"], i, "answers come back in order");
-        answers.push(if v["ok"] == true { Ok(v["result"].clone()) } else { Err(v["error"].to_string()) });
+        answers.push(if v["ok"] == true {
+            Ok(v["result"].clone())
+        } else {
+            Err(v["error"].to_string())
+        });
     }
     writer.join().unwrap();
     let _ = child.kill();
@@ -91,7 +100,9 @@ fn random_bytes(max: usize) -> Vec<u8> {
 /// Key pairs for ECDH cases: mostly random, plus pairs whose x starts with
 /// 0x00, where fiojs (stripped) and the padded form differ.
 fn key_pairs(n: usize) -> Vec<(PrivateKey, PrivateKey)> {
-    let mut pairs: Vec<_> = (0..n - 8).map(|_| (PrivateKey::generate(), PrivateKey::generate())).collect();
+    let mut pairs: Vec<_> = (0..n - 8)
+        .map(|_| (PrivateKey::generate(), PrivateKey::generate()))
+        .collect();
     while pairs.len() < n {
         let a = PrivateKey::generate();
         let b = PrivateKey::generate();
@@ -104,9 +115,13 @@ fn key_pairs(n: usize) -> Vec<(PrivateKey, PrivateKey)> {
 
 fn random_text(max: usize) -> String {
     // Mix ASCII with multi-byte UTF-8 so lengths in bytes and chars differ.
-    const ALPHABET: &[&str] = &["a", "Z", "0", ".", " ", "@", "é", "ß", "€", "中", "🙂", "\u{1f}"];
+    const ALPHABET: &[&str] = &[
+        "a", "Z", "0", ".", " ", "@", "é", "ß", "€", "中", "🙂", "\u{1f}",
+    ];
     let n = random_bytes(max).len();
-    (0..n).map(|_| ALPHABET[(OsRng.next_u32() as usize) % ALPHABET.len()]).collect()
+    (0..n)
+        .map(|_| ALPHABET[(OsRng.next_u32() as usize) % ALPHABET.len()])
+        .collect()
 }
 
 fn random_optional() -> Value {
@@ -135,7 +150,10 @@ fn random_content(ty: ContentType) -> Value {
 #[test]
 fn public_keys_and_account_names_match_fiojs() {
     let keys: Vec<PrivateKey> = (0..CASES).map(|_| PrivateKey::generate()).collect();
-    let reqs: Vec<_> = keys.iter().map(|k| ("key", json!({"wif": wif(k)}))).collect();
+    let reqs: Vec<_> = keys
+        .iter()
+        .map(|k| ("key", json!({"wif": wif(k)})))
+        .collect();
     for (key, answer) in keys.iter().zip(call(&reqs)) {
         let answer = answer.unwrap();
         assert_eq!(answer["public_key"], key.public_key().to_fio_string());
@@ -148,25 +166,41 @@ fn shared_secrets_match_fiojs() {
     let pairs = key_pairs(CASES);
     let reqs: Vec<_> = pairs
         .iter()
-        .map(|(a, b)| ("shared_secret", json!({"wif": wif(a), "public_key": b.public_key().to_string()})))
+        .map(|(a, b)| {
+            (
+                "shared_secret",
+                json!({"wif": wif(a), "public_key": b.public_key().to_string()}),
+            )
+        })
         .collect();
     for ((a, b), answer) in pairs.iter().zip(call(&reqs)) {
-        assert_eq!(answer.unwrap(), hex::encode(a.shared_secret(b.public_key()).as_bytes()));
+        assert_eq!(
+            answer.unwrap(),
+            hex::encode(a.shared_secret(b.public_key()).as_bytes())
+        );
     }
 }
 
 #[test]
 fn rust_signatures_equal_fiojs_signatures_and_verify_there() {
-    let cases: Vec<(PrivateKey, Vec<u8>)> = (0..CASES).map(|_| (PrivateKey::generate(), random_bytes(100))).collect();
+    let cases: Vec<(PrivateKey, Vec<u8>)> = (0..CASES)
+        .map(|_| (PrivateKey::generate(), random_bytes(100)))
+        .collect();
     let mut reqs = Vec::new();
     for (key, msg) in &cases {
         let sig = key.sign_message(msg);
-        reqs.push(("sign", json!({"wif": wif(key), "message_hex": hex::encode(msg)})));
+        reqs.push((
+            "sign",
+            json!({"wif": wif(key), "message_hex": hex::encode(msg)}),
+        ));
         reqs.push((
             "verify",
             json!({"signature": sig.to_string(), "message_hex": hex::encode(msg), "public_key": key.public_key().to_string()}),
         ));
-        reqs.push(("recover", json!({"signature": sig.to_string(), "message_hex": hex::encode(msg)})));
+        reqs.push((
+            "recover",
+            json!({"signature": sig.to_string(), "message_hex": hex::encode(msg)}),
+        ));
     }
     let answers = call(&reqs);
     for (i, (key, msg)) in cases.iter().enumerate() {
@@ -174,8 +208,16 @@ fn rust_signatures_equal_fiojs_signatures_and_verify_there() {
         let theirs = answers[3 * i].clone().unwrap();
         // Byte-identical, nonce retries included.
         assert_eq!(theirs, ours.to_string(), "fiojs signature differs");
-        assert_eq!(answers[3 * i + 1].clone().unwrap(), true, "fiojs rejects our signature");
-        assert_eq!(answers[3 * i + 2].clone().unwrap(), key.public_key().to_string(), "fiojs recovers another key");
+        assert_eq!(
+            answers[3 * i + 1].clone().unwrap(),
+            true,
+            "fiojs rejects our signature"
+        );
+        assert_eq!(
+            answers[3 * i + 2].clone().unwrap(),
+            key.public_key().to_string(),
+            "fiojs recovers another key"
+        );
         // And the reverse: fiojs' signature verifies and recovers here.
         let parsed = Signature::parse(theirs.as_str().unwrap()).unwrap();
         assert!(parsed.verify_message(msg, key.public_key()));
@@ -199,8 +241,16 @@ fn raw_encryption_round_trips_both_ways() {
     for (i, ((a, b), plain)) in pairs.iter().zip(&plains).enumerate() {
         let theirs = hex::decode(answers[2 * i].clone().unwrap().as_str().unwrap()).unwrap();
         let candidates = b.shared_secret_candidates(a.public_key());
-        assert_eq!(&check_decrypt_any(&candidates, &theirs).unwrap(), plain, "we cannot decrypt fiojs");
-        assert_eq!(answers[2 * i + 1].clone().unwrap(), hex::encode(plain), "fiojs cannot decrypt ours");
+        assert_eq!(
+            &check_decrypt_any(&candidates, &theirs).unwrap(),
+            plain,
+            "we cannot decrypt fiojs"
+        );
+        assert_eq!(
+            answers[2 * i + 1].clone().unwrap(),
+            hex::encode(plain),
+            "fiojs cannot decrypt ours"
+        );
     }
 }
 
@@ -209,7 +259,11 @@ fn content_round_trips_with_fiosdk_both_ways() {
     let pairs = key_pairs(CASES);
     let cases: Vec<(ContentType, Value)> = (0..CASES)
         .map(|i| {
-            let ty = if i % 2 == 0 { ContentType::NewFundsContent } else { ContentType::RecordObtDataContent };
+            let ty = if i % 2 == 0 {
+                ContentType::NewFundsContent
+            } else {
+                ContentType::RecordObtDataContent
+            };
             (ty, random_content(ty))
         })
         .collect();
@@ -228,14 +282,25 @@ fn content_round_trips_with_fiosdk_both_ways() {
     let answers = call(&reqs);
     for (i, ((a, b), (ty, obj))) in pairs.iter().zip(&cases).enumerate() {
         let theirs = answers[2 * i].clone().unwrap();
-        let decrypted = decrypt_content_json(*ty, b, a.public_key(), theirs.as_str().unwrap()).unwrap();
+        let decrypted =
+            decrypt_content_json(*ty, b, a.public_key(), theirs.as_str().unwrap()).unwrap();
         assert_eq!(&decrypted, obj, "we decrypt fiosdk content differently");
         let packed_theirs = {
-            let data = base64::engine::general_purpose::STANDARD.decode(theirs.as_str().unwrap()).unwrap();
+            let data = base64::engine::general_purpose::STANDARD
+                .decode(theirs.as_str().unwrap())
+                .unwrap();
             check_decrypt_any(&b.shared_secret_candidates(a.public_key()), &data).unwrap()
         };
-        assert_eq!(packed_theirs, ty.pack_json(obj).unwrap(), "ABI packing differs from fiosdk");
-        assert_eq!(&answers[2 * i + 1].clone().unwrap(), obj, "fiosdk decrypts our content differently");
+        assert_eq!(
+            packed_theirs,
+            ty.pack_json(obj).unwrap(),
+            "ABI packing differs from fiosdk"
+        );
+        assert_eq!(
+            &answers[2 * i + 1].clone().unwrap(),
+            obj,
+            "fiosdk decrypts our content differently"
+        );
     }
 }
 
@@ -250,6 +315,9 @@ fn hash_a_matches_fiojs() {
         .collect();
     for ((a, b), answer) in pairs.iter().zip(call(&reqs)) {
         let secret = a.shared_secret(b.public_key());
-        assert_eq!(answer.unwrap(), hash_a(secret.as_bytes(), b.public_key().as_bytes()));
+        assert_eq!(
+            answer.unwrap(),
+            hash_a(secret.as_bytes(), b.public_key().as_bytes())
+        );
     }
 }
