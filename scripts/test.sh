@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Every test of fio-peer, on a fresh machine: installs what it needs first.
+#
+#   scripts/test.sh
+#
+# Needs: the Rust toolchain (cargo), and root or sudo for apt-get when node
+# is missing. Ends with one line "N passed, M failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n== %s\n' "$*" >&2; }
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# --- system packages -------------------------------------------------------
+# node ≥ 18 and npm run the live interop tests against fiojs/fiosdk.
+need_node=0
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  need_node=1
+elif [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 18 ]; then
+  need_node=1
+fi
+if [ "$need_node" = 1 ]; then
+  log "installing nodejs and npm from Debian"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
+
+# --- npm packages (pinned by tests/interop/package-lock.json) -------------
+log "installing @fioprotocol/fiojs@1.0.2 and @fioprotocol/fiosdk@1.10.3"
+(cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
+
+# --- Rust ------------------------------------------------------------------
+log "cargo fmt --check"
+cargo fmt --all -- --check
+
+log "cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+log "cargo test (unit, vectors, Wycheproof, properties, live interop, CLI, doc tests)"
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+set +e
+cargo test --workspace --locked 2>&1 | tee "$out"
+status=${PIPESTATUS[0]}
+set -e
+
+# One closing line for the whole run, summed over every test binary.
+python3 - "$out" <<'PY'
+import re, sys
+passed = failed = 0
+for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
+    m = re.search(r"test result: \w+\. (\d+) passed; (\d+) failed", line)
+    if m:
+        passed += int(m.group(1)); failed += int(m.group(2))
+print(f"{passed} passed, {failed} failed")
+PY
+exit "$status"
