@@ -4,10 +4,12 @@
 //! communication on the FIO Protocol: FIP-24 secure messages and FIP-3
 //! friending, as a Rust core with Kotlin, Swift and Python bindings.
 //!
-//! This crate is the core. Today it holds [`crypto`]: FIO keys, signatures,
+//! This crate is the core: [`crypto`] holds FIO keys, signatures,
 //! ECDH, `checkEncrypt` and the encrypted request/OBT `content`,
 //! byte-compatible with `@fioprotocol/fiojs` 1.0.2 and `@fioprotocol/fiosdk`
-//! 1.10.3. The bytes are specified in `docs/protocol.md`.
+//! 1.10.3; [`protocol`] the fio_dm 1.0 profile of FIP-24; [`store`] the
+//! SQLite schema; [`wallet`] the FIP-24 engine. The bytes are specified in
+//! `docs/protocol.md`.
 //!
 //! ```
 //! use fio_peer::crypto::{decrypt_content, encrypt_content, NewFundsContent, PrivateKey};
@@ -37,3 +39,6 @@
 //! ```
 
 pub mod crypto;
+pub mod protocol;
+pub mod store;
+pub mod wallet;

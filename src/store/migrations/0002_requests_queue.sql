@@ -1,0 +1,25 @@
+-- Version 2: requests with their status, and the user's queue.
+
+-- Funds, public-address and channel requests in both directions.
+CREATE TABLE requests (
+    message_row INTEGER PRIMARY KEY REFERENCES messages(id),
+    channel_id  INTEGER NOT NULL REFERENCES channels(id),
+    direction   TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+    kind        TEXT NOT NULL CHECK (kind IN ('channel', 'funds', 'pub_address')),
+    message_id  TEXT NOT NULL,
+    state       TEXT NOT NULL CHECK (state IN ('pending', 'accepted', 'rejected', 'cancelled', 'paid')),
+    answer_row  INTEGER REFERENCES messages(id),
+    updated_at  INTEGER NOT NULL,
+    UNIQUE (channel_id, direction, message_id)
+);
+
+-- What the user has to look at, in arrival order.
+CREATE TABLE queue (
+    id          INTEGER PRIMARY KEY,
+    channel_id  INTEGER NOT NULL REFERENCES channels(id),
+    message_row INTEGER NOT NULL UNIQUE REFERENCES messages(id),
+    action      TEXT NOT NULL,
+    handled     INTEGER NOT NULL DEFAULT 0 CHECK (handled IN (0, 1)),
+    created_at  INTEGER NOT NULL
+);
+CREATE INDEX queue_open ON queue (handled, id);

@@ -1,0 +1,389 @@
+//! SQL for the wallet engine: row types and queries, all taking a
+//! connection (or transaction) so callers decide the transaction.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::now;
+use super::types::*;
+use crate::crypto::PublicKey;
+use crate::protocol::{Action, FioAddress, InboxLocation, MessageData};
+
+/// A channel row as the engine needs it (tokens included).
+#[derive(Clone, Debug)]
+pub struct ChannelRow {
+    pub id: i64,
+    pub peer: FioAddress,
+    pub peer_key: PublicKey,
+    pub state: ChannelState,
+    pub initiator_us: bool,
+    pub our_token: Option<String>,
+    pub peer_token: Option<String>,
+    pub peer_inbox: Option<InboxLocation>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl ChannelRow {
+    pub fn public(self) -> Channel {
+        Channel {
+            peer: self.peer,
+            peer_public_key: self.peer_key,
+            state: self.state,
+            initiated_by_us: self.initiator_us,
+            peer_inbox: self.peer_inbox,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+const CHANNEL_COLUMNS: &str =
+    "id, peer_address, peer_public_key, state, initiator, our_token, peer_token, \
+                               peer_inbox_type, peer_inbox, created_at, updated_at";
+
+fn channel_row(r: &Row) -> rusqlite::Result<ChannelRow> {
+    let peer: String = r.get(1)?;
+    let key: String = r.get(2)?;
+    let inbox_type: Option<String> = r.get(7)?;
+    let inbox: Option<String> = r.get(8)?;
+    Ok(ChannelRow {
+        id: r.get(0)?,
+        // Stored values were validated before they were written.
+        peer: FioAddress::parse(&peer).expect("stored FIO address"),
+        peer_key: PublicKey::parse(&key).expect("stored public key"),
+        state: ChannelState::parse(&r.get::<_, String>(3)?),
+        initiator_us: r.get::<_, String>(4)? == "us",
+        our_token: r.get(5)?,
+        peer_token: r.get(6)?,
+        peer_inbox: match (inbox_type, inbox) {
+            (Some(t), Some(a)) => InboxLocation::parse(&t, &a).ok(),
+            _ => None,
+        },
+        created_at: r.get(9)?,
+        updated_at: r.get(10)?,
+    })
+}
+
+pub fn all_channels(conn: &Connection) -> rusqlite::Result<Vec<ChannelRow>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {CHANNEL_COLUMNS} FROM channels ORDER BY updated_at DESC, id DESC"
+    ))?;
+    let rows = stmt.query_map([], channel_row)?;
+    rows.collect()
+}
+
+pub fn channel_by_peer(
+    conn: &Connection,
+    own: &FioAddress,
+    peer: &FioAddress,
+) -> rusqlite::Result<Option<ChannelRow>> {
+    conn.prepare_cached(&format!(
+        "SELECT {CHANNEL_COLUMNS} FROM channels WHERE own_address = ?1 AND peer_address = ?2"
+    ))?
+    .query_row(params![own.as_str(), peer.as_str()], channel_row)
+    .optional()
+}
+
+pub fn channel_by_id(conn: &Connection, id: i64) -> rusqlite::Result<ChannelRow> {
+    conn.prepare_cached(&format!(
+        "SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = ?1"
+    ))?
+    .query_row(params![id], channel_row)
+}
+
+/// The live channel that issued `token` (current or previous token).
+pub fn channel_by_token(conn: &Connection, token: &str) -> rusqlite::Result<Option<ChannelRow>> {
+    conn.prepare_cached(&format!(
+        "SELECT {CHANNEL_COLUMNS} FROM channels WHERE (our_token = ?1 OR our_previous_token = ?1) AND state != 'closed'"
+    ))?
+    .query_row(params![token], channel_row)
+    .optional()
+}
+
+/// Creates the channel with `peer` in state requested, or puts an existing
+/// one back there with the given tokens and key.
+#[allow(clippy::too_many_arguments)]
+pub fn upsert_requested_channel(
+    conn: &Connection,
+    own: &FioAddress,
+    peer: &FioAddress,
+    peer_key: &PublicKey,
+    initiator_us: bool,
+    our_token: Option<&str>,
+    peer_token: Option<&str>,
+    inbox: Option<&InboxLocation>,
+) -> rusqlite::Result<i64> {
+    let t = now();
+    let initiator = if initiator_us { "us" } else { "peer" };
+    let (inbox_type, inbox_addr) = (
+        inbox.map(|i| i.kind.code()),
+        inbox.map(|i| i.address.as_str()),
+    );
+    conn.execute(
+        "INSERT INTO channels (own_address, peer_address, peer_public_key, state, initiator, our_token, peer_token,
+                               peer_inbox_type, peer_inbox, created_at, updated_at)
+         VALUES (?1, ?2, ?3, 'requested', ?4, ?5, ?6, ?7, ?8, ?9, ?9)
+         ON CONFLICT (own_address, peer_address) DO UPDATE SET
+             peer_public_key = excluded.peer_public_key, state = 'requested', initiator = excluded.initiator,
+             our_token = excluded.our_token, our_previous_token = NULL, peer_token = excluded.peer_token,
+             peer_inbox_type = COALESCE(excluded.peer_inbox_type, peer_inbox_type),
+             peer_inbox = COALESCE(excluded.peer_inbox, peer_inbox), updated_at = excluded.updated_at",
+        params![own.as_str(), peer.as_str(), peer_key.to_fio_string(), initiator, our_token, peer_token, inbox_type, inbox_addr, t],
+    )?;
+    conn.query_row(
+        "SELECT id FROM channels WHERE own_address = ?1 AND peer_address = ?2",
+        params![own.as_str(), peer.as_str()],
+        |r| r.get(0),
+    )
+}
+
+/// Closed: tokens forgotten, so the next contact is NEW again.
+pub fn close_channel(conn: &Connection, id: i64) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE channels SET state = 'closed', our_token = NULL, our_previous_token = NULL, peer_token = NULL,
+                             updated_at = ?1 WHERE id = ?2",
+        params![now(), id],
+    )?;
+    Ok(())
+}
+
+pub fn insert_message(
+    conn: &Connection,
+    channel_id: i64,
+    direction: Direction,
+    data: &MessageData,
+    data_text: &str,
+    signature: &str,
+    envelope: Option<&str>,
+) -> rusqlite::Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO messages (channel_id, direction, message_id, action, referenced_message_id, data, signature,
+                               envelope, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        channel_id,
+        direction.as_str(),
+        data.message_id,
+        Action::parse(&data.action).map(Action::name).unwrap_or(&data.action),
+        data.referenced_message_id,
+        data_text,
+        signature,
+        envelope,
+        now()
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn message_exists(
+    conn: &Connection,
+    channel_id: i64,
+    direction: Direction,
+    message_id: &str,
+) -> rusqlite::Result<bool> {
+    conn.prepare_cached(
+        "SELECT 1 FROM messages WHERE channel_id = ?1 AND direction = ?2 AND message_id = ?3",
+    )?
+    .query_row(params![channel_id, direction.as_str(), message_id], |_| {
+        Ok(())
+    })
+    .optional()
+    .map(|o| o.is_some())
+}
+
+/// The row id of a message in the channel, either direction.
+pub fn message_row(
+    conn: &Connection,
+    channel_id: i64,
+    direction: Direction,
+    message_id: &str,
+) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached(
+        "SELECT id FROM messages WHERE channel_id = ?1 AND direction = ?2 AND message_id = ?3",
+    )?
+    .query_row(params![channel_id, direction.as_str(), message_id], |r| {
+        r.get(0)
+    })
+    .optional()
+}
+
+pub fn message_data(conn: &Connection, row: i64) -> rusqlite::Result<MessageData> {
+    let text: String = conn
+        .prepare_cached("SELECT data FROM messages WHERE id = ?1")?
+        .query_row(params![row], |r| r.get(0))?;
+    Ok(MessageData::parse(&text).expect("stored data parsed when it was written"))
+}
+
+pub fn set_peer_status(conn: &Connection, row: i64, status: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE messages SET peer_status = ?1 WHERE id = ?2",
+        params![status, row],
+    )?;
+    Ok(())
+}
+
+pub fn insert_request(
+    conn: &Connection,
+    row: i64,
+    channel_id: i64,
+    dir: Direction,
+    kind: RequestKind,
+    message_id: &str,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO requests (message_row, channel_id, direction, kind, message_id, state, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)",
+        params![row, channel_id, dir.as_str(), kind.as_str(), message_id, now()],
+    )?;
+    Ok(())
+}
+
+pub struct RequestRow {
+    pub row: i64,
+    pub kind: RequestKind,
+    pub message_id: String,
+    pub state: RequestState,
+}
+
+pub fn request(
+    conn: &Connection,
+    channel_id: i64,
+    dir: Direction,
+    message_id: &str,
+) -> rusqlite::Result<Option<RequestRow>> {
+    conn.prepare_cached(
+        "SELECT message_row, kind, message_id, state FROM requests WHERE channel_id = ?1 AND direction = ?2 AND message_id = ?3",
+    )?
+    .query_row(params![channel_id, dir.as_str(), message_id], |r| {
+        Ok(RequestRow {
+            row: r.get(0)?,
+            kind: RequestKind::parse(&r.get::<_, String>(1)?),
+            message_id: r.get(2)?,
+            state: RequestState::parse(&r.get::<_, String>(3)?),
+        })
+    })
+    .optional()
+}
+
+pub fn settle_request(
+    conn: &Connection,
+    request_row: i64,
+    state: RequestState,
+    answer_row: i64,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE requests SET state = ?1, answer_row = ?2, updated_at = ?3 WHERE message_row = ?4",
+        params![state.as_str(), answer_row, now(), request_row],
+    )?;
+    Ok(())
+}
+
+pub fn insert_queue(
+    conn: &Connection,
+    channel_id: i64,
+    row: i64,
+    action: Action,
+) -> rusqlite::Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO queue (channel_id, message_row, action, created_at) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![channel_id, row, action.name(), now()])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Marks the queue item of a message handled (a cancelled request leaves the queue).
+pub fn unqueue_message(conn: &Connection, row: i64) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE queue SET handled = 1 WHERE message_row = ?1",
+        params![row],
+    )?;
+    Ok(())
+}
+
+const MESSAGE_COLUMNS: &str =
+    "c.peer_address, m.direction, m.message_id, m.action, m.referenced_message_id, m.data, \
+                               m.signature, m.peer_status, m.created_at";
+
+fn message_record(r: &Row, offset: usize) -> rusqlite::Result<MessageRecord> {
+    let peer: String = r.get(offset)?;
+    let action: String = r.get(offset + 3)?;
+    let data_text: String = r.get(offset + 5)?;
+    Ok(MessageRecord {
+        peer: FioAddress::parse(&peer).expect("stored FIO address"),
+        direction: Direction::parse(&r.get::<_, String>(offset + 1)?),
+        message_id: r.get(offset + 2)?,
+        action: Action::parse(&action).expect("stored action"),
+        referenced_message_id: r.get(offset + 4)?,
+        data: MessageData::parse(&data_text).expect("stored data"),
+        data_text,
+        signature: r.get(offset + 6)?,
+        peer_status: r.get(offset + 7)?,
+        created_at: r.get(offset + 8)?,
+    })
+}
+
+pub fn message_record_by_row(conn: &Connection, row: i64) -> rusqlite::Result<MessageRecord> {
+    conn.prepare_cached(&format!("SELECT {MESSAGE_COLUMNS} FROM messages m JOIN channels c ON c.id = m.channel_id WHERE m.id = ?1"))?
+        .query_row(params![row], |r| message_record(r, 0))
+}
+
+pub fn history(
+    conn: &Connection,
+    own: &FioAddress,
+    peer: &FioAddress,
+) -> Result<Vec<MessageRecord>, WalletError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages m JOIN channels c ON c.id = m.channel_id
+         WHERE c.own_address = ?1 AND c.peer_address = ?2 ORDER BY m.id"
+    ))?;
+    let rows = stmt.query_map(params![own.as_str(), peer.as_str()], |r| {
+        message_record(r, 0)
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn queue(conn: &Connection) -> Result<Vec<QueueItem>, WalletError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT q.id, q.created_at, {MESSAGE_COLUMNS} FROM queue q JOIN messages m ON m.id = q.message_row
+         JOIN channels c ON c.id = q.channel_id WHERE q.handled = 0 ORDER BY q.id"
+    ))?;
+    let rows = stmt.query_map([], |r| {
+        let message = message_record(r, 2)?;
+        Ok(QueueItem {
+            id: r.get(0)?,
+            peer: message.peer.clone(),
+            action: message.action,
+            message,
+            created_at: r.get(1)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn requests(
+    conn: &Connection,
+    peer: Option<&FioAddress>,
+) -> Result<Vec<RequestRecord>, WalletError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.peer_address, r.direction, r.kind, r.message_id, r.state, m.data, a.data, r.updated_at
+         FROM requests r JOIN channels c ON c.id = r.channel_id JOIN messages m ON m.id = r.message_row
+         LEFT JOIN messages a ON a.id = r.answer_row
+         WHERE ?1 IS NULL OR c.peer_address = ?1 ORDER BY r.message_row",
+    )?;
+    let rows = stmt.query_map(params![peer.map(|p| p.as_str())], |r| {
+        let peer: String = r.get(0)?;
+        let data: String = r.get(5)?;
+        let answer: Option<String> = r.get(6)?;
+        Ok(RequestRecord {
+            peer: FioAddress::parse(&peer).expect("stored FIO address"),
+            direction: Direction::parse(&r.get::<_, String>(1)?),
+            kind: RequestKind::parse(&r.get::<_, String>(2)?),
+            message_id: r.get(3)?,
+            state: RequestState::parse(&r.get::<_, String>(4)?),
+            data: MessageData::parse(&data).expect("stored data"),
+            answer: answer.map(|a| MessageData::parse(&a).expect("stored data")),
+            updated_at: r.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

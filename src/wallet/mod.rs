@@ -1,0 +1,726 @@
+//! The FIP-24 wallet engine: channels, requests and the user's queue in
+//! SQLite, one send call per action, and `receive` for incoming envelopes.
+//! Transport is the caller's: sends return envelopes to deliver, `receive`
+//! takes envelope bytes. No network here.
+//!
+//! Every call is one SQLite transaction. An incoming message's replay guard
+//! (UNIQUE channel, direction, message_id), its effects, its queue item and
+//! its replies commit together or not at all.
+
+mod db;
+mod receive;
+mod types;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::crypto::{PrivateKey, PublicKey};
+use crate::protocol::{
+    build_plaintext, generate_message_id, generate_token, seal_new, sign_data, Action, ChannelKey,
+    Envelope, ErrorKind, FioAddress, IdToken, InboxLocation, MessageData, ProtocolError,
+};
+use crate::store;
+
+pub use types::*;
+
+use db::ChannelRow;
+
+/// A FIP-24 wallet on one SQLite database.
+pub struct Wallet {
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    conn: Connection,
+    ctx: Ctx,
+}
+
+/// Everything but the connection, so a transaction on the connection and a
+/// mutable borrow of this can coexist.
+struct Ctx {
+    key: PrivateKey,
+    address: FioAddress,
+    directory: Arc<dyn KeyDirectory>,
+    automation: Automation,
+    inbox: Option<InboxLocation>,
+    /// Channel secrets by channel id, with the peer key they were derived
+    /// for: one ECDH per channel per process, not per message.
+    channel_keys: HashMap<i64, (PublicKey, ChannelKey)>,
+}
+
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// fio_address, public_key, automation JSON, inbox type, inbox address.
+type IdentityRow = (String, String, String, Option<String>, Option<String>);
+
+fn parse_address(text: &str, kind: ErrorKind) -> Result<FioAddress, WalletError> {
+    FioAddress::parse(text)
+        .ok_or_else(|| WalletError::InvalidInput(ProtocolError::with_value(kind, text)))
+}
+
+impl Wallet {
+    /// Opens (or creates) the wallet database at `path` for `key` and
+    /// `fio_address`. A database created for another key or address is refused.
+    pub fn open(
+        path: impl AsRef<Path>,
+        key: PrivateKey,
+        fio_address: &str,
+        directory: Arc<dyn KeyDirectory>,
+    ) -> Result<Self, WalletError> {
+        Self::with_connection(store::open(path.as_ref())?, key, fio_address, directory)
+    }
+
+    /// A wallet on an in-memory database (tests, benchmarks).
+    pub fn open_in_memory(
+        key: PrivateKey,
+        fio_address: &str,
+        directory: Arc<dyn KeyDirectory>,
+    ) -> Result<Self, WalletError> {
+        Self::with_connection(store::open_in_memory()?, key, fio_address, directory)
+    }
+
+    fn with_connection(
+        conn: Connection,
+        key: PrivateKey,
+        fio_address: &str,
+        directory: Arc<dyn KeyDirectory>,
+    ) -> Result<Self, WalletError> {
+        let address = parse_address(fio_address, ErrorKind::InvalidSenderFioAddress)?;
+        let public = key.public_key().to_fio_string();
+        let existing: Option<IdentityRow> = conn
+            .query_row("SELECT fio_address, public_key, automation, inbox_type, inbox FROM identity WHERE id = 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .optional()?;
+        let (automation, inbox) = match existing {
+            Some((addr, pk, automation, inbox_type, inbox)) => {
+                if addr != address.as_str() || pk != public {
+                    return Err(WalletError::WrongIdentity(format!("{addr} ({pk})")));
+                }
+                let automation = serde_json::from_str(&automation).unwrap_or_default();
+                let inbox = match (inbox_type, inbox) {
+                    (Some(t), Some(a)) => InboxLocation::parse(&t, &a).ok(),
+                    _ => None,
+                };
+                (automation, inbox)
+            }
+            None => {
+                let automation = Automation::default();
+                conn.execute(
+                    "INSERT INTO identity (id, fio_address, public_key, automation) VALUES (1, ?1, ?2, ?3)",
+                    params![address.as_str(), public, serde_json::to_string(&automation).expect("serializes")],
+                )?;
+                (automation, None)
+            }
+        };
+        let ctx = Ctx {
+            key,
+            address,
+            directory,
+            automation,
+            inbox,
+            channel_keys: HashMap::new(),
+        };
+        Ok(Wallet {
+            inner: Mutex::new(Inner { conn, ctx }),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave the database half
+        // written (transactions roll back on drop), so the poison is ignored.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn fio_address(&self) -> FioAddress {
+        self.lock().ctx.address.clone()
+    }
+
+    pub fn public_key(&self) -> PublicKey {
+        *self.lock().ctx.key.public_key()
+    }
+
+    pub fn automation(&self) -> Automation {
+        self.lock().ctx.automation.clone()
+    }
+
+    pub fn set_automation(&self, automation: Automation) -> Result<(), WalletError> {
+        let mut inner = self.lock();
+        let json = serde_json::to_string(&automation).expect("serializes");
+        inner.conn.execute(
+            "UPDATE identity SET automation = ?1 WHERE id = 1",
+            params![json],
+        )?;
+        inner.ctx.automation = automation;
+        Ok(())
+    }
+
+    /// Our inbox, sent as `return_address` when we open a channel.
+    pub fn inbox(&self) -> Option<InboxLocation> {
+        self.lock().ctx.inbox.clone()
+    }
+
+    pub fn set_inbox(&self, inbox: Option<InboxLocation>) -> Result<(), WalletError> {
+        let mut inner = self.lock();
+        inner.conn.execute(
+            "UPDATE identity SET inbox_type = ?1, inbox = ?2 WHERE id = 1",
+            params![
+                inbox.as_ref().map(|i| i.kind.code()),
+                inbox.as_ref().map(|i| i.address.clone())
+            ],
+        )?;
+        inner.ctx.inbox = inbox;
+        Ok(())
+    }
+
+    /// Every channel, most recently updated first.
+    pub fn channels(&self) -> Result<Vec<Channel>, WalletError> {
+        let inner = self.lock();
+        Ok(db::all_channels(&inner.conn)?
+            .into_iter()
+            .map(ChannelRow::public)
+            .collect())
+    }
+
+    pub fn channel(&self, peer: &str) -> Result<Option<Channel>, WalletError> {
+        let inner = self.lock();
+        let peer = parse_address(peer, ErrorKind::InvalidRecipientFioAddress)?;
+        Ok(db::channel_by_peer(&inner.conn, &inner.ctx.address, &peer)?.map(ChannelRow::public))
+    }
+
+    /// peer_new_com_request: asks `peer` to open a channel. Sent as a first
+    /// message (`NEW`), sealed to the peer's key from the directory.
+    pub fn open_channel(&self, peer: &str, memo: Option<&str>) -> Result<Outgoing, WalletError> {
+        let mut inner = self.lock();
+        let Inner { conn, ctx } = &mut *inner;
+        let peer = parse_address(peer, ErrorKind::InvalidRecipientFioAddress)?;
+        if peer == ctx.address {
+            return Err(WalletError::Channel(
+                "a wallet cannot open a channel with itself".into(),
+            ));
+        }
+        let peer_key = ctx.directory.public_key(&peer)?;
+        let peer_inbox = ctx.directory.inbox(&peer)?;
+        let tx = conn.unchecked_transaction()?;
+        let existing = db::channel_by_peer(&tx, &ctx.address, &peer)?;
+        if let Some(ch) = &existing {
+            if ch.state == ChannelState::Open {
+                return Err(WalletError::Channel(format!(
+                    "the channel with {peer} is already open"
+                )));
+            }
+        }
+        let our_token = generate_token();
+        let channel_id = db::upsert_requested_channel(
+            &tx,
+            &ctx.address,
+            &peer,
+            &peer_key,
+            true,
+            Some(&our_token),
+            None,
+            peer_inbox.as_ref(),
+        )?;
+        let ch = db::channel_by_id(&tx, channel_id)?;
+        let mut data = ctx.base_data(Action::NewComRequest, &ch);
+        data.return_id_token = Some(our_token);
+        data.memo = memo.map(str::to_string);
+        ctx.attach_return_inbox(&mut data);
+        let (out, row) = ctx.compose(&tx, &ch, data, true)?;
+        db::insert_request(
+            &tx,
+            row,
+            ch.id,
+            Direction::Outgoing,
+            RequestKind::Channel,
+            &out.message_id,
+        )?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// peer_new_funds_request. `amount` may be empty for the payer to choose.
+    pub fn request_funds(
+        &self,
+        peer: &str,
+        request: FundsRequest,
+    ) -> Result<Outgoing, WalletError> {
+        self.send(peer, Action::NewFundsRequest, |data| {
+            data.payee_public_address = Some(request.payee_public_address);
+            data.chain_code = Some(request.chain_code);
+            data.token_code = Some(request.token_code);
+            data.amount = Some(request.amount);
+            data.memo = request.memo;
+            data.hash = request.hash;
+            data.offline_url = request.offline_url;
+            Ok(())
+        })
+    }
+
+    /// peer_new_pub_address_request.
+    pub fn request_public_address(
+        &self,
+        peer: &str,
+        request: AddressRequest,
+    ) -> Result<Outgoing, WalletError> {
+        self.send(peer, Action::NewPubAddressRequest, |data| {
+            data.chain_code = Some(request.chain_code);
+            data.token_code = Some(request.token_code);
+            data.amount = request.amount;
+            data.memo = request.memo;
+            Ok(())
+        })
+    }
+
+    /// peer_send_private_text.
+    pub fn send_private_text(
+        &self,
+        peer: &str,
+        memo: &str,
+        referenced_message_id: Option<&str>,
+    ) -> Result<Outgoing, WalletError> {
+        self.send(peer, Action::SendPrivateText, |data| {
+            data.memo = Some(memo.to_string());
+            data.referenced_message_id = referenced_message_id.map(str::to_string);
+            Ok(())
+        })
+    }
+
+    /// peer_update_com_data_request: tells the peer our new inbox and/or
+    /// gives it a new token. The previous token stays valid until the next
+    /// rotation, so messages the peer sent before it saw the update still arrive.
+    pub fn update_com_data(
+        &self,
+        peer: &str,
+        inbox: Option<InboxLocation>,
+        rotate_token: bool,
+    ) -> Result<Outgoing, WalletError> {
+        let mut inner = self.lock();
+        let Inner { conn, ctx } = &mut *inner;
+        let tx = conn.unchecked_transaction()?;
+        let ch = ctx.open_channel_row(&tx, peer)?;
+        let mut data = ctx.base_data(Action::UpdateComDataRequest, &ch);
+        if let Some(inbox) = inbox {
+            data.return_address = Some(inbox.address);
+            data.return_address_type = Some(inbox.kind.code().to_string());
+        }
+        if rotate_token {
+            let token = generate_token();
+            tx.execute(
+                "UPDATE channels SET our_previous_token = our_token, our_token = ?1, updated_at = ?2 WHERE id = ?3",
+                params![token, now(), ch.id],
+            )?;
+            data.return_id_token = Some(token);
+        }
+        let (out, _) = ctx.compose(&tx, &ch, data, false)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// peer_close_com_request, then forgets the channel's tokens: the next
+    /// contact either way starts with NEW.
+    pub fn close_channel(&self, peer: &str, memo: Option<&str>) -> Result<Outgoing, WalletError> {
+        let mut inner = self.lock();
+        let Inner { conn, ctx } = &mut *inner;
+        let tx = conn.unchecked_transaction()?;
+        let ch = ctx.open_channel_row(&tx, peer)?;
+        let mut data = ctx.base_data(Action::CloseComRequest, &ch);
+        data.memo = memo.map(str::to_string);
+        let (out, _) = ctx.compose(&tx, &ch, data, false)?;
+        db::close_channel(&tx, ch.id)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// peer_accept_request for a request the peer sent us. A channel request
+    /// opens the channel; a public-address request needs `payee_public_address`
+    /// (its chain and token default to the request's); a funds request is
+    /// marked paid.
+    pub fn accept_request(
+        &self,
+        peer: &str,
+        request_message_id: &str,
+        answer: Acceptance,
+    ) -> Result<Outgoing, WalletError> {
+        let mut inner = self.lock();
+        let Inner { conn, ctx } = &mut *inner;
+        let tx = conn.unchecked_transaction()?;
+        let peer = parse_address(peer, ErrorKind::InvalidRecipientFioAddress)?;
+        let ch = db::channel_by_peer(&tx, &ctx.address, &peer)?
+            .ok_or_else(|| WalletError::Channel(format!("no channel with {peer}")))?;
+        let req =
+            db::request(&tx, ch.id, Direction::Incoming, request_message_id)?.ok_or_else(|| {
+                WalletError::Request(format!("{peer} sent no request {request_message_id}"))
+            })?;
+        if req.state != RequestState::Pending {
+            return Err(WalletError::Request(format!(
+                "request {request_message_id} is already {}",
+                req.state.as_str()
+            )));
+        }
+        let out = ctx.accept(&tx, &ch, &req, answer)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// peer_reject_request for a request the peer sent us. Rejecting a
+    /// channel request closes the channel.
+    pub fn reject_request(
+        &self,
+        peer: &str,
+        request_message_id: &str,
+        memo: Option<&str>,
+    ) -> Result<Outgoing, WalletError> {
+        self.answer(
+            peer,
+            request_message_id,
+            Direction::Incoming,
+            Action::RejectRequest,
+            memo,
+        )
+    }
+
+    /// peer_cancel_request for a funds or public-address request we sent.
+    pub fn cancel_request(
+        &self,
+        peer: &str,
+        request_message_id: &str,
+        memo: Option<&str>,
+    ) -> Result<Outgoing, WalletError> {
+        self.answer(
+            peer,
+            request_message_id,
+            Direction::Outgoing,
+            Action::CancelRequest,
+            memo,
+        )
+    }
+
+    fn answer(
+        &self,
+        peer: &str,
+        request_message_id: &str,
+        dir: Direction,
+        action: Action,
+        memo: Option<&str>,
+    ) -> Result<Outgoing, WalletError> {
+        let mut inner = self.lock();
+        let Inner { conn, ctx } = &mut *inner;
+        let tx = conn.unchecked_transaction()?;
+        let peer = parse_address(peer, ErrorKind::InvalidRecipientFioAddress)?;
+        let ch = db::channel_by_peer(&tx, &ctx.address, &peer)?
+            .ok_or_else(|| WalletError::Channel(format!("no channel with {peer}")))?;
+        let req = db::request(&tx, ch.id, dir, request_message_id)?.ok_or_else(|| {
+            WalletError::Request(match dir {
+                Direction::Incoming => format!("{peer} sent no request {request_message_id}"),
+                Direction::Outgoing => format!("we sent no request {request_message_id} to {peer}"),
+            })
+        })?;
+        if req.state != RequestState::Pending {
+            return Err(WalletError::Request(format!(
+                "request {request_message_id} is already {}",
+                req.state.as_str()
+            )));
+        }
+        if action == Action::CancelRequest && req.kind == RequestKind::Channel {
+            return Err(WalletError::Request(
+                "a channel request cannot be cancelled: the peer has issued us no token yet".into(),
+            ));
+        }
+        if ch.peer_token.is_none() {
+            return Err(WalletError::Channel(format!(
+                "{peer} has not given us a token to write with"
+            )));
+        }
+        let mut data = ctx.base_data(action, &ch);
+        data.referenced_message_id = Some(request_message_id.to_string());
+        data.memo = memo.map(str::to_string);
+        let (out, row) = ctx.compose(&tx, &ch, data, false)?;
+        let state = if action == Action::RejectRequest {
+            RequestState::Rejected
+        } else {
+            RequestState::Cancelled
+        };
+        db::settle_request(&tx, req.row, state, row)?;
+        if req.kind == RequestKind::Channel {
+            db::close_channel(&tx, ch.id)?;
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn send(
+        &self,
+        peer: &str,
+        action: Action,
+        fill: impl FnOnce(&mut MessageData) -> Result<(), WalletError>,
+    ) -> Result<Outgoing, WalletError> {
+        let mut inner = self.lock();
+        let Inner { conn, ctx } = &mut *inner;
+        let tx = conn.unchecked_transaction()?;
+        let ch = ctx.open_channel_row(&tx, peer)?;
+        let mut data = ctx.base_data(action, &ch);
+        fill(&mut data)?;
+        let (out, row) = ctx.compose(&tx, &ch, data, false)?;
+        if let Some(kind) = RequestKind::of(action) {
+            db::insert_request(&tx, row, ch.id, Direction::Outgoing, kind, &out.message_id)?;
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Processes one incoming envelope (FIP-24 "Processing"): validate,
+    /// identify the sender, decrypt, verify, validate the content, then in one
+    /// transaction persist, run automations, queue and build replies.
+    pub fn receive(&self, envelope: &[u8]) -> Result<Received, WalletError> {
+        let mut inner = self.lock();
+        let Inner { conn, ctx } = &mut *inner;
+        let tx = conn.unchecked_transaction()?;
+        let result = ctx.receive(&tx, envelope);
+        match &result {
+            // A rejection may carry an error status reply: keep it.
+            Ok(_) | Err(WalletError::Rejected { .. }) => tx.commit()?,
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// [`receive`](Self::receive) for many envelopes in one transaction (one
+    /// fsync); each envelope's effects are still all-or-nothing.
+    pub fn receive_batch(
+        &self,
+        envelopes: &[&[u8]],
+    ) -> Result<Vec<Result<Received, WalletError>>, WalletError> {
+        let mut inner = self.lock();
+        let Inner { conn, ctx } = &mut *inner;
+        let mut tx = conn.transaction()?;
+        let mut results = Vec::with_capacity(envelopes.len());
+        for envelope in envelopes {
+            let sp = tx.savepoint()?;
+            let result = ctx.receive(&sp, envelope);
+            match &result {
+                Ok(_) | Err(WalletError::Rejected { .. }) => sp.commit()?,
+                Err(_) => {}
+            }
+            results.push(result);
+        }
+        tx.commit()?;
+        Ok(results)
+    }
+
+    /// Unhandled queue items, oldest first.
+    pub fn queue(&self) -> Result<Vec<QueueItem>, WalletError> {
+        let inner = self.lock();
+        db::queue(&inner.conn)
+    }
+
+    /// Marks a queue item handled.
+    pub fn dismiss(&self, queue_id: i64) -> Result<(), WalletError> {
+        let inner = self.lock();
+        inner.conn.execute(
+            "UPDATE queue SET handled = 1 WHERE id = ?1",
+            params![queue_id],
+        )?;
+        Ok(())
+    }
+
+    /// Every message with `peer`, oldest first.
+    pub fn history(&self, peer: &str) -> Result<Vec<MessageRecord>, WalletError> {
+        let inner = self.lock();
+        let peer = parse_address(peer, ErrorKind::InvalidRecipientFioAddress)?;
+        db::history(&inner.conn, &inner.ctx.address, &peer)
+    }
+
+    /// Requests in both directions, with `peer` or with everyone.
+    pub fn requests(&self, peer: Option<&str>) -> Result<Vec<RequestRecord>, WalletError> {
+        let inner = self.lock();
+        let peer = peer
+            .map(|p| parse_address(p, ErrorKind::InvalidRecipientFioAddress))
+            .transpose()?;
+        db::requests(&inner.conn, peer.as_ref())
+    }
+}
+
+/// What peer_new_funds_request carries.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FundsRequest {
+    pub payee_public_address: String,
+    pub chain_code: String,
+    pub token_code: String,
+    /// May be empty for the payer to choose.
+    pub amount: String,
+    pub memo: Option<String>,
+    pub hash: Option<String>,
+    pub offline_url: Option<String>,
+}
+
+/// What peer_new_pub_address_request carries.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AddressRequest {
+    pub chain_code: String,
+    pub token_code: String,
+    pub amount: Option<String>,
+    pub memo: Option<String>,
+}
+
+/// What peer_accept_request carries besides the reference.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Acceptance {
+    /// Required when accepting a public-address request.
+    pub payee_public_address: Option<String>,
+    pub chain_code: Option<String>,
+    pub token_code: Option<String>,
+    pub amount: Option<String>,
+    pub memo: Option<String>,
+}
+
+impl Ctx {
+    fn base_data(&self, action: Action, ch: &ChannelRow) -> MessageData {
+        MessageData {
+            action: action.name().to_string(),
+            message_id: generate_message_id(),
+            sender_fio_address: self.address.to_string(),
+            recipient_fio_address: ch.peer.to_string(),
+            ..Default::default()
+        }
+    }
+
+    fn attach_return_inbox(&self, data: &mut MessageData) {
+        if let Some(inbox) = &self.inbox {
+            data.return_address = Some(inbox.address.clone());
+            data.return_address_type = Some(inbox.kind.code().to_string());
+        }
+    }
+
+    fn channel_key(&mut self, ch: &ChannelRow) -> &ChannelKey {
+        let entry = self
+            .channel_keys
+            .entry(ch.id)
+            .or_insert_with(|| (ch.peer_key, ChannelKey::derive(&self.key, &ch.peer_key)));
+        if entry.0 != ch.peer_key {
+            *entry = (ch.peer_key, ChannelKey::derive(&self.key, &ch.peer_key));
+        }
+        &entry.1
+    }
+
+    /// An open channel with a token to write with.
+    fn open_channel_row(&self, conn: &Connection, peer: &str) -> Result<ChannelRow, WalletError> {
+        let peer = parse_address(peer, ErrorKind::InvalidRecipientFioAddress)?;
+        let ch = db::channel_by_peer(conn, &self.address, &peer)?.ok_or_else(|| {
+            WalletError::Channel(format!("no channel with {peer}: open one first"))
+        })?;
+        if ch.state != ChannelState::Open || ch.peer_token.is_none() {
+            return Err(WalletError::Channel(format!(
+                "the channel with {peer} is {}, not open",
+                ch.state.as_str()
+            )));
+        }
+        Ok(ch)
+    }
+
+    /// Validates, signs, seals and stores an outgoing message; returns the
+    /// envelope to deliver and the message's row id.
+    fn compose(
+        &mut self,
+        conn: &Connection,
+        ch: &ChannelRow,
+        data: MessageData,
+        new: bool,
+    ) -> Result<(Outgoing, i64), WalletError> {
+        let valid = data.validate().map_err(WalletError::InvalidInput)?;
+        let data_text = data.to_json();
+        let signature = sign_data(&self.key, &ch.peer_key, &data_text);
+        let plaintext =
+            build_plaintext(&data_text, &signature).map_err(WalletError::InvalidInput)?;
+        let (id_token, content) = if new {
+            (IdToken::New, seal_new(&ch.peer_key, &plaintext))
+        } else {
+            let token = ch.peer_token.clone().ok_or_else(|| {
+                WalletError::Channel(format!("{} has not given us a token", ch.peer))
+            })?;
+            (IdToken::Token(token), self.channel_key(ch).seal(&plaintext))
+        };
+        let envelope = Envelope { id_token, content }.to_json();
+        let row = db::insert_message(
+            conn,
+            ch.id,
+            Direction::Outgoing,
+            &data,
+            &data_text,
+            &signature.to_string(),
+            Some(&envelope),
+        )?;
+        let out = Outgoing {
+            peer: ch.peer.clone(),
+            action: valid.action,
+            message_id: data.message_id.clone(),
+            to: ch.peer_inbox.clone(),
+            envelope,
+        };
+        Ok((out, row))
+    }
+
+    /// Accepts an incoming pending request (user call or automation).
+    fn accept(
+        &mut self,
+        conn: &Connection,
+        ch: &ChannelRow,
+        req: &db::RequestRow,
+        answer: Acceptance,
+    ) -> Result<Outgoing, WalletError> {
+        let mut data = self.base_data(Action::AcceptRequest, ch);
+        data.referenced_message_id = Some(req.message_id.clone());
+        data.memo = answer.memo;
+        data.amount = answer.amount;
+        let state = match req.kind {
+            RequestKind::Channel => {
+                let token = match &ch.our_token {
+                    Some(t) => t.clone(),
+                    None => {
+                        let t = generate_token();
+                        conn.execute(
+                            "UPDATE channels SET our_token = ?1 WHERE id = ?2",
+                            params![t, ch.id],
+                        )?;
+                        t
+                    }
+                };
+                data.return_id_token = Some(token);
+                self.attach_return_inbox(&mut data);
+                RequestState::Accepted
+            }
+            RequestKind::PublicAddress => {
+                let address = answer.payee_public_address.ok_or_else(|| {
+                    WalletError::InvalidInput(ProtocolError::at(
+                        ErrorKind::InvalidPublicAddress,
+                        "payee_public_address",
+                        None,
+                    ))
+                })?;
+                let request = db::message_data(conn, req.row)?;
+                data.payee_public_address = Some(address);
+                data.chain_code = answer.chain_code.or(request.chain_code);
+                data.token_code = answer.token_code.or(request.token_code);
+                RequestState::Accepted
+            }
+            RequestKind::Funds => RequestState::Paid,
+        };
+        let (out, row) = self.compose(conn, ch, data, false)?;
+        db::settle_request(conn, req.row, state, row)?;
+        if req.kind == RequestKind::Channel {
+            conn.execute(
+                "UPDATE channels SET state = 'open', updated_at = ?1 WHERE id = ?2",
+                params![now(), ch.id],
+            )?;
+        }
+        Ok(out)
+    }
+}
