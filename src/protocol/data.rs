@@ -133,6 +133,18 @@ impl MessageData {
         })
     }
 
+    /// `(action, message_id)` as sent, from data that may not validate: enough
+    /// to answer a bad message with an error status.
+    pub fn peek(text: &str) -> (Option<String>, Option<String>) {
+        match FlatObject::parse(text.as_bytes()) {
+            Ok(obj) => (
+                obj.get("action").map(str::to_string),
+                obj.get("message_id").map(str::to_string),
+            ),
+            Err(_) => (None, None),
+        }
+    }
+
     /// Checks every field against its action's table and the field formats,
     /// in table order, and returns the first error.
     pub fn validate(&self) -> Result<ValidData, ProtocolError> {

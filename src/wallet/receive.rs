@@ -179,26 +179,22 @@ impl Ctx {
         // From here on the peer is authenticated by the channel MAC.
         let (data_text, sig_text) = parse_plaintext(&plaintext).map_err(rejected)?;
         // The message id is needed to answer an error; take it if it is well formed.
-        let peeked = MessageData::parse(&data_text).ok();
+        let (peeked_action, peeked_id) = MessageData::peek(&data_text);
         match self.check_channel_message(conn, &ch, &data_text, &sig_text) {
             Ok((valid, plan)) => self.apply(conn, ch, valid, &data_text, &sig_text, plan),
             Err(WalletError::Rejected { error, .. }) => {
                 let mut replies = Vec::new();
-                let is_replay = error.kind == ErrorKind::InvalidMessageId
-                    && peeked
-                        .as_ref()
-                        .is_some_and(|d| crate::protocol::is_message_id(&d.message_id));
-                let answerable = peeked.as_ref().filter(|d| {
-                    crate::protocol::is_message_id(&d.message_id)
-                        && Action::parse(&d.action).map_or(true, |a| a.wants_status_reply())
-                });
-                if let (false, true, Some(d)) =
-                    (is_replay, self.automation.status_replies, answerable)
+                // Replays are not answered, nor are statuses (that could loop).
+                let answerable = error.kind != ErrorKind::InvalidMessageId
+                    && peeked_action.as_deref() != Some(Action::ReturnMessageStatus.name());
+                let reference = peeked_id.filter(|id| crate::protocol::is_message_id(id));
+                if let (true, true, Some(id)) =
+                    (answerable, self.automation.status_replies, reference)
                 {
                     replies.extend(self.status_reply_to(
                         conn,
                         &ch,
-                        &d.message_id,
+                        &id,
                         &error.message_status(),
                         None,
                     )?);

@@ -107,3 +107,34 @@ pub fn rejected(
         other => panic!("expected a rejection, got {other:?}"),
     }
 }
+
+use fio_peer::protocol::{build_plaintext, seal_new, sign_data, ChannelKey, Envelope, IdToken};
+
+/// An envelope with arbitrary data text, signed by `signer`, sealed from
+/// `sealer` to `recipient` on `token` (None = NEW). For hostile-input tests.
+pub fn craft(
+    token: Option<&str>,
+    signer: &PrivateKey,
+    sealer: &PrivateKey,
+    recipient: &PublicKey,
+    data: &str,
+) -> String {
+    let sig = sign_data(signer, recipient, data);
+    let plaintext = build_plaintext(data, &sig).unwrap();
+    let (id_token, content) = match token {
+        None => (IdToken::New, seal_new(recipient, &plaintext)),
+        Some(t) => (
+            IdToken::Token(t.to_string()),
+            ChannelKey::derive(sealer, recipient).seal(&plaintext),
+        ),
+    };
+    Envelope { id_token, content }.to_json()
+}
+
+/// The id_token an envelope carries.
+pub fn token_of(envelope: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(envelope).unwrap()["id_token"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
