@@ -3,7 +3,6 @@
 //! disagree on which copy wins, so a duplicate could make a signed object
 //! mean two things); every value must be a string.
 
-use std::collections::HashSet;
 use std::fmt;
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
@@ -62,21 +61,69 @@ impl<'de> Deserialize<'de> for FlatObject {
                 f.write_str("a JSON object of strings")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FlatObject, A::Error> {
-                let mut seen = HashSet::new();
-                let mut out = Vec::new();
+                let mut out: Vec<(String, String)> = Vec::with_capacity(8);
                 while let Some(key) = map.next_key::<String>()? {
-                    if !seen.insert(key.clone()) {
+                    // Objects here have at most a few dozen keys: a scan beats hashing.
+                    if out.iter().any(|(k, _)| *k == key) {
                         return Err(de::Error::custom(format!("duplicate key {key}")));
                     }
-                    let value: serde_json::Value = map.next_value()?;
-                    match value {
-                        serde_json::Value::String(s) => out.push((key, s)),
-                        _ => return Err(de::Error::custom(format!("not a string {key}"))),
+                    match map.next_value::<StringOnly>()?.0 {
+                        Some(value) => out.push((key, value)),
+                        None => return Err(de::Error::custom(format!("not a string {key}"))),
                     }
                 }
                 Ok(FlatObject(out))
             }
         }
         d.deserialize_map(V)
+    }
+}
+
+/// A JSON value read as `Some(string)`, or `None` for any other type (which
+/// is consumed without being built).
+struct StringOnly(Option<String>);
+
+impl<'de> Deserialize<'de> for StringOnly {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = StringOnly;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<StringOnly, E> {
+                Ok(StringOnly(Some(v.to_string())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<StringOnly, E> {
+                Ok(StringOnly(Some(v)))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<StringOnly, E> {
+                Ok(StringOnly(None))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<StringOnly, E> {
+                Ok(StringOnly(None))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<StringOnly, E> {
+                Ok(StringOnly(None))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<StringOnly, E> {
+                Ok(StringOnly(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<StringOnly, E> {
+                Ok(StringOnly(None))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<StringOnly, A::Error> {
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+                Ok(StringOnly(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StringOnly, A::Error> {
+                while map
+                    .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(StringOnly(None))
+            }
+        }
+        d.deserialize_any(V)
     }
 }

@@ -38,19 +38,19 @@ impl ChannelRow {
 }
 
 const CHANNEL_COLUMNS: &str =
-    "id, peer_address, peer_public_key, state, initiator, our_token, peer_token, \
+    "id, peer_address, peer_key, state, initiator, our_token, peer_token, \
                                peer_inbox_type, peer_inbox, created_at, updated_at";
 
 fn channel_row(r: &Row) -> rusqlite::Result<ChannelRow> {
     let peer: String = r.get(1)?;
-    let key: String = r.get(2)?;
+    let key: Vec<u8> = r.get(2)?;
     let inbox_type: Option<String> = r.get(7)?;
     let inbox: Option<String> = r.get(8)?;
     Ok(ChannelRow {
         id: r.get(0)?,
         // Stored values were validated before they were written.
         peer: FioAddress::parse(&peer).expect("stored FIO address"),
-        peer_key: PublicKey::parse(&key).expect("stored public key"),
+        peer_key: PublicKey::from_sec1(&key).expect("stored public key"),
         state: ChannelState::parse(&r.get::<_, String>(3)?),
         initiator_us: r.get::<_, String>(4)? == "us",
         our_token: r.get(5)?,
@@ -119,17 +119,17 @@ pub fn upsert_requested_channel(
         inbox.map(|i| i.kind.code()),
         inbox.map(|i| i.address.as_str()),
     );
-    conn.execute(
-        "INSERT INTO channels (own_address, peer_address, peer_public_key, state, initiator, our_token, peer_token,
+    conn.prepare_cached(
+        "INSERT INTO channels (own_address, peer_address, peer_key, state, initiator, our_token, peer_token,
                                peer_inbox_type, peer_inbox, created_at, updated_at)
          VALUES (?1, ?2, ?3, 'requested', ?4, ?5, ?6, ?7, ?8, ?9, ?9)
          ON CONFLICT (own_address, peer_address) DO UPDATE SET
-             peer_public_key = excluded.peer_public_key, state = 'requested', initiator = excluded.initiator,
+             peer_key = excluded.peer_key, state = 'requested', initiator = excluded.initiator,
              our_token = excluded.our_token, our_previous_token = NULL, peer_token = excluded.peer_token,
              peer_inbox_type = COALESCE(excluded.peer_inbox_type, peer_inbox_type),
              peer_inbox = COALESCE(excluded.peer_inbox, peer_inbox), updated_at = excluded.updated_at",
-        params![own.as_str(), peer.as_str(), peer_key.to_fio_string(), initiator, our_token, peer_token, inbox_type, inbox_addr, t],
-    )?;
+    )?
+    .execute(params![own.as_str(), peer.as_str(), &peer_key.to_uncompressed()[..], initiator, our_token, peer_token, inbox_type, inbox_addr, t])?;
     conn.query_row(
         "SELECT id FROM channels WHERE own_address = ?1 AND peer_address = ?2",
         params![own.as_str(), peer.as_str()],
@@ -139,11 +139,8 @@ pub fn upsert_requested_channel(
 
 /// Closed: tokens forgotten, so the next contact is NEW again.
 pub fn close_channel(conn: &Connection, id: i64) -> rusqlite::Result<()> {
-    conn.execute(
-        "UPDATE channels SET state = 'closed', our_token = NULL, our_previous_token = NULL, peer_token = NULL,
-                             updated_at = ?1 WHERE id = ?2",
-        params![now(), id],
-    )?;
+    conn.prepare_cached("UPDATE channels SET state = 'closed', our_token = NULL, our_previous_token = NULL, peer_token = NULL,
+                             updated_at = ?1 WHERE id = ?2")?.execute(params![now(), id])?;
     Ok(())
 }
 
@@ -155,6 +152,7 @@ pub fn insert_message(
     data_text: &str,
     signature: &str,
     envelope: Option<&str>,
+    created_at: i64,
 ) -> rusqlite::Result<i64> {
     conn.prepare_cached(
         "INSERT INTO messages (channel_id, direction, message_id, action, referenced_message_id, data, signature,
@@ -170,7 +168,7 @@ pub fn insert_message(
         data_text,
         signature,
         envelope,
-        now()
+        created_at
     ])?;
     Ok(conn.last_insert_rowid())
 }
@@ -215,10 +213,8 @@ pub fn message_data(conn: &Connection, row: i64) -> rusqlite::Result<MessageData
 }
 
 pub fn set_peer_status(conn: &Connection, row: i64, status: &str) -> rusqlite::Result<()> {
-    conn.execute(
-        "UPDATE messages SET peer_status = ?1 WHERE id = ?2",
-        params![status, row],
-    )?;
+    conn.prepare_cached("UPDATE messages SET peer_status = ?1 WHERE id = ?2")?
+        .execute(params![status, row])?;
     Ok(())
 }
 
@@ -230,11 +226,8 @@ pub fn insert_request(
     kind: RequestKind,
     message_id: &str,
 ) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT INTO requests (message_row, channel_id, direction, kind, message_id, state, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)",
-        params![row, channel_id, dir.as_str(), kind.as_str(), message_id, now()],
-    )?;
+    conn.prepare_cached("INSERT INTO requests (message_row, channel_id, direction, kind, message_id, state, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)")?.execute(params![row, channel_id, dir.as_str(), kind.as_str(), message_id, now()])?;
     Ok(())
 }
 
@@ -271,10 +264,10 @@ pub fn settle_request(
     state: RequestState,
     answer_row: i64,
 ) -> rusqlite::Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE requests SET state = ?1, answer_row = ?2, updated_at = ?3 WHERE message_row = ?4",
-        params![state.as_str(), answer_row, now(), request_row],
-    )?;
+    )?
+    .execute(params![state.as_str(), answer_row, now(), request_row])?;
     Ok(())
 }
 
@@ -293,10 +286,8 @@ pub fn insert_queue(
 
 /// Marks the queue item of a message handled (a cancelled request leaves the queue).
 pub fn unqueue_message(conn: &Connection, row: i64) -> rusqlite::Result<()> {
-    conn.execute(
-        "UPDATE queue SET handled = 1 WHERE message_row = ?1",
-        params![row],
-    )?;
+    conn.prepare_cached("UPDATE queue SET handled = 1 WHERE message_row = ?1")?
+        .execute(params![row])?;
     Ok(())
 }
 
@@ -344,8 +335,8 @@ pub fn history(
 
 pub fn queue(conn: &Connection) -> Result<Vec<QueueItem>, WalletError> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT q.id, q.created_at, {MESSAGE_COLUMNS} FROM queue q JOIN messages m ON m.id = q.message_row
-         JOIN channels c ON c.id = q.channel_id WHERE q.handled = 0 ORDER BY q.id"
+        "SELECT q.message_row, q.created_at, {MESSAGE_COLUMNS} FROM queue q JOIN messages m ON m.id = q.message_row
+         JOIN channels c ON c.id = q.channel_id WHERE q.handled = 0 ORDER BY q.message_row"
     ))?;
     let rows = stmt.query_map([], |r| {
         let message = message_record(r, 2)?;

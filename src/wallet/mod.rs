@@ -657,6 +657,7 @@ impl Ctx {
             &data_text,
             &signature.to_string(),
             Some(&envelope),
+            now(),
         )?;
         let out = Outgoing {
             peer: ch.peer.clone(),

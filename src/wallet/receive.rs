@@ -128,6 +128,7 @@ impl Ctx {
             &data_text,
             &sig_text,
             None,
+            now(),
         )?;
         db::insert_request(
             conn,
@@ -178,11 +179,11 @@ impl Ctx {
             .map_err(|_| rejected(ProtocolError::new(ErrorKind::DecryptionFailure)))?;
         // From here on the peer is authenticated by the channel MAC.
         let (data_text, sig_text) = parse_plaintext(&plaintext).map_err(rejected)?;
-        // The message id is needed to answer an error; take it if it is well formed.
-        let (peeked_action, peeked_id) = MessageData::peek(&data_text);
         match self.check_channel_message(conn, &ch, &data_text, &sig_text) {
             Ok((valid, plan)) => self.apply(conn, ch, valid, &data_text, &sig_text, plan),
             Err(WalletError::Rejected { error, .. }) => {
+                // The message id is needed to answer; take it if it is well formed.
+                let (peeked_action, peeked_id) = MessageData::peek(&data_text);
                 let mut replies = Vec::new();
                 // Replays are not answered, nor are statuses (that could loop).
                 let answerable = error.kind != ErrorKind::InvalidMessageId
@@ -316,6 +317,7 @@ impl Ctx {
         plan: Plan,
     ) -> Result<Received, WalletError> {
         let data = &valid.data;
+        let created_at = now();
         let row = db::insert_message(
             conn,
             ch.id,
@@ -324,9 +326,11 @@ impl Ctx {
             data_text,
             sig_text,
             None,
+            created_at,
         )?;
         let mut queue = true;
         let mut close_after = false;
+        let mut opened = false;
         let mut automated = Vec::new();
         match plan {
             Plan::Status { reference_row } => {
@@ -353,6 +357,7 @@ impl Ctx {
                 };
                 db::settle_request(conn, req.row, state, row)?;
                 if req.kind == RequestKind::Channel {
+                    opened = true;
                     conn.execute(
                         "UPDATE channels SET state = 'open', peer_token = ?1, updated_at = ?2 WHERE id = ?3",
                         params![data.return_id_token, now(), ch.id],
@@ -385,8 +390,12 @@ impl Ctx {
             Plan::Close => close_after = self.automation.close_on_request,
             Plan::Text => {}
         }
-        // Accepting may have opened the channel; re-read it for the replies.
-        let ch = db::channel_by_id(conn, ch.id)?;
+        // An accepted channel request just gave us the peer's token.
+        let ch = if opened {
+            db::channel_by_id(conn, ch.id)?
+        } else {
+            ch
+        };
         if valid.action == Action::NewPubAddressRequest {
             if let Some(release) = self.automation.release_addresses.iter().find(|r| {
                 Some(&r.chain_code) == data.chain_code.as_ref()

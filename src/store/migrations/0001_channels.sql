@@ -15,7 +15,7 @@ CREATE TABLE channels (
     id                 INTEGER PRIMARY KEY,
     own_address        TEXT NOT NULL,
     peer_address       TEXT NOT NULL,
-    peer_public_key    TEXT NOT NULL,  -- pinned when the channel was requested
+    peer_key           BLOB NOT NULL,  -- 65-byte SEC1, pinned when the channel was requested
     state              TEXT NOT NULL CHECK (state IN ('requested', 'open', 'closed')),
     initiator          TEXT NOT NULL CHECK (initiator IN ('us', 'peer')),
     our_token          TEXT UNIQUE,    -- we issued it; the peer sends with it
@@ -43,6 +43,5 @@ CREATE TABLE messages (
     envelope              TEXT,            -- out: the envelope to deliver
     peer_status           TEXT,            -- out: what the peer's status reply said
     created_at            INTEGER NOT NULL,
-    UNIQUE (channel_id, direction, message_id)
+    UNIQUE (channel_id, direction, message_id)   -- also serves per-channel history
 );
-CREATE INDEX messages_by_channel ON messages (channel_id, id);

@@ -14,12 +14,11 @@ CREATE TABLE requests (
 );
 
 -- What the user has to look at, in arrival order.
+-- One item per message, keyed by the message's row (no extra index to keep).
 CREATE TABLE queue (
-    id          INTEGER PRIMARY KEY,
+    message_row INTEGER PRIMARY KEY REFERENCES messages(id),
     channel_id  INTEGER NOT NULL REFERENCES channels(id),
-    message_row INTEGER NOT NULL UNIQUE REFERENCES messages(id),
     action      TEXT NOT NULL,
     handled     INTEGER NOT NULL DEFAULT 0 CHECK (handled IN (0, 1)),
     created_at  INTEGER NOT NULL
 );
-CREATE INDEX queue_open ON queue (handled, id);

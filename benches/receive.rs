@@ -1,0 +1,141 @@
+//! FIP-24 receive throughput beside its floor, in one process on one thread:
+//!
+//! - verify-only: signature verification of the same messages (the part
+//!   `receive` cannot skip);
+//! - receive: envelope → decrypt → verify → validate → SQLite commit (a real
+//!   file in WAL mode with synchronous=FULL), batched with `receive_batch`.
+//!
+//! `cargo bench --bench receive` prints both and their ratio. Targets
+//! (issue 3): receive ≥ 70 % of verify-only, and ≥ 5,000 messages/s.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use fio_peer::crypto::{PrivateKey, PublicKey, Signature};
+use fio_peer::protocol::{verify_data, FioAddress};
+use fio_peer::wallet::*;
+
+struct Dir(Vec<(FioAddress, PublicKey)>);
+impl KeyDirectory for Dir {
+    fn public_key(&self, a: &FioAddress) -> Result<PublicKey, DirectoryError> {
+        self.0
+            .iter()
+            .find(|(x, _)| x == a)
+            .map(|(_, k)| *k)
+            .ok_or_else(|| DirectoryError::NotFound(a.to_string()))
+    }
+}
+
+const MESSAGES: usize = 4000;
+const BATCH: usize = 500;
+
+fn main() {
+    let (alice_key, bob_key) = (PrivateKey::generate(), PrivateKey::generate());
+    let dir: Arc<dyn KeyDirectory> = Arc::new(Dir(vec![
+        (
+            FioAddress::parse("alice@bench").unwrap(),
+            *alice_key.public_key(),
+        ),
+        (
+            FioAddress::parse("bob@bench").unwrap(),
+            *bob_key.public_key(),
+        ),
+    ]));
+    let tmp = tempfile::tempdir().unwrap();
+    let alice = Wallet::open(
+        tmp.path().join("alice.sqlite"),
+        alice_key.clone(),
+        "alice@bench",
+        dir.clone(),
+    )
+    .unwrap();
+    let bob = Wallet::open(
+        tmp.path().join("bob.sqlite"),
+        bob_key.clone(),
+        "bob@bench",
+        dir,
+    )
+    .unwrap();
+    bob.set_automation(Automation {
+        accept_channels: AcceptPolicy::Always,
+        ..Default::default()
+    })
+    .unwrap();
+    let first = alice.open_channel("bob@bench", None).unwrap();
+    for reply in bob.receive(first.envelope.as_bytes()).unwrap().replies {
+        alice.receive(reply.envelope.as_bytes()).unwrap();
+    }
+
+    let envelopes: Vec<String> = (0..MESSAGES)
+        .map(|i| {
+            let memo = format!("invoice {i}: thank you for your payment");
+            let request = FundsRequest {
+                payee_public_address: "bc1q96kdtk68aw7ew5fw2f33cpxsvzcvpxw7mmat7n".into(),
+                chain_code: "BTC".into(),
+                token_code: "BTC".into(),
+                amount: format!("0.{i:05}"),
+                memo: Some(memo),
+                ..Default::default()
+            };
+            alice.request_funds("bob@bench", request).unwrap().envelope
+        })
+        .collect();
+    let signed: Vec<(String, Signature)> = alice
+        .history("bob@bench")
+        .unwrap()
+        .into_iter()
+        .filter(|m| {
+            m.direction == Direction::Outgoing
+                && m.action == fio_peer::protocol::Action::NewFundsRequest
+        })
+        .map(|m| (m.data_text, Signature::parse(&m.signature).unwrap()))
+        .collect();
+    assert_eq!(signed.len(), MESSAGES);
+
+    // Floor: verify every message's signature.
+    let start = Instant::now();
+    for (data, sig) in &signed {
+        assert!(verify_data(
+            alice_key.public_key(),
+            bob_key.public_key(),
+            data,
+            sig
+        ));
+    }
+    let verify_rate = MESSAGES as f64 / start.elapsed().as_secs_f64();
+
+    let run = |wallet: &Wallet, envs: &[String]| {
+        let start = Instant::now();
+        for chunk in envs.chunks(BATCH) {
+            let bodies: Vec<&[u8]> = chunk.iter().map(|e| e.as_bytes()).collect();
+            for r in wallet.receive_batch(&bodies).unwrap() {
+                r.unwrap();
+            }
+        }
+        envs.len() as f64 / start.elapsed().as_secs_f64()
+    };
+    // Without automatic status replies: the pipeline itself.
+    bob.set_automation(Automation {
+        status_replies: false,
+        ..Default::default()
+    })
+    .unwrap();
+    let receive_rate = run(&bob, &envelopes[..MESSAGES / 2]);
+    // With them (each message also signs, seals and stores a reply).
+    bob.set_automation(Automation::default()).unwrap();
+    let with_replies = run(&bob, &envelopes[MESSAGES / 2..]);
+
+    println!("fio_dm receive benchmark: {MESSAGES} channel messages (peer_new_funds_request), batches of {BATCH}, one thread");
+    println!("{:<44}{:>14}", "", "messages/s");
+    println!("{:<44}{:>14.0}", "verify-only (floor)", verify_rate);
+    println!("{:<44}{:>14.0}", "receive, no status replies", receive_rate);
+    println!(
+        "{:<44}{:>14.0}",
+        "receive, with status replies", with_replies
+    );
+    println!(
+        "receive / verify-only = {:.0} %  (target ≥ 70 %)",
+        100.0 * receive_rate / verify_rate
+    );
+    println!("receive = {:.0} messages/s  (target ≥ 5,000)", receive_rate);
+}
