@@ -144,6 +144,7 @@ pub fn close_channel(conn: &Connection, id: i64) -> rusqlite::Result<()> {
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn insert_message(
     conn: &Connection,
     channel_id: i64,
