@@ -82,6 +82,7 @@ fn new_case(
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn invalid(
     label: &str,
     kind: &str,
