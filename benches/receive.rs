@@ -125,6 +125,39 @@ fn main() {
     bob.set_automation(Automation::default()).unwrap();
     let with_replies = run(&bob, &envelopes[MESSAGES / 2..]);
 
+    // Where the time goes: each stage of the pipeline alone, per message.
+    let bob_pub = *bob_key.public_key();
+    let alice_pub = *alice_key.public_key();
+    let channel = fio_peer::protocol::ChannelKey::derive(&bob_key, &alice_pub);
+    let stage = |name: &str, f: &mut dyn FnMut(usize)| {
+        let start = Instant::now();
+        for i in 0..MESSAGES {
+            f(i);
+        }
+        println!("  {:<40}{:>8.1} µs", name, start.elapsed().as_secs_f64() * 1e6 / MESSAGES as f64);
+    };
+    println!("per-message stages:");
+    let parsed: Vec<_> = envelopes.iter().map(|e| fio_peer::protocol::Envelope::parse(e.as_bytes()).unwrap()).collect();
+    stage("envelope parse + hex decode", &mut |i| {
+        fio_peer::protocol::Envelope::parse(envelopes[i].as_bytes()).unwrap();
+    });
+    let plaintexts: Vec<_> = parsed.iter().map(|e| channel.open(&e.content).unwrap()).collect();
+    stage("decrypt (HMAC + AES-CBC)", &mut |i| {
+        channel.open(&parsed[i].content).unwrap();
+    });
+    stage("plaintext JSON", &mut |i| {
+        fio_peer::protocol::parse_plaintext(&plaintexts[i]).unwrap();
+    });
+    stage("signature parse (base58 + checksum)", &mut |i| {
+        Signature::parse(&signed[i].1.to_string()).unwrap();
+    });
+    stage("verify", &mut |i| {
+        verify_data(&alice_pub, &bob_pub, &signed[i].0, &signed[i].1);
+    });
+    stage("data JSON + validation", &mut |i| {
+        fio_peer::protocol::MessageData::parse(&signed[i].0).unwrap().validate().unwrap();
+    });
+
     println!("fio_dm receive benchmark: {MESSAGES} channel messages (peer_new_funds_request), batches of {BATCH}, one thread");
     println!("{:<44}{:>14}", "", "messages/s");
     println!("{:<44}{:>14.0}", "verify-only (floor)", verify_rate);

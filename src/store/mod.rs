@@ -54,6 +54,9 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // The engine uses a few dozen statements; rusqlite keeps 16 by default,
+    // and a re-prepare costs more than the statement itself.
+    conn.set_prepared_statement_cache_capacity(128);
     Ok(())
 }
 
