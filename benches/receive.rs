@@ -134,14 +134,24 @@ fn main() {
         for i in 0..MESSAGES {
             f(i);
         }
-        println!("  {:<40}{:>8.1} µs", name, start.elapsed().as_secs_f64() * 1e6 / MESSAGES as f64);
+        println!(
+            "  {:<40}{:>8.1} µs",
+            name,
+            start.elapsed().as_secs_f64() * 1e6 / MESSAGES as f64
+        );
     };
     println!("per-message stages:");
-    let parsed: Vec<_> = envelopes.iter().map(|e| fio_peer::protocol::Envelope::parse(e.as_bytes()).unwrap()).collect();
+    let parsed: Vec<_> = envelopes
+        .iter()
+        .map(|e| fio_peer::protocol::Envelope::parse(e.as_bytes()).unwrap())
+        .collect();
     stage("envelope parse + hex decode", &mut |i| {
         fio_peer::protocol::Envelope::parse(envelopes[i].as_bytes()).unwrap();
     });
-    let plaintexts: Vec<_> = parsed.iter().map(|e| channel.open(&e.content).unwrap()).collect();
+    let plaintexts: Vec<_> = parsed
+        .iter()
+        .map(|e| channel.open(&e.content).unwrap())
+        .collect();
     stage("decrypt (HMAC + AES-CBC)", &mut |i| {
         channel.open(&parsed[i].content).unwrap();
     });
@@ -155,7 +165,10 @@ fn main() {
         verify_data(&alice_pub, &bob_pub, &signed[i].0, &signed[i].1);
     });
     stage("data JSON + validation", &mut |i| {
-        fio_peer::protocol::MessageData::parse(&signed[i].0).unwrap().validate().unwrap();
+        fio_peer::protocol::MessageData::parse(&signed[i].0)
+            .unwrap()
+            .validate()
+            .unwrap();
     });
 
     println!("fio_dm receive benchmark: {MESSAGES} channel messages (peer_new_funds_request), batches of {BATCH}, one thread");

@@ -427,8 +427,21 @@ impl Ctx {
         if close_after {
             db::close_channel(conn, ch.id)?;
         }
+        // Built from what we hold rather than read back and parsed again.
+        let message = MessageRecord {
+            peer: ch.peer.clone(),
+            direction: Direction::Incoming,
+            message_id: valid.data.message_id.clone(),
+            action: valid.action,
+            referenced_message_id: valid.data.referenced_message_id.clone(),
+            data: valid.data,
+            data_text: data_text.to_string(),
+            signature: sig_text.to_string(),
+            peer_status: None,
+            created_at,
+        };
         Ok(Received {
-            message: db::message_record_by_row(conn, row)?,
+            message,
             replies,
             queue_id,
         })
