@@ -34,7 +34,7 @@ fn ecdh_trials(out: &mut Vec<Trial>) {
                     let spki = k256::PublicKey::from_public_key_der(&t.public_key)
                         .map_err(|e| e.to_string())?;
                     let public = PublicKey::from_sec1(
-                        k256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&spki, false)
+                        k256::elliptic_curve::sec1::ToSec1Point::to_sec1_point(&spki, false)
                             .as_bytes(),
                     )
                     .map_err(|e| e.to_string())?;

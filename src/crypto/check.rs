@@ -8,7 +8,6 @@
 //! and only then decrypts and unpads. Every failure is the same
 //! [`DecryptError`].
 
-use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha512};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
@@ -41,7 +40,7 @@ impl Keys {
 /// `checkEncrypt(secret, plaintext)` with a fresh random IV.
 pub fn check_encrypt(secret: &[u8], plaintext: &[u8]) -> Vec<u8> {
     let mut iv = [0u8; IV_LEN];
-    OsRng.fill_bytes(&mut iv);
+    super::random_bytes(&mut iv);
     check_encrypt_with_iv(secret, plaintext, &iv)
 }
 

@@ -6,7 +6,6 @@
 //! before deriving: a mistyped phrase must fail, not open an empty wallet.
 
 use bip39::{Language, Mnemonic};
-use rand_core::{OsRng, RngCore};
 use zeroize::Zeroizing;
 
 use super::{CryptoError, PrivateKey};
@@ -26,7 +25,7 @@ pub fn generate_mnemonic(words: usize) -> Result<Zeroizing<String>, CryptoError>
         }
     };
     let mut entropy = Zeroizing::new([0u8; 32]);
-    OsRng.fill_bytes(&mut entropy[..entropy_len]);
+    super::random_bytes(&mut entropy[..entropy_len]);
     let mnemonic = Mnemonic::from_entropy_in(Language::English, &entropy[..entropy_len])
         .map_err(|e| CryptoError::InvalidMnemonic(e.to_string()))?;
     Ok(Zeroizing::new(mnemonic.to_string()))

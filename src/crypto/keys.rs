@@ -3,8 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use k256::elliptic_curve::sec1::ToEncodedPoint;
-use rand_core::OsRng;
+use k256::elliptic_curve::sec1::ToSec1Point;
 use zeroize::Zeroizing;
 
 use super::base58::{self, Checksum, DecodeError};
@@ -27,7 +26,14 @@ pub struct PrivateKey {
 impl PrivateKey {
     /// A fresh key from the operating system's RNG.
     pub fn generate() -> Self {
-        Self::from_secret(k256::SecretKey::random(&mut OsRng))
+        // Rejection sampling: a draw outside 1..n (probability ~2^-128) is redrawn.
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        loop {
+            super::random_bytes(&mut bytes[..]);
+            if let Ok(key) = Self::from_bytes(&bytes[..]) {
+                return key;
+            }
+        }
     }
 
     /// From a 32-byte big-endian scalar; rejects 0 and values ≥ n.
@@ -172,7 +178,7 @@ impl PublicKey {
 
     pub(crate) fn from_k256(point: k256::PublicKey) -> Self {
         let mut compressed = [0u8; 33];
-        compressed.copy_from_slice(point.to_encoded_point(true).as_bytes());
+        compressed.copy_from_slice(point.to_sec1_point(true).as_bytes());
         Self {
             point: *point.as_affine(),
             compressed,
@@ -219,7 +225,7 @@ impl PublicKey {
     /// The 65-byte uncompressed SEC1 encoding.
     pub fn to_uncompressed(&self) -> [u8; 65] {
         let mut out = [0u8; 65];
-        out.copy_from_slice(self.point.to_encoded_point(false).as_bytes());
+        out.copy_from_slice(self.point.to_sec1_point(false).as_bytes());
         out
     }
 

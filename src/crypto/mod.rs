@@ -37,6 +37,12 @@ pub use signature::Signature;
 
 use sha2::{Digest, Sha256};
 
+/// Fills `buf` from the operating system's RNG. There is no fallback: if
+/// the OS cannot give randomness, nothing that needs it may go on.
+pub fn random_bytes(buf: &mut [u8]) {
+    getrandom::fill(buf).expect("the operating system's random number generator failed")
+}
+
 /// SHA-256 of `data`, the digest fiojs `Ecc.sign` signs.
 pub fn sha256(data: &[u8]) -> [u8; 32] {
     Sha256::digest(data).into()

@@ -2,8 +2,8 @@
 //! wrappers over RustCrypto. Public so that they are tested directly against
 //! Project Wycheproof (`tests/wycheproof.rs`) in the exact form we use them.
 
-use aes::cipher::{block_padding::Pkcs7, BlockDecryptMut, BlockEncryptMut, KeyIvInit};
-use hmac::{Hmac, Mac};
+use aes::cipher::{block_padding::Pkcs7, BlockModeDecrypt, BlockModeEncrypt, KeyIvInit};
+use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
 use sha2::{Sha256, Sha512};
 
@@ -11,8 +11,7 @@ use super::DecryptError;
 
 /// AES-256-CBC with PKCS#7 padding. The output is 16·(⌊len/16⌋ + 1) bytes.
 pub fn aes256_cbc_encrypt(key: &[u8; 32], iv: &[u8; 16], plaintext: &[u8]) -> Vec<u8> {
-    cbc::Encryptor::<aes::Aes256>::new(key.into(), iv.into())
-        .encrypt_padded_vec_mut::<Pkcs7>(plaintext)
+    cbc::Encryptor::<aes::Aes256>::new(key.into(), iv.into()).encrypt_padded_vec::<Pkcs7>(plaintext)
 }
 
 /// AES-256-CBC decryption and PKCS#7 unpadding. Misaligned input and bad
@@ -26,7 +25,7 @@ pub fn aes256_cbc_decrypt(
         return Err(DecryptError);
     }
     cbc::Decryptor::<aes::Aes256>::new(key.into(), iv.into())
-        .decrypt_padded_vec_mut::<Pkcs7>(ciphertext)
+        .decrypt_padded_vec::<Pkcs7>(ciphertext)
         .map_err(|_| DecryptError)
 }
 

@@ -9,13 +9,12 @@
 use std::fmt;
 use std::str::FromStr;
 
-use ecdsa::hazmat::SignPrimitive;
+use ecdsa::hazmat::sign_prehashed;
 use ecdsa::RecoveryId;
 use k256::ecdsa::{Signature as EcdsaSignature, VerifyingKey};
-use k256::elliptic_curve::generic_array::typenum::U32;
 use k256::elliptic_curve::scalar::IsHigh;
-use k256::elliptic_curve::{Curve, FieldBytesEncoding, PrimeField};
-use k256::{FieldBytes, Scalar, Secp256k1};
+use k256::elliptic_curve::{Curve, PrimeField};
+use k256::{FieldBytes, NonZeroScalar, Secp256k1};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
@@ -163,27 +162,28 @@ impl PrivateKey {
 
     /// Signs a 32-byte digest, byte-identically to fiojs `Ecc.signHash`.
     pub fn sign_digest(&self, digest: &[u8; 32]) -> Signature {
-        let d: Zeroizing<Scalar> = Zeroizing::new(*self.as_k256().to_nonzero_scalar());
-        let x = Zeroizing::new(d.to_repr());
-        let n: FieldBytes = Secp256k1::ORDER.encode_field_bytes();
-        let z = FieldBytes::from(*digest);
+        let d: NonZeroScalar = self.as_k256().to_nonzero_scalar();
+        let x = Zeroizing::new(<[u8; 32]>::from(d.to_repr()));
         for nonce in 0usize.. {
-            let h_k: FieldBytes = if nonce == 0 {
-                z
+            let h_k: [u8; 32] = if nonce == 0 {
+                *digest
             } else {
                 let mut h = Sha256::new();
                 h.update(digest);
                 h.update(vec![0u8; nonce]);
-                h.finalize()
+                h.finalize().into()
             };
-            // h_k goes into the HMAC-DRBG as is (fiojs does not reduce it mod n).
-            let k_bytes = Zeroizing::new(rfc6979::generate_k::<Sha256, U32>(&x, &n, &h_k, &[]));
-            let Some(k) = Option::<Scalar>::from(Scalar::from_repr(*k_bytes)) else {
+            // RFC 6979 with h1 = h_k. (RustCrypto reduces h_k mod n first and
+            // fiojs does not; they differ only when h_k ≥ n, p ≈ 2^-128.)
+            let mut kgen =
+                rfc6979::KGenerator::<Sha256, _>::new(&x[..], &h_k, &[], &*Secp256k1::ORDER);
+            let mut k_bytes = Zeroizing::new(FieldBytes::default());
+            kgen.fill_next_k(&mut k_bytes);
+            let Some(k) = NonZeroScalar::from_repr(*k_bytes).into_option() else {
                 continue;
             };
-            let k = Zeroizing::new(k);
-            // k256's SignPrimitive normalizes to low-S and fixes the recovery id.
-            let Ok((sig, Some(recid))) = d.try_sign_prehashed(*k, &z) else {
+            // Low-S normalization and the matching recovery id are applied here.
+            let Ok((sig, recid)) = sign_prehashed::<Secp256k1>(&d, &k, digest) else {
                 continue;
             };
             let mut bytes = [0u8; 65];

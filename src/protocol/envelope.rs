@@ -89,14 +89,22 @@ impl Envelope {
     }
 }
 
-/// Strict lowercase hex: even length, only 0-9a-f.
+/// Strict lowercase hex: even length, only 0-9a-f. One pass, no
+/// intermediate checks (the content is most of every envelope).
 fn decode_lower_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0
-        || !text
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
+    fn nibble(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            _ => None,
+        }
+    }
+    let bytes = text.as_bytes();
+    if bytes.len() % 2 != 0 {
         return None;
     }
-    hex::decode(text).ok()
+    bytes
+        .chunks_exact(2)
+        .map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?))
+        .collect()
 }

@@ -64,7 +64,7 @@ fn new_secret(s: &SharedSecret, r: &[u8; 33], recipient: &PublicKey) -> SharedSe
 pub fn seal_new(recipient: &PublicKey, plaintext: &[u8]) -> Vec<u8> {
     let ephemeral = PrivateKey::generate();
     let mut iv = [0u8; IV_LEN];
-    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut iv);
+    crate::crypto::random_bytes(&mut iv);
     seal_new_with(&ephemeral, &iv, recipient, plaintext)
 }
 

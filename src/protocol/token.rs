@@ -5,7 +5,7 @@
 //! fio_dm 1.0 issues 32 lowercase hex tokens (128 random bits) and 16 hex
 //! digit random message ids, and accepts anything the FIP allows from peers.
 
-use rand_core::{OsRng, RngCore};
+use crate::crypto::random_bytes;
 
 /// The id_token of a first message.
 pub const NEW_TOKEN: &str = "NEW";
@@ -27,7 +27,7 @@ pub fn is_message_id(s: &str) -> bool {
 /// A fresh id token: 128 bits from the OS RNG as 32 lowercase hex digits.
 pub fn generate_token() -> String {
     let mut b = [0u8; 16];
-    OsRng.fill_bytes(&mut b);
+    random_bytes(&mut b);
     hex::encode(b)
 }
 
@@ -35,6 +35,6 @@ pub fn generate_token() -> String {
 /// counter, so a wallet restored without its database cannot repeat old ids.
 pub fn generate_message_id() -> String {
     let mut b = [0u8; 8];
-    OsRng.fill_bytes(&mut b);
+    random_bytes(&mut b);
     hex::encode(b)
 }

@@ -235,12 +235,7 @@ impl Ctx {
                 &data.recipient_fio_address,
             )));
         }
-        if db::message_exists(conn, ch.id, Direction::Incoming, &data.message_id)? {
-            return Err(rejected(ProtocolError::with_value(
-                ErrorKind::InvalidMessageId,
-                &data.message_id,
-            )));
-        }
+        // A replay is caught by the UNIQUE constraint on the first write (apply).
         let reference = data.referenced_message_id.as_deref().unwrap_or_default();
         let bad_reference = || {
             rejected(ProtocolError::with_value(
@@ -327,7 +322,19 @@ impl Ctx {
             sig_text,
             None,
             created_at,
-        )?;
+        )
+        .map_err(|e| match e {
+            // Nothing is written before this insert, so a replay leaves no trace.
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
+            {
+                rejected(ProtocolError::with_value(
+                    ErrorKind::InvalidMessageId,
+                    &data.message_id,
+                ))
+            }
+            e => e.into(),
+        })?;
         let mut queue = true;
         let mut close_after = false;
         let mut opened = false;

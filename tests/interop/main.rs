@@ -13,7 +13,6 @@ use std::sync::Once;
 
 use base64::Engine;
 use fio_peer::crypto::*;
-use rand_core::{OsRng, RngCore};
 use serde_json::{json, Value};
 
 const CASES: usize = 200;
@@ -89,11 +88,15 @@ fn wif(key: &PrivateKey) -> String {
     key.to_wif().to_string()
 }
 
+fn next_u32() -> u32 {
+    let mut b = [0u8; 4];
+    fio_peer::crypto::random_bytes(&mut b);
+    u32::from_le_bytes(b)
+}
+
 fn random_bytes(max: usize) -> Vec<u8> {
-    let mut len = [0u8; 2];
-    OsRng.fill_bytes(&mut len);
-    let mut v = vec![0u8; u16::from_le_bytes(len) as usize % (max + 1)];
-    OsRng.fill_bytes(&mut v);
+    let mut v = vec![0u8; next_u32() as usize % (max + 1)];
+    fio_peer::crypto::random_bytes(&mut v);
     v
 }
 
@@ -120,12 +123,12 @@ fn random_text(max: usize) -> String {
     ];
     let n = random_bytes(max).len();
     (0..n)
-        .map(|_| ALPHABET[(OsRng.next_u32() as usize) % ALPHABET.len()])
+        .map(|_| ALPHABET[(next_u32() as usize) % ALPHABET.len()])
         .collect()
 }
 
 fn random_optional() -> Value {
-    match OsRng.next_u32() % 3 {
+    match next_u32() % 3 {
         0 => Value::Null,
         1 => json!(""),
         _ => json!(random_text(30)),
@@ -135,7 +138,7 @@ fn random_optional() -> Value {
 fn random_content(ty: ContentType) -> Value {
     let mut obj = json!({
         "payee_public_address": random_text(64),
-        "amount": format!("{}.{}", OsRng.next_u32() % 100000, OsRng.next_u32() % 1000),
+        "amount": format!("{}.{}", next_u32() % 100000, next_u32() % 1000),
         "chain_code": "BTC", "token_code": random_text(8),
         "memo": random_optional(), "hash": random_optional(), "offline_url": random_optional(),
     });
