@@ -358,3 +358,58 @@ proptest! {
         let _ = bob.wallet.receive(craft(None, &alice.key, &alice.key, bob.key.public_key(), &data).as_bytes());
     }
 }
+
+#[test]
+fn a_batch_keeps_the_good_envelopes_and_rejects_the_bad() {
+    let (_d, alice, bob) = two();
+    open(&alice, &bob);
+    let first = funds(&alice);
+    let second = alice
+        .wallet
+        .send_private_text("bob@demo", "second", None)
+        .unwrap();
+    let bodies: Vec<&[u8]> = vec![
+        first.envelope.as_bytes(),
+        first.envelope.as_bytes(),
+        b"not json",
+        second.envelope.as_bytes(),
+    ];
+    let results = bob.wallet.receive_batch(&bodies).unwrap();
+    assert!(results[0].is_ok());
+    assert!(
+        matches!(&results[1], Err(WalletError::Rejected { error, replies }) if error.kind == ErrorKind::InvalidMessageId && replies.is_empty())
+    );
+    assert!(
+        matches!(&results[2], Err(WalletError::Rejected { error, .. }) if error.kind == ErrorKind::MalformedMessage)
+    );
+    assert!(results[3].is_ok());
+    let received: Vec<String> = bob
+        .wallet
+        .history("alice@demo")
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.direction == Direction::Incoming)
+        .map(|m| m.message_id)
+        .collect();
+    assert!(received.contains(&first.message_id) && received.contains(&second.message_id));
+    assert_eq!(
+        received
+            .iter()
+            .filter(|id| **id == first.message_id)
+            .count(),
+        1
+    );
+    // Automations with a malformed released address are refused up front.
+    let bad = Automation {
+        release_addresses: vec![ReleasedAddress {
+            chain_code: "BTC%".into(),
+            token_code: "BTC".into(),
+            public_address: "x".into(),
+        }],
+        ..Default::default()
+    };
+    assert!(matches!(
+        bob.wallet.set_automation(bad),
+        Err(WalletError::InvalidInput(_))
+    ));
+}

@@ -89,22 +89,57 @@ impl Envelope {
     }
 }
 
-/// Strict lowercase hex: even length, only 0-9a-f. One pass, no
-/// intermediate checks (the content is most of every envelope).
+/// Strict lowercase hex: even length, only 0-9a-f. Table-driven: the
+/// content is most of every envelope and this runs once per message.
 fn decode_lower_hex(text: &str) -> Option<Vec<u8>> {
-    fn nibble(c: u8) -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            _ => None,
+    const INVALID: u8 = 0xff;
+    const TABLE: [u8; 256] = {
+        let mut t = [INVALID; 256];
+        let mut c = 0;
+        while c < 10 {
+            t[b'0' as usize + c] = c as u8;
+            c += 1;
         }
-    }
+        let mut c = 0;
+        while c < 6 {
+            t[b'a' as usize + c] = 10 + c as u8;
+            c += 1;
+        }
+        t
+    };
     let bytes = text.as_bytes();
     if bytes.len() % 2 != 0 {
         return None;
     }
-    bytes
-        .chunks_exact(2)
-        .map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?))
-        .collect()
+    let mut out = vec![0u8; bytes.len() / 2];
+    let mut bad = 0u8;
+    for (o, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+        let (hi, lo) = (TABLE[pair[0] as usize], TABLE[pair[1] as usize]);
+        // One check at the end keeps the loop branch-free.
+        bad |= (hi | lo) & 0xf0;
+        *o = (hi << 4) | (lo & 0x0f);
+    }
+    (bad == 0).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode_lower_hex;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn decodes_what_hex_encodes(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+            prop_assert_eq!(decode_lower_hex(&hex::encode(&bytes)), Some(bytes));
+        }
+
+        #[test]
+        fn accepts_exactly_even_lowercase_hex(text in "[0-9a-fA-Fg-z ]{0,40}") {
+            let strict = text.len() % 2 == 0 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            prop_assert_eq!(decode_lower_hex(&text).is_some(), strict);
+            if strict {
+                prop_assert_eq!(decode_lower_hex(&text), hex::decode(&text).ok());
+            }
+        }
+    }
 }

@@ -219,16 +219,9 @@ pub fn set_peer_status(conn: &Connection, row: i64, status: &str) -> rusqlite::R
     Ok(())
 }
 
-pub fn insert_request(
-    conn: &Connection,
-    row: i64,
-    channel_id: i64,
-    dir: Direction,
-    kind: RequestKind,
-    message_id: &str,
-) -> rusqlite::Result<()> {
-    conn.prepare_cached("INSERT INTO requests (message_row, channel_id, direction, kind, message_id, state, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)")?.execute(params![row, channel_id, dir.as_str(), kind.as_str(), message_id, now()])?;
+pub fn insert_request(conn: &Connection, row: i64, kind: RequestKind) -> rusqlite::Result<()> {
+    conn.prepare_cached("INSERT INTO requests (message_row, kind, state, updated_at) VALUES (?1, ?2, 'pending', ?3)")?
+        .execute(params![row, kind.as_str(), now()])?;
     Ok(())
 }
 
@@ -246,7 +239,8 @@ pub fn request(
     message_id: &str,
 ) -> rusqlite::Result<Option<RequestRow>> {
     conn.prepare_cached(
-        "SELECT message_row, kind, message_id, state FROM requests WHERE channel_id = ?1 AND direction = ?2 AND message_id = ?3",
+        "SELECT r.message_row, r.kind, m.message_id, r.state FROM messages m JOIN requests r ON r.message_row = m.id
+         WHERE m.channel_id = ?1 AND m.direction = ?2 AND m.message_id = ?3",
     )?
     .query_row(params![channel_id, dir.as_str(), message_id], |r| {
         Ok(RequestRow {
@@ -357,8 +351,8 @@ pub fn requests(
     peer: Option<&FioAddress>,
 ) -> Result<Vec<RequestRecord>, WalletError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT c.peer_address, r.direction, r.kind, r.message_id, r.state, m.data, a.data, r.updated_at
-         FROM requests r JOIN channels c ON c.id = r.channel_id JOIN messages m ON m.id = r.message_row
+        "SELECT c.peer_address, m.direction, r.kind, m.message_id, r.state, m.data, a.data, r.updated_at
+         FROM requests r JOIN messages m ON m.id = r.message_row JOIN channels c ON c.id = m.channel_id
          LEFT JOIN messages a ON a.id = r.answer_row
          WHERE ?1 IS NULL OR c.peer_address = ?1 ORDER BY r.message_row",
     )?;

@@ -152,7 +152,23 @@ impl Wallet {
         self.lock().ctx.automation.clone()
     }
 
+    /// Sets the automations. Released addresses are checked here, so an
+    /// automated answer can never fail in the middle of a receive.
     pub fn set_automation(&self, automation: Automation) -> Result<(), WalletError> {
+        for release in &automation.release_addresses {
+            let probe = MessageData {
+                action: Action::AcceptRequest.name().to_string(),
+                message_id: "0".into(),
+                referenced_message_id: Some("0".into()),
+                sender_fio_address: "probe@probe".into(),
+                recipient_fio_address: "probe@probe".into(),
+                payee_public_address: Some(release.public_address.clone()),
+                chain_code: Some(release.chain_code.clone()),
+                token_code: Some(release.token_code.clone()),
+                ..Default::default()
+            };
+            probe.validate().map_err(WalletError::InvalidInput)?;
+        }
         let mut inner = self.lock();
         let json = serde_json::to_string(&automation).expect("serializes");
         inner.conn.execute(
@@ -235,14 +251,7 @@ impl Wallet {
         data.memo = memo.map(str::to_string);
         ctx.attach_return_inbox(&mut data);
         let (out, row) = ctx.compose(&tx, &ch, data, true)?;
-        db::insert_request(
-            &tx,
-            row,
-            ch.id,
-            Direction::Outgoing,
-            RequestKind::Channel,
-            &out.message_id,
-        )?;
+        db::insert_request(&tx, row, RequestKind::Channel)?;
         tx.commit()?;
         Ok(out)
     }
@@ -471,7 +480,7 @@ impl Wallet {
         fill(&mut data)?;
         let (out, row) = ctx.compose(&tx, &ch, data, false)?;
         if let Some(kind) = RequestKind::of(action) {
-            db::insert_request(&tx, row, ch.id, Direction::Outgoing, kind, &out.message_id)?;
+            db::insert_request(&tx, row, kind)?;
         }
         tx.commit()?;
         Ok(out)
@@ -494,23 +503,27 @@ impl Wallet {
     }
 
     /// [`receive`](Self::receive) for many envelopes in one transaction (one
-    /// fsync); each envelope's effects are still all-or-nothing.
+    /// fsync). Each envelope is fully checked before anything of it is
+    /// written, so a rejected one leaves nothing but its error reply and needs
+    /// no savepoint. A storage failure aborts the whole batch (nothing of it is
+    /// committed, so nothing of it may be acked).
     pub fn receive_batch(
         &self,
         envelopes: &[&[u8]],
     ) -> Result<Vec<Result<Received, WalletError>>, WalletError> {
         let mut inner = self.lock();
         let Inner { conn, ctx } = &mut *inner;
-        let mut tx = conn.transaction()?;
+        let tx = conn.transaction()?;
         let mut results = Vec::with_capacity(envelopes.len());
         for envelope in envelopes {
-            let sp = tx.savepoint()?;
-            let result = ctx.receive(&sp, envelope);
-            match &result {
-                Ok(_) | Err(WalletError::Rejected { .. }) => sp.commit()?,
-                Err(_) => {}
+            match ctx.receive(&tx, envelope) {
+                // Directory failures happen before any write: that envelope waits.
+                r
+                @ (Ok(_) | Err(WalletError::Rejected { .. }) | Err(WalletError::Directory(_))) => {
+                    results.push(r)
+                }
+                Err(e) => return Err(e),
             }
-            results.push(result);
         }
         tx.commit()?;
         Ok(results)

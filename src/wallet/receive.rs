@@ -130,14 +130,7 @@ impl Ctx {
             None,
             now(),
         )?;
-        db::insert_request(
-            conn,
-            row,
-            ch.id,
-            Direction::Incoming,
-            RequestKind::Channel,
-            &data.message_id,
-        )?;
+        db::insert_request(conn, row, RequestKind::Channel)?;
         let queue_id = Some(db::insert_queue(conn, ch.id, row, valid.action)?);
 
         let mut replies = Vec::new();
@@ -347,14 +340,7 @@ impl Ctx {
                 queue = status != "success";
             }
             Plan::NewRequest(kind) => {
-                db::insert_request(
-                    conn,
-                    row,
-                    ch.id,
-                    Direction::Incoming,
-                    kind,
-                    &data.message_id,
-                )?;
+                db::insert_request(conn, row, kind)?;
             }
             Plan::Accept(req) => {
                 let state = if req.kind == RequestKind::Funds {

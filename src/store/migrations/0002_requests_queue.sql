@@ -1,16 +1,13 @@
 -- Version 2: requests with their status, and the user's queue.
 
--- Funds, public-address and channel requests in both directions.
+-- Funds, public-address and channel requests in both directions, keyed by
+-- the request message's row (found by message id through messages' index).
 CREATE TABLE requests (
     message_row INTEGER PRIMARY KEY REFERENCES messages(id),
-    channel_id  INTEGER NOT NULL REFERENCES channels(id),
-    direction   TEXT NOT NULL CHECK (direction IN ('in', 'out')),
     kind        TEXT NOT NULL CHECK (kind IN ('channel', 'funds', 'pub_address')),
-    message_id  TEXT NOT NULL,
     state       TEXT NOT NULL CHECK (state IN ('pending', 'accepted', 'rejected', 'cancelled', 'paid')),
     answer_row  INTEGER REFERENCES messages(id),
-    updated_at  INTEGER NOT NULL,
-    UNIQUE (channel_id, direction, message_id)
+    updated_at  INTEGER NOT NULL
 );
 
 -- What the user has to look at, in arrival order.
