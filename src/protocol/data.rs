@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::action::{Action, Presence, FIELDS};
 use super::address::{FioAddress, InboxLocation};
 use super::error::{ErrorKind, ProtocolError};
-use super::json::{FlatError, FlatObject};
+use super::json::FlatObject;
 use super::token::{is_fip_token, is_message_id};
 
 /// Every data field FIP-24 defines. Serialized in the FIP's table order with
@@ -84,12 +84,7 @@ impl MessageData {
     /// unique keys. Unknown keys are ignored; fields the action does not take
     /// are dropped (they stay in the stored text).
     pub fn parse(text: &str) -> Result<Self, ProtocolError> {
-        let obj = FlatObject::parse(text.as_bytes()).map_err(|e| match e {
-            FlatError::Syntax => ProtocolError::new(ErrorKind::MalformedMessage),
-            FlatError::DuplicateKey(k) | FlatError::NotAString(k) => {
-                ProtocolError::at(ErrorKind::MalformedMessage, &k, None)
-            }
-        })?;
+        let obj = FlatObject::parse(text.as_bytes())?;
         let action_name = obj
             .get("action")
             .ok_or_else(|| ProtocolError::new(ErrorKind::InvalidAction))?;

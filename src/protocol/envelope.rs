@@ -4,7 +4,7 @@
 //! UTF-8 JSON, at most 8192 bytes, no duplicate keys, unknown keys ignored.
 
 use super::error::{ErrorKind, ProtocolError};
-use super::json::{FlatError, FlatObject};
+use super::json::FlatObject;
 use super::token::{is_fip_token, NEW_TOKEN};
 
 pub const PROTOCOL: &str = "fio_dm";
@@ -36,12 +36,7 @@ impl Envelope {
         if body.len() > MAX_ENVELOPE_LEN {
             return Err(ProtocolError::new(ErrorKind::PayloadTooLarge));
         }
-        let obj = FlatObject::parse(body).map_err(|e| match e {
-            FlatError::Syntax => ProtocolError::new(ErrorKind::MalformedMessage),
-            FlatError::DuplicateKey(k) | FlatError::NotAString(k) => {
-                ProtocolError::at(ErrorKind::MalformedMessage, &k, None)
-            }
-        })?;
+        let obj = FlatObject::parse(body)?;
         let field = |name: &str| {
             obj.get(name)
                 .ok_or_else(|| ProtocolError::at(ErrorKind::MissingField, name, None))

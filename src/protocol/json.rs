@@ -8,6 +8,8 @@ use std::fmt;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
+use super::error::{ErrorKind, ProtocolError};
+
 /// A JSON object whose values are all strings, keys unique, in wire order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlatObject(pub Vec<(String, String)>);
@@ -21,6 +23,18 @@ pub enum FlatError {
     DuplicateKey(String),
     /// A value is not a string (the key is given).
     NotAString(String),
+}
+
+/// A refused flat object is a malformed message, naming the key at fault.
+impl From<FlatError> for ProtocolError {
+    fn from(e: FlatError) -> Self {
+        match e {
+            FlatError::Syntax => ProtocolError::new(ErrorKind::MalformedMessage),
+            FlatError::DuplicateKey(k) | FlatError::NotAString(k) => {
+                ProtocolError::at(ErrorKind::MalformedMessage, &k, None)
+            }
+        }
+    }
 }
 
 impl FlatObject {

@@ -8,7 +8,7 @@ use crate::crypto::{
 };
 
 use super::error::{ErrorKind, ProtocolError};
-use super::json::{FlatError, FlatObject};
+use super::json::FlatObject;
 
 pub const CHANNEL_LABEL: &[u8] = b"fio_dm/1.0 channel";
 pub const NEW_LABEL: &[u8] = b"fio_dm/1.0 new";
@@ -147,12 +147,7 @@ pub fn build_plaintext(data: &str, signature: &Signature) -> Result<Vec<u8>, Pro
 /// The two strings of a decrypted plaintext. Trailing whitespace (padding)
 /// is allowed; duplicate keys and non-string values are not.
 pub fn parse_plaintext(plaintext: &[u8]) -> Result<(String, String), ProtocolError> {
-    let obj = FlatObject::parse(plaintext).map_err(|e| match e {
-        FlatError::Syntax => ProtocolError::new(ErrorKind::MalformedMessage),
-        FlatError::DuplicateKey(k) | FlatError::NotAString(k) => {
-            ProtocolError::at(ErrorKind::MalformedMessage, &k, None)
-        }
-    })?;
+    let obj = FlatObject::parse(plaintext)?;
     let data = obj
         .get("data")
         .ok_or_else(|| ProtocolError::at(ErrorKind::MissingField, "data", None))?;
