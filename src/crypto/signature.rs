@@ -162,6 +162,13 @@ impl PrivateKey {
 
     /// Signs a 32-byte digest, byte-identically to fiojs `Ecc.signHash`.
     pub fn sign_digest(&self, digest: &[u8; 32]) -> Signature {
+        self.sign_digest_counting(digest).0
+    }
+
+    /// [`sign_digest`](Self::sign_digest), also returning the fiojs nonce
+    /// that produced the signature (0 = no retry). For tests of the retry rule.
+    #[doc(hidden)]
+    pub fn sign_digest_counting(&self, digest: &[u8; 32]) -> (Signature, usize) {
         let d: NonZeroScalar = self.as_k256().to_nonzero_scalar();
         let x = Zeroizing::new(<[u8; 32]>::from(d.to_repr()));
         for nonce in 0usize.. {
@@ -191,7 +198,7 @@ impl PrivateKey {
             bytes[1..].copy_from_slice(&sig.to_bytes());
             let sig = Signature { bytes };
             if sig.is_canonical() {
-                return sig;
+                return (sig, nonce);
             }
         }
         unreachable!("the nonce loop only ends by returning")

@@ -362,19 +362,7 @@ impl Wallet {
         let mut inner = self.lock();
         let Inner { conn, ctx } = &mut *inner;
         let tx = conn.unchecked_transaction()?;
-        let peer = parse_address(peer, ErrorKind::InvalidRecipientFioAddress)?;
-        let ch = db::channel_by_peer(&tx, &ctx.address, &peer)?
-            .ok_or_else(|| WalletError::Channel(format!("no channel with {peer}")))?;
-        let req =
-            db::request(&tx, ch.id, Direction::Incoming, request_message_id)?.ok_or_else(|| {
-                WalletError::Request(format!("{peer} sent no request {request_message_id}"))
-            })?;
-        if req.state != RequestState::Pending {
-            return Err(WalletError::Request(format!(
-                "request {request_message_id} is already {}",
-                req.state.as_str()
-            )));
-        }
+        let (ch, req) = ctx.pending_request(&tx, peer, request_message_id, Direction::Incoming)?;
         let out = ctx.accept(&tx, &ch, &req, answer)?;
         tx.commit()?;
         Ok(out)
@@ -424,21 +412,7 @@ impl Wallet {
         let mut inner = self.lock();
         let Inner { conn, ctx } = &mut *inner;
         let tx = conn.unchecked_transaction()?;
-        let peer = parse_address(peer, ErrorKind::InvalidRecipientFioAddress)?;
-        let ch = db::channel_by_peer(&tx, &ctx.address, &peer)?
-            .ok_or_else(|| WalletError::Channel(format!("no channel with {peer}")))?;
-        let req = db::request(&tx, ch.id, dir, request_message_id)?.ok_or_else(|| {
-            WalletError::Request(match dir {
-                Direction::Incoming => format!("{peer} sent no request {request_message_id}"),
-                Direction::Outgoing => format!("we sent no request {request_message_id} to {peer}"),
-            })
-        })?;
-        if req.state != RequestState::Pending {
-            return Err(WalletError::Request(format!(
-                "request {request_message_id} is already {}",
-                req.state.as_str()
-            )));
-        }
+        let (ch, req) = ctx.pending_request(&tx, peer, request_message_id, dir)?;
         if action == Action::CancelRequest && req.kind == RequestKind::Channel {
             return Err(WalletError::Request(
                 "a channel request cannot be cancelled: the peer has issued us no token yet".into(),
@@ -446,7 +420,8 @@ impl Wallet {
         }
         if ch.peer_token.is_none() {
             return Err(WalletError::Channel(format!(
-                "{peer} has not given us a token to write with"
+                "{} has not given us a token to write with",
+                ch.peer
             )));
         }
         let mut data = ctx.base_data(action, &ch);
@@ -604,6 +579,33 @@ impl Ctx {
             recipient_fio_address: ch.peer.to_string(),
             ..Default::default()
         }
+    }
+
+    /// The channel with `peer` and its still-pending request `message_id`
+    /// (sent by the peer for `Incoming`, by us for `Outgoing`).
+    fn pending_request(
+        &self,
+        conn: &Connection,
+        peer: &str,
+        message_id: &str,
+        dir: Direction,
+    ) -> Result<(ChannelRow, db::RequestRow), WalletError> {
+        let peer = parse_address(peer, ErrorKind::InvalidRecipientFioAddress)?;
+        let ch = db::channel_by_peer(conn, &self.address, &peer)?
+            .ok_or_else(|| WalletError::Channel(format!("no channel with {peer}")))?;
+        let req = db::request(conn, ch.id, dir, message_id)?.ok_or_else(|| {
+            WalletError::Request(match dir {
+                Direction::Incoming => format!("{peer} sent no request {message_id}"),
+                Direction::Outgoing => format!("we sent no request {message_id} to {peer}"),
+            })
+        })?;
+        if req.state != RequestState::Pending {
+            return Err(WalletError::Request(format!(
+                "request {message_id} is already {}",
+                req.state.as_str()
+            )));
+        }
+        Ok((ch, req))
     }
 
     fn attach_return_inbox(&self, data: &mut MessageData) {

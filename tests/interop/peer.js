@@ -5,6 +5,12 @@
 // one answer per line on stdout:
 //   {"id": 1, "ok": true, "result": ...}  or  {"id": 1, "ok": false, "error": "..."}
 'use strict';
+// stdout carries the JSON-lines protocol only. fiojs logs to the console
+// (e.g. "WARN: 10 attempts to find canonical signature" from signHash), so
+// every console method goes to stderr.
+for (const level of ['log', 'info', 'warn', 'error', 'debug']) {
+  console[level] = (...args) => process.stderr.write(args.join(' ') + '\n');
+}
 const path = require('path');
 const readline = require('readline');
 
