@@ -68,7 +68,7 @@ pub fn check_decrypt_any<S: AsRef<[u8]>>(
     secrets: &[S],
     data: &[u8],
 ) -> Result<Vec<u8>, DecryptError> {
-    if data.len() < MIN_LEN || (data.len() - IV_LEN - MAC_LEN) % BLOCK != 0 {
+    if data.len() < MIN_LEN || !(data.len() - IV_LEN - MAC_LEN).is_multiple_of(BLOCK) {
         return Err(DecryptError);
     }
     let (body, tag) = data.split_at(data.len() - MAC_LEN);

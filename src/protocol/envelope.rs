@@ -103,7 +103,7 @@ fn decode_lower_hex(text: &str) -> Option<Vec<u8>> {
         t
     };
     let bytes = text.as_bytes();
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return None;
     }
     let mut out = vec![0u8; bytes.len() / 2];
