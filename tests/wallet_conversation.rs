@@ -48,6 +48,10 @@ fn channel_request_accept_and_status_replies() {
         Err(WalletError::Channel(_))
     ));
 
+    // Bob must answer Alice's request, not overwrite it with his own.
+    assert!(
+        matches!(bob.wallet.open_channel("alice@demo", None), Err(WalletError::Channel(m)) if m.contains("accept their request"))
+    );
     let accept = bob
         .wallet
         .accept_request("alice@demo", &got.message.message_id, Acceptance::default())

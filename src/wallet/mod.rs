@@ -233,6 +233,12 @@ impl Wallet {
                     "the channel with {peer} is already open"
                 )));
             }
+            // Asking again would discard the peer's pending request and token.
+            if ch.state == ChannelState::Requested && !ch.initiator_us {
+                return Err(WalletError::Channel(format!(
+                    "{peer} has asked to open a channel: accept their request instead"
+                )));
+            }
         }
         let our_token = generate_token();
         let channel_id = db::upsert_requested_channel(
