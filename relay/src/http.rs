@@ -1,5 +1,6 @@
 //! The HTTP API (docs/protocol.md §4.2) on axum.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,6 +22,32 @@ pub struct AppState {
     pub store: Store,
     /// The public base URL inbox URLs are built from (no trailing slash).
     pub public_url: String,
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    pub fn new(store: Store, public_url: &str) -> Self {
+        AppState {
+            store,
+            public_url: public_url.trim_end_matches('/').to_string(),
+            metrics: Metrics::default(),
+        }
+    }
+}
+
+/// Request counters for `/metrics`.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    inboxes_created: AtomicU64,
+    submits_accepted: AtomicU64,
+    submits_duplicate: AtomicU64,
+    submits_refused: AtomicU64,
+    fetches: AtomicU64,
+    acks: AtomicU64,
+}
+
+fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
 }
 
 /// The longest a fetch may wait for new envelopes.
@@ -33,6 +60,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/inboxes/{inbox_id}/messages", get(fetch))
         .route("/v1/inboxes/{inbox_id}/ack", post(ack))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
         // The envelope limit is enforced while reading, before buffering.
         .layer(DefaultBodyLimit::max(MAX_ENVELOPE_LEN))
         .with_state(state)
@@ -76,26 +104,37 @@ fn valid_inbox_id(id: &str) -> bool {
 
 async fn create(State(state): State<Arc<AppState>>) -> Response {
     let (id, credential) = (random_hex(16), random_hex(32));
-    match state
+    if let Err(e) = state
         .store
         .create_inbox(id.clone(), credential_hash(&credential))
         .await
     {
-        Ok(()) => (
-            StatusCode::CREATED,
-            Json(json!({
-                "inbox_id": id,
-                "credential": credential,
-                "inbox_url": format!("{}/v1/inboxes/{}", state.public_url, id),
-            })),
-        )
-            .into_response(),
-        Err(e) => store_error(e),
+        return store_error(e);
     }
+    bump(&state.metrics.inboxes_created);
+    let body = json!({
+        "inbox_id": id,
+        "credential": credential,
+        "inbox_url": format!("{}/v1/inboxes/{}", state.public_url, id),
+    });
+    (StatusCode::CREATED, Json(body)).into_response()
 }
 
 async fn submit(
     State(state): State<Arc<AppState>>,
+    path: Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let response = submit_inner(&state, path, headers, body).await;
+    if response.status() != StatusCode::ACCEPTED {
+        bump(&state.metrics.submits_refused);
+    }
+    response
+}
+
+async fn submit_inner(
+    state: &AppState,
     Path(inbox_id): Path<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -133,11 +172,16 @@ async fn submit(
     let key = dedupe_key(token, &envelope.content);
     let text = String::from_utf8_lossy(&body).into_owned();
     match state.store.submit(inbox_id, key, text).await {
-        Ok(s) => (
-            StatusCode::ACCEPTED,
-            Json(json!({"seq": s.seq, "duplicate": s.duplicate})),
-        )
-            .into_response(),
+        Ok(s) => {
+            let counter = if s.duplicate {
+                &state.metrics.submits_duplicate
+            } else {
+                &state.metrics.submits_accepted
+            };
+            bump(counter);
+            let body = json!({"seq": s.seq, "duplicate": s.duplicate});
+            (StatusCode::ACCEPTED, Json(body)).into_response()
+        }
         Err(e) => store_error(e),
     }
 }
@@ -209,6 +253,7 @@ async fn fetch(
             "Invalid wait: 0 to 30 seconds",
         );
     }
+    bump(&state.metrics.fetches);
     // Subscribe before the first read, so a commit between the two is not missed.
     let mut commits = state.store.commits();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
@@ -258,6 +303,7 @@ async fn ack(
             "Body must be {\"up_to\": <seq>}",
         );
     };
+    bump(&state.metrics.acks);
     match state.store.ack(inbox_id, body.up_to).await {
         Ok(n) => Json(json!({"deleted": n})).into_response(),
         Err(e) => store_error(e),
@@ -276,4 +322,42 @@ async fn delete(
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => store_error(e),
     }
+}
+
+/// Prometheus text exposition of the counters.
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let m = &state.metrics;
+    let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+    let stats = state.store.stats();
+    let body = format!(
+        "# HELP fio_inbox_inboxes_created_total Inboxes created.\n\
+         # TYPE fio_inbox_inboxes_created_total counter\n\
+         fio_inbox_inboxes_created_total {}\n\
+         # HELP fio_inbox_submits_total Envelope submissions by outcome.\n\
+         # TYPE fio_inbox_submits_total counter\n\
+         fio_inbox_submits_total{{outcome=\"accepted\"}} {}\n\
+         fio_inbox_submits_total{{outcome=\"duplicate\"}} {}\n\
+         fio_inbox_submits_total{{outcome=\"refused\"}} {}\n\
+         # HELP fio_inbox_fetches_total Authenticated fetches.\n\
+         # TYPE fio_inbox_fetches_total counter\n\
+         fio_inbox_fetches_total {}\n\
+         # HELP fio_inbox_acks_total Authenticated acknowledgements.\n\
+         # TYPE fio_inbox_acks_total counter\n\
+         fio_inbox_acks_total {}\n\
+         # HELP fio_inbox_commits_total Storage transactions committed (one fsync each).\n\
+         # TYPE fio_inbox_commits_total counter\n\
+         fio_inbox_commits_total {}\n\
+         # HELP fio_inbox_committed_jobs_total Writes carried by those commits (group commit).\n\
+         # TYPE fio_inbox_committed_jobs_total counter\n\
+         fio_inbox_committed_jobs_total {}\n",
+        get(&m.inboxes_created),
+        get(&m.submits_accepted),
+        get(&m.submits_duplicate),
+        get(&m.submits_refused),
+        get(&m.fetches),
+        get(&m.acks),
+        get(&stats.commits),
+        get(&stats.jobs),
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

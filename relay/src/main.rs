@@ -51,10 +51,7 @@ async fn main() {
     let public_url = args
         .public_url
         .unwrap_or_else(|| format!("http://{}", listener.local_addr().unwrap()));
-    let state = Arc::new(AppState {
-        store: store.clone(),
-        public_url: public_url.trim_end_matches('/').to_string(),
-    });
+    let state = Arc::new(AppState::new(store.clone(), &public_url));
     // Expiry of unacknowledged envelopes, hourly.
     let ttl = args.ttl_days * 86_400;
     tokio::spawn(async move {

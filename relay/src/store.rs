@@ -7,6 +7,7 @@
 //! Reads use their own connection (WAL lets them run beside the writer).
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 
@@ -108,9 +109,18 @@ enum Job {
     },
 }
 
+/// What the writer thread has done: transactions committed (each one fsync)
+/// and the jobs they carried. jobs / commits is the group-commit factor.
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    pub commits: AtomicU64,
+    pub jobs: AtomicU64,
+}
+
 /// The relay's storage: cheap to clone, shared by all request handlers.
 #[derive(Clone)]
 pub struct Store {
+    stats: Arc<WriterStats>,
     jobs: mpsc::Sender<Job>,
     reader: Arc<Mutex<Connection>>,
     /// Bumped after every commit that added envelopes: long polls wait on it.
@@ -156,11 +166,14 @@ impl Store {
         let reader = open(path)?;
         let (jobs, queue) = mpsc::channel::<Job>();
         let (notify, commits) = watch::channel(0u64);
+        let stats = Arc::new(WriterStats::default());
+        let writer_stats = stats.clone();
         thread::Builder::new()
             .name("fio-inbox-writer".into())
-            .spawn(move || write_loop(writer, queue, notify, quota))
+            .spawn(move || write_loop(writer, queue, notify, quota, &writer_stats))
             .map_err(|e| StoreError::Storage(e.to_string()))?;
         Ok(Store {
+            stats,
             jobs,
             reader: Arc::new(Mutex::new(reader)),
             commits,
@@ -170,6 +183,10 @@ impl Store {
 
     pub fn quota(&self) -> Quota {
         self.quota
+    }
+
+    pub fn stats(&self) -> &WriterStats {
+        &self.stats
     }
 
     async fn run<T>(
@@ -296,6 +313,7 @@ fn write_loop(
     queue: mpsc::Receiver<Job>,
     notify: watch::Sender<u64>,
     quota: Quota,
+    stats: &WriterStats,
 ) {
     const MAX_GROUP: usize = 1024;
     while let Ok(first) = queue.recv() {
@@ -366,8 +384,11 @@ fn write_loop(
                 }
             }
         }
+        let jobs = answers.len() as u64;
         match tx.commit() {
             Ok(()) => {
+                stats.commits.fetch_add(1, Ordering::Relaxed);
+                stats.jobs.fetch_add(jobs, Ordering::Relaxed);
                 for a in answers {
                     a(None);
                 }

@@ -19,10 +19,7 @@ async fn relay_with(quota: Quota) -> Relay {
     let store = Store::open(&dir.path().join("relay.sqlite"), quota).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = Arc::new(AppState {
-        store,
-        public_url: base.clone(),
-    });
+    let state = Arc::new(AppState::new(store, &base));
     tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
     Relay {
         base,
@@ -344,5 +341,48 @@ async fn a_deleted_inbox_is_gone() {
     assert_eq!(
         relay.fetch(&inbox, "", Some(&inbox.credential)).await.0,
         StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn metrics_count_what_happened() {
+    let relay = relay().await;
+    let inbox = relay.create().await;
+    for i in 0..5 {
+        relay.submit(&inbox, &envelope(i)).await;
+    }
+    relay.submit(&inbox, &envelope(0)).await; // duplicate
+    relay.submit(&inbox, "junk").await; // refused
+    relay.fetch(&inbox, "", Some(&inbox.credential)).await;
+    let text = relay
+        .client
+        .get(format!("{}/metrics", relay.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |name: &str| -> u64 {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(value("fio_inbox_inboxes_created_total"), 1);
+    assert_eq!(value("fio_inbox_submits_total{outcome=\"accepted\"}"), 5);
+    assert_eq!(value("fio_inbox_submits_total{outcome=\"duplicate\"}"), 1);
+    assert_eq!(value("fio_inbox_submits_total{outcome=\"refused\"}"), 1);
+    assert_eq!(value("fio_inbox_fetches_total"), 1);
+    // Every write went through a commit; sequential writes commit one by one.
+    let (commits, jobs) = (
+        value("fio_inbox_commits_total"),
+        value("fio_inbox_committed_jobs_total"),
+    );
+    assert!(
+        commits >= 1 && jobs >= 7 && jobs >= commits,
+        "{commits} commits, {jobs} jobs"
     );
 }
