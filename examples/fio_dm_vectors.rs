@@ -100,6 +100,15 @@ fn invalid(
     })
 }
 
+/// Signs `data` as alice for bob and seals it on their channel.
+fn signed(alice: &PrivateKey, bob: &PrivateKey, data: &str) -> String {
+    sealed(
+        alice,
+        bob,
+        &build_plaintext(data, &sign_data(alice, bob.public_key(), data)).unwrap(),
+    )
+}
+
 /// Seals arbitrary plaintext on the alice → bob channel with the fixed IV.
 fn sealed(alice: &PrivateKey, bob: &PrivateKey, plaintext: &[u8]) -> String {
     let content = ChannelKey::derive(alice, bob.public_key()).seal_with_iv(plaintext, &IV);
@@ -357,11 +366,7 @@ fn main() {
             &apk,
             {
                 let dup = text_s.replacen("{", "{\"memo\":\"first\",", 1);
-                sealed(
-                    &alice,
-                    &bob,
-                    &build_plaintext(&dup, &sign_data(&alice, bob.public_key(), &dup)).unwrap(),
-                )
+                signed(&alice, &bob, &dup)
             },
             400,
             Some("memo"),
@@ -374,11 +379,7 @@ fn main() {
             &apk,
             {
                 let d = text_s.replace("peer_send_private_text", "new_funds_request");
-                sealed(
-                    &alice,
-                    &bob,
-                    &build_plaintext(&d, &sign_data(&alice, bob.public_key(), &d)).unwrap(),
-                )
+                signed(&alice, &bob, &d)
             },
             400,
             Some("action"),
@@ -391,11 +392,7 @@ fn main() {
             &apk,
             {
                 let d = funds.to_string().replace("\".000852\"", "\"-100\"");
-                sealed(
-                    &alice,
-                    &bob,
-                    &build_plaintext(&d, &sign_data(&alice, bob.public_key(), &d)).unwrap(),
-                )
+                signed(&alice, &bob, &d)
             },
             400,
             Some("amount"),
@@ -408,11 +405,7 @@ fn main() {
             &apk,
             {
                 let d = funds.to_string().replace("\"URL\"", "\"OA3\"");
-                sealed(
-                    &alice,
-                    &bob,
-                    &build_plaintext(&d, &sign_data(&alice, bob.public_key(), &d)).unwrap(),
-                )
+                signed(&alice, &bob, &d)
             },
             400,
             Some("return_address_type"),

@@ -204,28 +204,7 @@ fn public_address_request_by_hand_and_automatically() {
     assert_eq!(request(&bob, &ask.message_id).state, RequestState::Accepted);
 
     // Automatic release for a configured chain/token.
-    alice
-        .wallet
-        .set_automation(Automation {
-            release_addresses: vec![ReleasedAddress {
-                chain_code: "BTC".into(),
-                token_code: "BTC".into(),
-                public_address: "bc1qalice".into(),
-            }],
-            ..Automation::default()
-        })
-        .unwrap();
-    let ask = bob
-        .wallet
-        .request_public_address(
-            "alice@demo",
-            AddressRequest {
-                chain_code: "BTC".into(),
-                token_code: "BTC".into(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let ask = auto_release_and_ask(&alice, &bob);
     let got = alice.wallet.receive(ask.envelope.as_bytes()).unwrap();
     let actions: Vec<Action> = got.replies.iter().map(|o| o.action).collect();
     assert_eq!(

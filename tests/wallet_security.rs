@@ -173,28 +173,7 @@ fn tampering_truncation_and_wrong_keys_fail_uniformly() {
 fn automation_is_idempotent() {
     let (_d, alice, bob) = two();
     open(&alice, &bob);
-    alice
-        .wallet
-        .set_automation(Automation {
-            release_addresses: vec![ReleasedAddress {
-                chain_code: "BTC".into(),
-                token_code: "BTC".into(),
-                public_address: "bc1qalice".into(),
-            }],
-            ..Default::default()
-        })
-        .unwrap();
-    let ask = bob
-        .wallet
-        .request_public_address(
-            "alice@demo",
-            AddressRequest {
-                chain_code: "BTC".into(),
-                token_code: "BTC".into(),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let ask = auto_release_and_ask(&alice, &bob);
     let first = alice.wallet.receive(ask.envelope.as_bytes()).unwrap();
     assert_eq!(first.replies.len(), 2);
     for _ in 0..3 {

@@ -138,3 +138,29 @@ pub fn token_of(envelope: &str) -> String {
         .unwrap()
         .to_string()
 }
+
+/// `owner` releases bc1qalice for BTC/BTC automatically; `asker` asks for it.
+/// Returns the request (not yet delivered).
+pub fn auto_release_and_ask(owner: &Party, asker: &Party) -> Outgoing {
+    use fio_peer::wallet::{AddressRequest, Automation, ReleasedAddress};
+    owner
+        .wallet
+        .set_automation(Automation {
+            release_addresses: vec![ReleasedAddress {
+                chain_code: "BTC".into(),
+                token_code: "BTC".into(),
+                public_address: "bc1qalice".into(),
+            }],
+            ..Automation::default()
+        })
+        .unwrap();
+    let request = AddressRequest {
+        chain_code: "BTC".into(),
+        token_code: "BTC".into(),
+        ..Default::default()
+    };
+    asker
+        .wallet
+        .request_public_address(&owner.address, request)
+        .unwrap()
+}
