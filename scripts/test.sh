@@ -4,7 +4,7 @@
 #   scripts/test.sh
 #
 # Needs: the Rust toolchain (cargo), and root or sudo for apt-get when node
-# is missing. Ends with one line "N passed, M failed".
+# or PostgreSQL is missing. Ends with one line "N passed, M failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +26,16 @@ if [ "$need_node" = 1 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
 fi
 
+# --- PostgreSQL for the relay's second backend ------------------------------
+# A throwaway cluster on loopback (installed from Debian if missing); the
+# relay's tests run every scenario on it as well as on SQLite, and must not
+# skip it here.
+log "starting a private PostgreSQL server on loopback"
+eval "$(scripts/postgres.sh start)"
+export FIO_INBOX_REQUIRE_POSTGRES=1
+cleanup() { scripts/postgres.sh stop "$FIO_INBOX_PG_DIR" 2>/dev/null || true; rm -f "${out:-}"; }
+trap cleanup EXIT
+
 # --- npm packages (pinned by tests/interop/package-lock.json) -------------
 log "installing @fioprotocol/fiojs@1.0.2 and @fioprotocol/fiosdk@1.10.3"
 (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
@@ -41,9 +51,8 @@ skip=(--exclude fio-peer-uniffi-bindgen)
 log "cargo clippy"
 cargo clippy --workspace "${skip[@]}" --all-targets --locked -- -D warnings
 
-log "cargo test (vectors, Wycheproof, properties, live interop, wallet engine, CLI, doc tests)"
+log "cargo test (vectors, Wycheproof, properties, live interop, wallet engine, relay on SQLite and PostgreSQL, CLI, doc tests)"
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
 set +e
 cargo test --workspace "${skip[@]}" --locked 2>&1 | tee "$out"
 status=${PIPESTATUS[0]}

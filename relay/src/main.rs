@@ -1,83 +1,204 @@
 //! `fio-inbox`: serve the relay.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use fio_inbox::{router, AppState, Quota, Store};
+use fio_inbox::limits::{RateLimits, RateOrOff};
+use fio_inbox::{serve, AppState, HttpConfig, Quota, ServeConfig, Store};
 
 #[derive(Parser)]
-#[command(name = "fio-inbox", version, about = "The FIP-24 inbox relay")]
+#[command(
+    name = "fio-inbox",
+    version,
+    about = "The FIP-24 inbox relay: holds encrypted envelopes for wallets that are not online",
+    after_help = "Every flag can also be set by the environment variable named beside it.\n\
+                  Rates are N/s, N/min or N/h (bursts of up to N, refilled evenly), or off."
+)]
 struct Args {
     /// Address to listen on.
     #[arg(long, env = "FIO_INBOX_LISTEN", default_value = "127.0.0.1:8080")]
     listen: String,
-    /// SQLite database file.
+    /// SQLite file, or a PostgreSQL URL (postgres://user:password@host/db) to
+    /// let several relay instances share one set of inboxes.
     #[arg(long, env = "FIO_INBOX_DATABASE", default_value = "fio-inbox.sqlite")]
-    database: PathBuf,
+    database: String,
+    /// Most PostgreSQL connections this instance opens.
+    #[arg(long, env = "FIO_INBOX_PG_POOL", default_value_t = 16)]
+    pg_pool: usize,
     /// Public base URL that inbox URLs are built from (default: http://<listen>).
     #[arg(long, env = "FIO_INBOX_PUBLIC_URL")]
     public_url: Option<String>,
     /// Days an unacknowledged envelope is kept.
-    #[arg(long, env = "FIO_INBOX_TTL_DAYS", default_value_t = 30)]
+    #[arg(long, env = "FIO_INBOX_TTL_DAYS", default_value_t = 30, value_parser = clap::value_parser!(i64).range(1..))]
     ttl_days: i64,
-    /// Most envelopes one inbox may hold.
-    #[arg(long, env = "FIO_INBOX_MAX_MESSAGES", default_value_t = 10_000)]
+    /// Most envelopes one inbox may hold (507 beyond).
+    #[arg(long, env = "FIO_INBOX_MAX_MESSAGES", default_value_t = 10_000, value_parser = clap::value_parser!(i64).range(1..))]
     max_messages: i64,
+    /// Most envelope bytes one inbox may hold (507 beyond).
+    #[arg(long, env = "FIO_INBOX_MAX_BYTES", default_value_t = 64 << 20, value_parser = clap::value_parser!(i64).range(8192..))]
+    max_bytes: i64,
+    /// Every request from one client address (IPv6: per /64).
+    #[arg(long, env = "FIO_INBOX_RATE_IP", default_value = "200/s", value_parser = clap::value_parser!(RateOrOff))]
+    rate_ip: RateOrOff,
+    /// Inbox creations from one client address.
+    #[arg(long, env = "FIO_INBOX_RATE_IP_CREATE", default_value = "60/h", value_parser = clap::value_parser!(RateOrOff))]
+    rate_ip_create: RateOrOff,
+    /// Envelopes with id_token NEW (first contact) from one client address.
+    #[arg(long, env = "FIO_INBOX_RATE_IP_NEW", default_value = "30/min", value_parser = clap::value_parser!(RateOrOff))]
+    rate_ip_new: RateOrOff,
+    /// Envelopes submitted to one inbox.
+    #[arg(long, env = "FIO_INBOX_RATE_INBOX", default_value = "600/min", value_parser = clap::value_parser!(RateOrOff))]
+    rate_inbox: RateOrOff,
+    /// Envelopes with id_token NEW submitted to one inbox.
+    #[arg(long, env = "FIO_INBOX_RATE_INBOX_NEW", default_value = "20/min", value_parser = clap::value_parser!(RateOrOff))]
+    rate_inbox_new: RateOrOff,
+    /// Turn every rate limit off (benchmarks, private deployments).
+    #[arg(long, env = "FIO_INBOX_NO_RATE_LIMITS")]
+    no_rate_limits: bool,
+    /// Header in which a trusted reverse proxy passes the client address
+    /// (for example X-Forwarded-For; its last entry is used). Only set this
+    /// behind a proxy that overwrites it, or clients can choose their address.
+    #[arg(long, env = "FIO_INBOX_CLIENT_IP_HEADER")]
+    client_ip_header: Option<axum::http::HeaderName>,
+    /// Seconds a client has to send a request's headers.
+    #[arg(long, env = "FIO_INBOX_HEADER_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout: u64,
+    /// Seconds a client has to send a request's body.
+    #[arg(long, env = "FIO_INBOX_BODY_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    body_timeout: u64,
+    /// Connections open at once.
+    #[arg(long, env = "FIO_INBOX_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: u64,
+    /// Seconds in-flight requests get to finish after SIGTERM or SIGINT.
+    #[arg(long, env = "FIO_INBOX_SHUTDOWN_GRACE", default_value_t = 30)]
+    shutdown_grace: u64,
+    /// Log filter: error, warn, info, debug, or per target
+    /// (info,fio_inbox::access=warn silences the access log).
+    #[arg(long, env = "FIO_INBOX_LOG", default_value = "info")]
+    log: String,
+    /// Log format.
+    #[arg(long, env = "FIO_INBOX_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+}
+
+fn init_logging(args: &Args) {
+    let filter = match tracing_subscriber::EnvFilter::try_new(&args.log) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: invalid --log {:?}: {e}", args.log);
+            std::process::exit(2);
+        }
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if args.log_format == "json" {
+        builder.json().flatten_event(true).init();
+    } else {
+        builder.init();
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM received"),
+            _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
+    init_logging(&args);
     let quota = Quota {
         max_messages: args.max_messages,
-        ..Quota::default()
+        max_bytes: args.max_bytes,
     };
-    let store = match Store::open(&args.database, quota) {
+    let store = match Store::open(&args.database, quota, args.pg_pool).await {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: cannot open {}: {e}", args.database.display());
+            tracing::error!(error = %e, "cannot open the database");
             std::process::exit(1);
         }
     };
     let listener = match tokio::net::TcpListener::bind(&args.listen).await {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("error: cannot listen on {}: {e}", args.listen);
+            tracing::error!(error = %e, listen = %args.listen, "cannot listen");
+            std::process::exit(1);
+        }
+    };
+    let local = match listener.local_addr() {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::error!(error = %e, "no local address");
             std::process::exit(1);
         }
     };
     let public_url = args
         .public_url
-        .unwrap_or_else(|| format!("http://{}", listener.local_addr().unwrap()));
-    let state = Arc::new(AppState::new(store.clone(), &public_url));
+        .clone()
+        .unwrap_or_else(|| format!("http://{local}"));
+    let limits = if args.no_rate_limits {
+        RateLimits::off()
+    } else {
+        RateLimits {
+            ip: args.rate_ip.0,
+            ip_create: args.rate_ip_create.0,
+            ip_new: args.rate_ip_new.0,
+            inbox: args.rate_inbox.0,
+            inbox_new: args.rate_inbox_new.0,
+        }
+    };
+    let mut http = HttpConfig::new(&public_url);
+    http.limits = limits;
+    http.client_ip_header = args.client_ip_header.clone();
+    http.body_timeout = Duration::from_secs(args.body_timeout);
+    let state = Arc::new(AppState::new(store.clone(), http));
+
     // Expiry of unacknowledged envelopes, hourly.
     let ttl = args.ttl_days * 86_400;
+    let expiring = store.clone();
     tokio::spawn(async move {
         loop {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs() as i64)
                 .unwrap_or(0);
-            let _ = store.expire(now - ttl).await;
+            match expiring.expire(now - ttl).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(expired = n, "expired unacknowledged envelopes"),
+                Err(e) => tracing::error!(error = %e, "expiry failed"),
+            }
             tokio::time::sleep(Duration::from_secs(3600)).await;
         }
     });
-    eprintln!(
-        "fio-inbox listening on {} (public URL {})",
-        listener.local_addr().unwrap(),
-        state.public_url
+
+    tracing::info!(
+        listen = %local,
+        public_url = %state.public_url(),
+        database = store.backend(),
+        "fio-inbox started"
     );
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+    // One machine-readable line on stdout for scripts and tests.
+    println!("fio-inbox listening on {local}");
+    let serve_config = ServeConfig {
+        header_timeout: Duration::from_secs(args.header_timeout),
+        max_connections: args.max_connections as usize,
+        shutdown_grace: Duration::from_secs(args.shutdown_grace),
+        ..ServeConfig::default()
     };
-    // In-flight requests (and their commits) finish before the process exits.
-    if let Err(e) = axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-    {
-        eprintln!("error: {e}");
-        std::process::exit(1);
-    }
+    serve(listener, state, serve_config, shutdown_signal()).await;
+    tracing::info!("fio-inbox stopped");
 }

@@ -1,52 +1,31 @@
+//! The relay binary under process faults, on SQLite and on PostgreSQL:
 //! `kill -9` under load, then restart: every envelope that got a 202 must
-//! still be there (SQLite, WAL, synchronous=FULL, group commit).
+//! still be there; and SIGTERM stops it cleanly.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+mod support;
+
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use fio_peer::protocol::{Envelope, IdToken};
 use serde_json::Value;
+use support::{envelope, Backend, Db, Process};
 
-/// Starts the relay binary on a free loopback port; returns it and its base URL.
-fn start(db: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fio-inbox"))
-        .args(["--listen", "127.0.0.1:0", "--database"])
-        .arg(db)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stderr.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split_whitespace()
-        .nth(3)
-        .expect("listening line")
-        .to_string();
-    (child, format!("http://{addr}"))
+fn main() {
+    support::run(
+        &[
+            scenario!(every_accepted_envelope_survives_kill_9),
+            scenario!(sigterm_stops_the_relay_cleanly),
+        ],
+        &[],
+    );
 }
 
-fn envelope(i: u32) -> String {
-    let mut content = vec![0u8; 64];
-    content[..4].copy_from_slice(&i.to_be_bytes());
-    Envelope {
-        id_token: IdToken::Token("0123456789abcdef0123456789abcdef".into()),
-        content,
-    }
-    .to_json()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn every_accepted_envelope_survives_kill_9() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("relay.sqlite");
+async fn every_accepted_envelope_survives_kill_9(backend: Backend) {
+    let db = Db::fresh(backend, "fio_inbox_crash").await;
     let client = reqwest::Client::new();
-    for round in 0..3 {
-        let (mut child, base) = start(&db);
+    for round in 0..3u32 {
+        let relay = Process::start(&db.database, &[]);
+        let base = relay.base.clone();
         let created: Value = client
             .post(format!("{base}/v1/inboxes"))
             .send()
@@ -87,9 +66,8 @@ async fn every_accepted_envelope_survives_kill_9() {
                 }
             }));
         }
-        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        relay.kill_9();
         for t in tasks {
             t.await.unwrap();
         }
@@ -100,8 +78,8 @@ async fn every_accepted_envelope_survives_kill_9() {
             accepted.len()
         );
 
-        let (mut child, base2) = start(&db);
-        let url2 = url.replace(&base, &base2);
+        let relay = Process::start(&db.database, &[]);
+        let url2 = url.replace(&base, &relay.base);
         let mut stored = std::collections::HashMap::new();
         let mut after = 0;
         loop {
@@ -133,7 +111,68 @@ async fn every_accepted_envelope_survives_kill_9() {
                 "round {round}: 202'd envelope {seq} lost after kill -9"
             );
         }
-        child.kill().unwrap();
-        child.wait().unwrap();
+        relay.kill_9();
     }
+}
+
+async fn sigterm_stops_the_relay_cleanly(backend: Backend) {
+    let db = Db::fresh(backend, "fio_inbox_crash").await;
+    let mut relay = Process::start(&db.database, &["--log-format", "json"]);
+    let client = reqwest::Client::new();
+    let created: Value = client
+        .post(format!("{}/v1/inboxes", relay.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = created["inbox_url"].as_str().unwrap().to_string();
+    let r = client
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(envelope(1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    relay.signal(15);
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = relay.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "exits promptly after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "{status:?}");
+    let log = relay.stderr.join().unwrap();
+    // Structured logs: one JSON object per line, without secrets.
+    let events: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
+        .collect();
+    let messages: Vec<&str> = events
+        .iter()
+        .filter_map(|e| e["message"].as_str())
+        .collect();
+    for expected in ["fio-inbox started", "SIGTERM received", "fio-inbox stopped"] {
+        assert!(messages.contains(&expected), "{expected:?} in {messages:?}");
+    }
+    let access: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["target"] == "fio_inbox::access")
+        .collect();
+    assert!(access
+        .iter()
+        .any(|e| e["route"] == "/v1/inboxes/{inbox_id}" && e["status"] == 202));
+    let credential = created["credential"].as_str().unwrap();
+    let inbox_id = created["inbox_id"].as_str().unwrap();
+    assert!(
+        !log.contains(credential) && !log.contains(inbox_id),
+        "no credentials or inbox ids in logs"
+    );
 }

@@ -1,4 +1,4 @@
-//! Durable storage for inboxes and envelopes on SQLite.
+//! The SQLite backend: one file, one relay instance.
 //!
 //! One writer thread owns the write connection and commits in groups: it
 //! takes every job waiting in its queue, runs them in one transaction, and
@@ -7,15 +7,20 @@
 //! Reads use their own connection (WAL lets them run beside the writer).
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 
 use rusqlite::{params, Connection, OptionalExtension};
-use sha2::{Digest, Sha256};
 use tokio::sync::{oneshot, watch};
 
-const SCHEMA: &str = "
+use super::{now, Quota, StoreError, StoredMessage, Submitted, WriterStats};
+
+/// The schema version this build writes (`PRAGMA user_version`).
+const SCHEMA_VERSION: i64 = 1;
+
+/// Version 1.
+const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS inboxes (
     id              TEXT PRIMARY KEY,          -- 32 hex, public (on chain)
     credential_hash BLOB NOT NULL,             -- SHA-256 of the credential
@@ -36,50 +41,10 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE INDEX IF NOT EXISTS messages_by_age ON messages (received_at);
 ";
 
-/// Per-inbox limits.
-#[derive(Clone, Copy, Debug)]
-pub struct Quota {
-    pub max_messages: i64,
-    pub max_bytes: i64,
-}
-
-impl Default for Quota {
-    fn default() -> Self {
-        Quota {
-            max_messages: 10_000,
-            max_bytes: 64 << 20,
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("no such inbox")]
-    NoInbox,
-    #[error("the inbox is full")]
-    Full,
-    #[error("storage failure: {0}")]
-    Storage(String),
-}
-
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         StoreError::Storage(e.to_string())
     }
-}
-
-/// What a submit did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Submitted {
-    pub seq: i64,
-    pub duplicate: bool,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoredMessage {
-    pub seq: i64,
-    pub received_at: i64,
-    pub envelope: String,
 }
 
 enum Job {
@@ -109,30 +74,18 @@ enum Job {
     },
 }
 
-/// What the writer thread has done: transactions committed (each one fsync)
-/// and the jobs they carried. jobs / commits is the group-commit factor.
-#[derive(Debug, Default)]
-pub struct WriterStats {
-    pub commits: AtomicU64,
-    pub jobs: AtomicU64,
-}
+/// Readers: WAL lets them run beside the writer; several so that fetches
+/// and credential checks do not queue behind one another.
+const READERS: usize = 4;
 
-/// The relay's storage: cheap to clone, shared by all request handlers.
-#[derive(Clone)]
-pub struct Store {
+pub struct SqliteStore {
     stats: Arc<WriterStats>,
     jobs: mpsc::Sender<Job>,
-    reader: Arc<Mutex<Connection>>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
     /// Bumped after every commit that added envelopes: long polls wait on it.
     commits: watch::Receiver<u64>,
     quota: Quota,
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 fn open(path: &Path) -> Result<Connection, StoreError> {
@@ -145,25 +98,31 @@ fn open(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-/// The dedupe key of an envelope: its id_token and content bytes.
-pub fn dedupe_key(id_token: &str, content: &[u8]) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update(id_token.as_bytes());
-    h.update([0u8]);
-    h.update(content);
-    h.finalize().into()
+/// Creates the schema in a new file, and refuses a file a newer build wrote.
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::Storage(format!(
+            "the database has schema version {version}; this fio-inbox knows up to {SCHEMA_VERSION}"
+        )));
+    }
+    if version < 1 {
+        tx.execute_batch(SCHEMA_V1)?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    Ok(())
 }
 
-pub fn credential_hash(credential: &str) -> [u8; 32] {
-    Sha256::digest(credential.as_bytes()).into()
-}
-
-impl Store {
+impl SqliteStore {
     /// Opens (creating) the database at `path` and starts the writer thread.
-    pub fn open(path: &Path, quota: Quota) -> Result<Store, StoreError> {
-        let writer = open(path)?;
-        writer.execute_batch(SCHEMA)?;
-        let reader = open(path)?;
+    pub fn open(path: &Path, quota: Quota) -> Result<SqliteStore, StoreError> {
+        let mut writer = open(path)?;
+        migrate(&mut writer)?;
+        let readers = (0..READERS)
+            .map(|_| open(path).map(Mutex::new))
+            .collect::<Result<Vec<_>, _>>()?;
         let (jobs, queue) = mpsc::channel::<Job>();
         let (notify, commits) = watch::channel(0u64);
         let stats = Arc::new(WriterStats::default());
@@ -172,10 +131,11 @@ impl Store {
             .name("fio-inbox-writer".into())
             .spawn(move || write_loop(writer, queue, notify, quota, &writer_stats))
             .map_err(|e| StoreError::Storage(e.to_string()))?;
-        Ok(Store {
+        Ok(SqliteStore {
             stats,
             jobs,
-            reader: Arc::new(Mutex::new(reader)),
+            readers,
+            next_reader: AtomicUsize::new(0),
             commits,
             quota,
         })
@@ -248,34 +208,26 @@ impl Store {
         self.run(|reply| Job::Expire { before, reply }).await
     }
 
-    /// Whether `credential` opens `inbox` (constant-time compare of hashes).
-    pub fn authorized(&self, inbox: &str, credential: &str) -> Result<bool, StoreError> {
-        use subtle::ConstantTimeEq;
-        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
-        let stored: Option<Vec<u8>> = conn
+    fn reader(&self) -> std::sync::MutexGuard<'_, Connection> {
+        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        self.readers[i].lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub async fn credential_hash(&self, inbox: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .reader()
             .prepare_cached("SELECT credential_hash FROM inboxes WHERE id = ?1")?
             .query_row(params![inbox], |r| r.get(0))
-            .optional()?;
-        let given = credential_hash(credential);
-        Ok(stored.is_some_and(|s| bool::from(s.as_slice().ct_eq(&given))))
+            .optional()?)
     }
 
-    pub fn inbox_exists(&self, inbox: &str) -> Result<bool, StoreError> {
-        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
-        let found = conn
-            .prepare_cached("SELECT 1 FROM inboxes WHERE id = ?1")?
-            .query_row(params![inbox], |_| Ok(()))
-            .optional()?;
-        Ok(found.is_some())
-    }
-
-    pub fn fetch(
+    pub async fn fetch(
         &self,
         inbox: &str,
         after: i64,
         limit: i64,
     ) -> Result<Vec<StoredMessage>, StoreError> {
-        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        let conn = self.reader();
         let mut stmt = conn.prepare_cached(
             "SELECT seq, received_at, envelope FROM messages WHERE inbox_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
         )?;
@@ -289,18 +241,8 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// A receiver that changes after every commit that stored envelopes.
     pub fn commits(&self) -> watch::Receiver<u64> {
         self.commits.clone()
-    }
-
-    pub fn count(&self, inbox: &str) -> Result<i64, StoreError> {
-        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(conn.query_row(
-            "SELECT COUNT(*) FROM messages WHERE inbox_id = ?1",
-            params![inbox],
-            |r| r.get(0),
-        )?)
     }
 }
 

@@ -1,0 +1,391 @@
+//! The PostgreSQL backend: several relay instances may share one database.
+//!
+//! Every write is one statement in its own transaction, committed with
+//! `synchronous_commit = on` (set on every connection, whatever the server's
+//! default), so the commit has reached the server's WAL on disk before we
+//! answer. Concurrent commits share WAL flushes inside PostgreSQL.
+//!
+//! Sequence numbers come from the inbox row, which a submit locks
+//! (`SELECT … FOR UPDATE`) before its dedupe check, so submits to one inbox
+//! are serialized across instances and a duplicate is always seen. Long polls
+//! are woken by `NOTIFY fio_inbox`, sent inside the committing transaction,
+//! so an envelope submitted through one instance wakes fetches on all.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool_postgres::{Hook, HookError, Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio::sync::watch;
+use tokio_postgres::{AsyncMessage, NoTls};
+
+use super::{now, Quota, StoreError, StoredMessage, Submitted, WriterStats};
+
+/// The schema version this build writes (table `fio_inbox_schema`).
+const SCHEMA_VERSION: i32 = 1;
+
+/// Taken while migrating, so instances starting together do not race.
+const MIGRATION_LOCK: i64 = 0x6669_6f5f_696e_6278; // "fio_inbx"
+
+const SCHEMA_V1: &str = r#"
+CREATE TABLE inboxes (
+    id              text PRIMARY KEY,
+    credential_hash bytea NOT NULL,
+    next_seq        bigint NOT NULL DEFAULT 1,
+    count           bigint NOT NULL DEFAULT 0,
+    bytes           bigint NOT NULL DEFAULT 0,
+    created_at      bigint NOT NULL
+);
+CREATE TABLE messages (
+    inbox_id    text NOT NULL REFERENCES inboxes(id) ON DELETE CASCADE,
+    seq         bigint NOT NULL,
+    dedupe      bytea NOT NULL,
+    envelope    text NOT NULL,
+    received_at bigint NOT NULL,
+    PRIMARY KEY (inbox_id, seq),
+    UNIQUE (inbox_id, dedupe)
+);
+CREATE INDEX messages_by_age ON messages (received_at);
+
+-- One round trip per submit. The row lock on the inbox comes first, so the
+-- dedupe check below sees every earlier submit to this inbox (READ COMMITTED
+-- takes a new snapshot per statement).
+CREATE FUNCTION fio_inbox_submit(p_inbox text, p_dedupe bytea, p_envelope text,
+                                 p_now bigint, p_max_count bigint, p_max_bytes bigint,
+                                 OUT o_seq bigint, OUT o_outcome text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_next bigint; v_count bigint; v_bytes bigint;
+BEGIN
+    SELECT next_seq, count, bytes INTO v_next, v_count, v_bytes
+      FROM inboxes WHERE id = p_inbox FOR UPDATE;
+    IF NOT FOUND THEN
+        o_outcome := 'no_inbox'; RETURN;
+    END IF;
+    SELECT seq INTO o_seq FROM messages WHERE inbox_id = p_inbox AND dedupe = p_dedupe;
+    IF FOUND THEN
+        o_outcome := 'duplicate'; RETURN;
+    END IF;
+    IF v_count + 1 > p_max_count OR v_bytes + octet_length(p_envelope) > p_max_bytes THEN
+        o_outcome := 'full'; RETURN;
+    END IF;
+    INSERT INTO messages (inbox_id, seq, dedupe, envelope, received_at)
+        VALUES (p_inbox, v_next, p_dedupe, p_envelope, p_now);
+    UPDATE inboxes SET next_seq = v_next + 1, count = v_count + 1,
+                       bytes = v_bytes + octet_length(p_envelope)
+     WHERE id = p_inbox;
+    PERFORM pg_notify('fio_inbox', p_inbox);
+    o_seq := v_next; o_outcome := 'stored';
+END
+$$;
+"#;
+
+const ACK: &str = "
+WITH gone AS (
+    DELETE FROM messages WHERE inbox_id = $1 AND seq <= $2
+    RETURNING octet_length(envelope) AS size
+), counted AS (
+    SELECT count(*) AS n, COALESCE(sum(size), 0)::bigint AS b FROM gone
+), updated AS (
+    UPDATE inboxes SET count = count - counted.n, bytes = bytes - counted.b
+      FROM counted WHERE id = $1 AND counted.n > 0
+)
+SELECT n FROM counted";
+
+const EXPIRE: &str = "
+WITH gone AS (
+    DELETE FROM messages WHERE received_at < $1
+    RETURNING inbox_id, octet_length(envelope) AS size
+), per_inbox AS (
+    SELECT inbox_id, count(*) AS n, sum(size)::bigint AS b FROM gone GROUP BY inbox_id
+), updated AS (
+    UPDATE inboxes SET count = count - per_inbox.n, bytes = bytes - per_inbox.b
+      FROM per_inbox WHERE id = per_inbox.inbox_id
+)
+SELECT COALESCE(sum(n), 0)::bigint FROM per_inbox";
+
+pub struct PgStore {
+    pool: Pool,
+    quota: Quota,
+    stats: Arc<WriterStats>,
+    commits: watch::Receiver<u64>,
+    /// Wakes local long polls at once; NOTIFY covers the other instances.
+    notify: Arc<watch::Sender<u64>>,
+}
+
+fn storage(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Storage(e.to_string())
+}
+
+impl PgStore {
+    pub async fn open(url: &str, quota: Quota, pool_size: usize) -> Result<PgStore, StoreError> {
+        let config: tokio_postgres::Config = url.parse().map_err(storage)?;
+        let manager = Manager::from_config(
+            config.clone(),
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(pool_size.max(1))
+            .wait_timeout(Some(Duration::from_secs(10)))
+            .create_timeout(Some(Duration::from_secs(10)))
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            // Durability must not depend on the server's configuration.
+            .post_create(Hook::async_fn(|client, _| {
+                Box::pin(async move {
+                    client
+                        .batch_execute("SET synchronous_commit = on")
+                        .await
+                        .map_err(HookError::Backend)
+                })
+            }))
+            .build()
+            .map_err(storage)?;
+        migrate(&pool).await?;
+        let (notify, commits) = watch::channel(0u64);
+        let notify = Arc::new(notify);
+        tokio::spawn(listen(config, notify.clone()));
+        Ok(PgStore {
+            pool,
+            quota,
+            stats: Arc::new(WriterStats::default()),
+            commits,
+            notify,
+        })
+    }
+
+    pub fn quota(&self) -> Quota {
+        self.quota
+    }
+
+    pub fn stats(&self) -> &WriterStats {
+        &self.stats
+    }
+
+    pub fn commits(&self) -> watch::Receiver<u64> {
+        self.commits.clone()
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        self.pool.get().await.map_err(storage)
+    }
+
+    fn committed(&self) {
+        self.stats.commits.fetch_add(1, Ordering::Relaxed);
+        self.stats.jobs.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub async fn create_inbox(
+        &self,
+        id: String,
+        credential_hash: [u8; 32],
+    ) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "INSERT INTO inboxes (id, credential_hash, created_at) VALUES ($1, $2, $3)",
+            )
+            .await
+            .map_err(storage)?;
+        client
+            .execute(&stmt, &[&id, &&credential_hash[..], &now()])
+            .await
+            .map_err(storage)?;
+        self.committed();
+        Ok(())
+    }
+
+    pub async fn submit(
+        &self,
+        inbox: String,
+        dedupe: [u8; 32],
+        envelope: String,
+    ) -> Result<Submitted, StoreError> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("SELECT o_seq, o_outcome FROM fio_inbox_submit($1, $2, $3, $4, $5, $6)")
+            .await
+            .map_err(storage)?;
+        let row = client
+            .query_one(
+                &stmt,
+                &[
+                    &inbox,
+                    &&dedupe[..],
+                    &envelope,
+                    &now(),
+                    &self.quota.max_messages,
+                    &self.quota.max_bytes,
+                ],
+            )
+            .await
+            .map_err(storage)?;
+        let outcome: &str = row.get(1);
+        match outcome {
+            "stored" => {
+                self.committed();
+                self.notify.send_modify(|v| *v += 1);
+                Ok(Submitted {
+                    seq: row.get(0),
+                    duplicate: false,
+                })
+            }
+            "duplicate" => Ok(Submitted {
+                seq: row.get(0),
+                duplicate: true,
+            }),
+            "no_inbox" => Err(StoreError::NoInbox),
+            "full" => Err(StoreError::Full),
+            other => Err(StoreError::Storage(format!("unexpected outcome {other}"))),
+        }
+    }
+
+    pub async fn ack(&self, inbox: String, up_to: i64) -> Result<i64, StoreError> {
+        let client = self.client().await?;
+        let stmt = client.prepare_cached(ACK).await.map_err(storage)?;
+        let row = client
+            .query_one(&stmt, &[&inbox, &up_to])
+            .await
+            .map_err(storage)?;
+        self.committed();
+        Ok(row.get(0))
+    }
+
+    pub async fn delete_inbox(&self, inbox: String) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("DELETE FROM inboxes WHERE id = $1")
+            .await
+            .map_err(storage)?;
+        client.execute(&stmt, &[&inbox]).await.map_err(storage)?;
+        self.committed();
+        Ok(())
+    }
+
+    pub async fn expire(&self, before: i64) -> Result<i64, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(EXPIRE, &[&before])
+            .await
+            .map_err(storage)?;
+        self.committed();
+        Ok(row.get(0))
+    }
+
+    pub async fn credential_hash(&self, inbox: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("SELECT credential_hash FROM inboxes WHERE id = $1")
+            .await
+            .map_err(storage)?;
+        let row = client.query_opt(&stmt, &[&inbox]).await.map_err(storage)?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    pub async fn fetch(
+        &self,
+        inbox: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT seq, received_at, envelope FROM messages WHERE inbox_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            )
+            .await
+            .map_err(storage)?;
+        let rows = client
+            .query(&stmt, &[&inbox, &after, &limit])
+            .await
+            .map_err(storage)?;
+        Ok(rows
+            .iter()
+            .map(|r| StoredMessage {
+                seq: r.get(0),
+                received_at: r.get(1),
+                envelope: r.get(2),
+            })
+            .collect())
+    }
+}
+
+/// Creates or upgrades the schema under an advisory lock.
+async fn migrate(pool: &Pool) -> Result<(), StoreError> {
+    let mut client = pool.get().await.map_err(storage)?;
+    let tx = client.transaction().await.map_err(storage)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await
+        .map_err(storage)?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS fio_inbox_schema (version integer NOT NULL)")
+        .await
+        .map_err(storage)?;
+    let version: i32 = tx
+        .query_opt("SELECT version FROM fio_inbox_schema", &[])
+        .await
+        .map_err(storage)?
+        .map_or(0, |r| r.get(0));
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::Storage(format!(
+            "the database has schema version {version}; this fio-inbox knows up to {SCHEMA_VERSION}"
+        )));
+    }
+    if version < 1 {
+        tx.batch_execute(SCHEMA_V1).await.map_err(storage)?;
+        tx.execute(
+            "INSERT INTO fio_inbox_schema (version) VALUES ($1)",
+            &[&SCHEMA_VERSION],
+        )
+        .await
+        .map_err(storage)?;
+    }
+    tx.commit().await.map_err(storage)
+}
+
+/// Holds one connection in `LISTEN fio_inbox` and bumps `notify` on every
+/// notification; reconnects after a failure, and ends with the store. While
+/// it is down, long polls still see new envelopes at their periodic re-check.
+async fn listen(config: tokio_postgres::Config, notify: Arc<watch::Sender<u64>>) {
+    use futures_util::StreamExt;
+    loop {
+        match config.connect(NoTls).await {
+            Ok((client, mut connection)) => {
+                let mut messages =
+                    futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+                let listening = client.batch_execute("LISTEN fio_inbox");
+                let mut listening = std::pin::pin!(listening);
+                let mut subscribed = false;
+                loop {
+                    tokio::select! {
+                        _ = notify.closed() => return,
+                        r = &mut listening, if !subscribed => {
+                            subscribed = true;
+                            if let Err(e) = r {
+                                tracing::warn!(error = %e, "LISTEN fio_inbox failed");
+                                break;
+                            }
+                        }
+                        m = messages.next() => match m {
+                            Some(Ok(AsyncMessage::Notification(_))) => notify.send_modify(|v| *v += 1),
+                            Some(Ok(_)) => {}
+                            Some(Err(e)) => {
+                                tracing::warn!(error = %e, "PostgreSQL notification connection lost");
+                                break;
+                            }
+                            None => break,
+                        },
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot open the PostgreSQL notification connection")
+            }
+        }
+        tokio::select! {
+            _ = notify.closed() => return,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+}
