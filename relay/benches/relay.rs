@@ -1,0 +1,367 @@
+//! The relay under load on loopback: durable submits/s and fetch+ack/s at
+//! 64 concurrent clients, with p50/p99 latency, on SQLite and (when
+//! FIO_INBOX_TEST_POSTGRES names a server) PostgreSQL, printed beside the
+//! disk's fsync rate measured in the same run and the targets.
+//!
+//!   scripts/bench-relay.sh          (starts PostgreSQL, builds, runs this)
+//!   cargo bench -p fio-inbox --bench relay
+//!
+//! The relay is the release `fio-inbox` binary in its own process, started
+//! with rate limits off; the clients are in this process. Both share the
+//! machine's cores, as they would not in production.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fio_peer::protocol::{Envelope, IdToken};
+use serde_json::Value;
+
+const CLIENTS: usize = 64;
+const CONTENT: usize = 336; // a sealed fio_dm message in the 256-byte padding bucket
+const SUBMIT_TARGET: f64 = 10_000.0;
+const PER_FSYNC_TARGET: f64 = 5.0;
+
+fn phase() -> Duration {
+    let secs = std::env::var("FIO_INBOX_BENCH_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5.0);
+    Duration::from_secs_f64(secs)
+}
+
+/// Appends 4 KiB and fdatasyncs it, again and again, for `for_`: the rate
+/// at which this disk makes a write durable.
+fn fsync_rate(dir: &std::path::Path, for_: Duration) -> f64 {
+    let path = dir.join("fsync-probe");
+    let mut file = std::fs::File::create(&path).unwrap();
+    let block = vec![0x5au8; 4096];
+    let started = Instant::now();
+    let mut n = 0u64;
+    while started.elapsed() < for_ {
+        file.write_all(&block).unwrap();
+        file.sync_data().unwrap();
+        n += 1;
+    }
+    let rate = n as f64 / started.elapsed().as_secs_f64();
+    drop(file);
+    let _ = std::fs::remove_file(path);
+    rate
+}
+
+struct Relay {
+    child: Child,
+    base: String,
+}
+
+impl Relay {
+    fn start(database: &str) -> Relay {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_fio-inbox"))
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--no-rate-limits",
+                "--log",
+                "warn",
+                "--max-messages",
+                "10000000",
+                "--max-bytes",
+                "100000000000",
+                "--pg-pool",
+                "32",
+                "--database",
+                database,
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .strip_prefix("fio-inbox listening on ")
+            .expect("listening line")
+            .trim()
+            .to_string();
+        Relay {
+            child,
+            base: format!("http://{addr}"),
+        }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn metric(client: &reqwest::Client, base: &str, name: &str) -> f64 {
+    let text = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+fn envelope(client: usize, i: u64) -> String {
+    let mut content = vec![0u8; CONTENT];
+    content[..8].copy_from_slice(&(client as u64).to_be_bytes());
+    content[8..16].copy_from_slice(&i.to_be_bytes());
+    Envelope {
+        id_token: IdToken::Token(format!("{:032x}", client)),
+        content,
+    }
+    .to_json()
+}
+
+struct Inbox {
+    url: String,
+    credential: String,
+}
+
+struct Measured {
+    ops: u64,
+    elapsed: Duration,
+    latencies_us: Vec<u32>,
+}
+
+impl Measured {
+    fn rate(&self) -> f64 {
+        self.ops as f64 / self.elapsed.as_secs_f64()
+    }
+    fn percentile(&mut self, p: f64) -> f64 {
+        if self.latencies_us.is_empty() {
+            return 0.0;
+        }
+        self.latencies_us.sort_unstable();
+        let i = ((self.latencies_us.len() - 1) as f64 * p).round() as usize;
+        f64::from(self.latencies_us[i]) / 1000.0
+    }
+}
+
+async fn submits(client: &reqwest::Client, inboxes: &Arc<Vec<Inbox>>, for_: Duration) -> Measured {
+    let started = Instant::now();
+    let deadline = started + for_;
+    let mut tasks = Vec::new();
+    for c in 0..CLIENTS {
+        let (client, inboxes) = (client.clone(), inboxes.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut i = 0u64;
+            while Instant::now() < deadline {
+                let body = envelope(c, i);
+                i += 1;
+                let t = Instant::now();
+                let r = client
+                    .post(&inboxes[c].url)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 202, "{}", r.text().await.unwrap_or_default());
+                let _ = r.bytes().await.unwrap();
+                latencies.push(t.elapsed().as_micros() as u32);
+            }
+            latencies
+        }));
+    }
+    let mut latencies_us = Vec::new();
+    for t in tasks {
+        latencies_us.extend(t.await.unwrap());
+    }
+    Measured {
+        ops: latencies_us.len() as u64,
+        elapsed: started.elapsed(),
+        latencies_us,
+    }
+}
+
+/// Each client drains its inbox one envelope at a time: fetch (limit 1),
+/// then ack it. One op = one envelope fetched and acknowledged.
+async fn fetch_acks(client: &reqwest::Client, inboxes: &Arc<Vec<Inbox>>, for_: Duration) -> Measured {
+    let started = Instant::now();
+    let deadline = started + for_;
+    let mut tasks = Vec::new();
+    for c in 0..CLIENTS {
+        let (client, inboxes) = (client.clone(), inboxes.clone());
+        tasks.push(tokio::spawn(async move {
+            let inbox = &inboxes[c];
+            let mut latencies = Vec::new();
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                let page: Value = client
+                    .get(format!("{}/messages?limit=1", inbox.url))
+                    .bearer_auth(&inbox.credential)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                let Some(seq) = page["messages"][0]["seq"].as_i64() else {
+                    break; // drained
+                };
+                let r = client
+                    .post(format!("{}/ack", inbox.url))
+                    .bearer_auth(&inbox.credential)
+                    .json(&serde_json::json!({ "up_to": seq }))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 200);
+                let _ = r.bytes().await.unwrap();
+                latencies.push(t.elapsed().as_micros() as u32);
+            }
+            latencies
+        }));
+    }
+    let mut latencies_us = Vec::new();
+    for t in tasks {
+        latencies_us.extend(t.await.unwrap());
+    }
+    Measured {
+        ops: latencies_us.len() as u64,
+        elapsed: started.elapsed(),
+        latencies_us,
+    }
+}
+
+/// PostgreSQL's count of WAL fsyncs (pg_stat_wal.wal_sync).
+async fn pg_wal_syncs(url: &str) -> f64 {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let row = client
+        .query_one("SELECT wal_sync::float8 FROM pg_stat_wal", &[])
+        .await
+        .unwrap();
+    row.get(0)
+}
+
+async fn run_backend(label: &str, database: &str, pg_url: Option<&str>, disk_fsyncs: f64) {
+    let relay = Relay::start(database);
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(CLIENTS * 2)
+        .build()
+        .unwrap();
+    let mut inboxes = Vec::new();
+    for _ in 0..CLIENTS {
+        let v: Value = client
+            .post(format!("{}/v1/inboxes", relay.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        inboxes.push(Inbox {
+            url: v["inbox_url"].as_str().unwrap().into(),
+            credential: v["credential"].as_str().unwrap().into(),
+        });
+    }
+    let inboxes = Arc::new(inboxes);
+    // Warm up connections and caches.
+    let _ = submits(&client, &inboxes, Duration::from_millis(500)).await;
+
+    let commits0 = metric(&client, &relay.base, "fio_inbox_commits_total").await;
+    let accepted0 = metric(&client, &relay.base, "fio_inbox_submits_total{outcome=\"accepted\"}").await;
+    let wal0 = match pg_url {
+        Some(u) => pg_wal_syncs(u).await,
+        None => 0.0,
+    };
+    let mut s = submits(&client, &inboxes, phase()).await;
+    let commits = metric(&client, &relay.base, "fio_inbox_commits_total").await - commits0;
+    let accepted =
+        metric(&client, &relay.base, "fio_inbox_submits_total{outcome=\"accepted\"}").await - accepted0;
+    let wal = match pg_url {
+        Some(u) => pg_wal_syncs(u).await - wal0,
+        None => 0.0,
+    };
+    let secs = s.elapsed.as_secs_f64();
+    let (p50, p99) = (s.percentile(0.5), s.percentile(0.99));
+    println!(
+        "{label:<9} durable submits/s     {:>9.0}   p50 {p50:>6.2} ms  p99 {p99:>6.2} ms   target >= {SUBMIT_TARGET:.0}{}",
+        s.rate(),
+        if label == "sqlite" {
+            if s.rate() >= SUBMIT_TARGET { "  met" } else { "  NOT MET" }
+        } else {
+            ""
+        }
+    );
+    if pg_url.is_none() {
+        let per_fsync = accepted / commits.max(1.0);
+        println!(
+            "{label:<9} envelopes per fsync    {per_fsync:>9.1}   ({:.0} commits/s beside the disk's {disk_fsyncs:.0} fsyncs/s)   target >= {PER_FSYNC_TARGET:.0}{}",
+            commits / secs,
+            if per_fsync >= PER_FSYNC_TARGET { "  met" } else { "  NOT MET" }
+        );
+    } else {
+        println!(
+            "{label:<9} envelopes per WAL fsync {:>8.1}   ({:.0} WAL fsyncs/s beside the disk's {disk_fsyncs:.0} fsyncs/s)",
+            accepted / wal.max(1.0),
+            wal / secs,
+        );
+    }
+    let mut f = fetch_acks(&client, &inboxes, phase()).await;
+    let (p50, p99) = (f.percentile(0.5), f.percentile(0.99));
+    println!(
+        "{label:<9} fetch+ack/s            {:>9.0}   p50 {p50:>6.2} ms  p99 {p99:>6.2} ms   (one envelope fetched and acked per op)",
+        f.rate()
+    );
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    // `cargo bench` passes --bench; nothing else to parse.
+    let dir = tempfile::tempdir_in(std::env::var("FIO_INBOX_BENCH_DIR").unwrap_or_else(|_| ".".into()))
+        .unwrap();
+    println!(
+        "fio-inbox relay benchmark: {CLIENTS} clients on loopback, {:.0} s per phase, {}-byte envelopes",
+        phase().as_secs_f64(),
+        envelope(0, 0).len()
+    );
+    let disk = fsync_rate(dir.path(), Duration::from_secs(2));
+    println!(
+        "baseline  disk fsyncs/s          {disk:>9.0}   (4 KiB append + fdatasync in {}, same run)",
+        dir.path().display()
+    );
+    let sqlite = dir.path().join("bench.sqlite");
+    run_backend("sqlite", sqlite.to_str().unwrap(), None, disk).await;
+    match std::env::var("FIO_INBOX_TEST_POSTGRES").ok().filter(|s| !s.is_empty()) {
+        Some(admin) => {
+            let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(connection);
+            client
+                .batch_execute("DROP DATABASE IF EXISTS fio_inbox_bench")
+                .await
+                .unwrap();
+            client
+                .batch_execute("CREATE DATABASE fio_inbox_bench")
+                .await
+                .unwrap();
+            let url = match admin.rsplit_once('/') {
+                Some((base, _)) => format!("{base}/fio_inbox_bench"),
+                None => admin.clone(),
+            };
+            run_backend("postgres", &url, Some(&url), disk).await;
+        }
+        None => println!("postgres  (not run: FIO_INBOX_TEST_POSTGRES is not set; scripts/bench-relay.sh sets it)"),
+    }
+}
