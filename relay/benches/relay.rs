@@ -7,8 +7,10 @@
 //!   cargo bench -p fio-inbox --bench relay
 //!
 //! The relay is the release `fio-inbox` binary in its own process, started
-//! with rate limits off; the clients are in this process. Both share the
-//! machine's cores, as they would not in production.
+//! with rate limits off; the clients are in this process, each on its own
+//! kept-alive HTTP/1.1 connection driven by hyper (a light load generator,
+//! since client and relay share the machine's cores, as they would not in
+//! production).
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
@@ -128,8 +130,50 @@ fn envelope(client: usize, i: u64) -> String {
 }
 
 struct Inbox {
-    url: String,
+    /// The inbox URL's path.
+    path: String,
     credential: String,
+}
+
+type Sender = hyper::client::conn::http1::SendRequest<http_body_util::Full<bytes::Bytes>>;
+
+/// One kept-alive connection to the relay.
+async fn connect(base: &str) -> Sender {
+    let addr = base.trim_start_matches("http://");
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    let (sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    sender
+}
+
+/// Sends one request and reads the whole answer.
+async fn send(
+    sender: &mut Sender,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> (u16, bytes::Bytes) {
+    use http_body_util::BodyExt;
+    let mut request = hyper::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "relay");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = request
+        .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+        .unwrap();
+    sender.ready().await.unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    let status = response.status().as_u16();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, body)
 }
 
 struct Measured {
@@ -152,28 +196,32 @@ impl Measured {
     }
 }
 
-async fn submits(client: &reqwest::Client, inboxes: &Arc<Vec<Inbox>>, for_: Duration) -> Measured {
+async fn submits(base: &str, inboxes: &Arc<Vec<Inbox>>, for_: Duration, first: u64) -> Measured {
+    let mut senders = Vec::new();
+    for _ in 0..CLIENTS {
+        senders.push(connect(base).await);
+    }
     let started = Instant::now();
     let deadline = started + for_;
     let mut tasks = Vec::new();
-    for c in 0..CLIENTS {
-        let (client, inboxes) = (client.clone(), inboxes.clone());
+    for (c, mut sender) in senders.into_iter().enumerate() {
+        let inboxes = inboxes.clone();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
-            let mut i = 0u64;
+            let mut i = first;
             while Instant::now() < deadline {
                 let body = envelope(c, i);
                 i += 1;
                 let t = Instant::now();
-                let r = client
-                    .post(&inboxes[c].url)
-                    .header("content-type", "application/json")
-                    .body(body)
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(r.status(), 202, "{}", r.text().await.unwrap_or_default());
-                let _ = r.bytes().await.unwrap();
+                let (status, answer) = send(
+                    &mut sender,
+                    "POST",
+                    &inboxes[c].path,
+                    &[("content-type", "application/json")],
+                    body.into_bytes(),
+                )
+                .await;
+                assert_eq!(status, 202, "{}", String::from_utf8_lossy(&answer));
                 latencies.push(t.elapsed().as_micros() as u32);
             }
             latencies
@@ -192,38 +240,51 @@ async fn submits(client: &reqwest::Client, inboxes: &Arc<Vec<Inbox>>, for_: Dura
 
 /// Each client drains its inbox one envelope at a time: fetch (limit 1),
 /// then ack it. One op = one envelope fetched and acknowledged.
-async fn fetch_acks(client: &reqwest::Client, inboxes: &Arc<Vec<Inbox>>, for_: Duration) -> Measured {
+async fn fetch_acks(base: &str, inboxes: &Arc<Vec<Inbox>>, for_: Duration) -> Measured {
+    let mut senders = Vec::new();
+    for _ in 0..CLIENTS {
+        senders.push(connect(base).await);
+    }
     let started = Instant::now();
     let deadline = started + for_;
     let mut tasks = Vec::new();
-    for c in 0..CLIENTS {
-        let (client, inboxes) = (client.clone(), inboxes.clone());
+    for (c, mut sender) in senders.into_iter().enumerate() {
+        let inboxes = inboxes.clone();
         tasks.push(tokio::spawn(async move {
             let inbox = &inboxes[c];
+            let auth = format!("Bearer {}", inbox.credential);
+            let (messages, ack) = (
+                format!("{}/messages?limit=1", inbox.path),
+                format!("{}/ack", inbox.path),
+            );
             let mut latencies = Vec::new();
             while Instant::now() < deadline {
                 let t = Instant::now();
-                let page: Value = client
-                    .get(format!("{}/messages?limit=1", inbox.url))
-                    .bearer_auth(&inbox.credential)
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
+                let (status, page) = send(
+                    &mut sender,
+                    "GET",
+                    &messages,
+                    &[("authorization", &auth)],
+                    Vec::new(),
+                )
+                .await;
+                assert_eq!(status, 200);
+                let page: Value = serde_json::from_slice(&page).unwrap();
                 let Some(seq) = page["messages"][0]["seq"].as_i64() else {
                     break; // drained
                 };
-                let r = client
-                    .post(format!("{}/ack", inbox.url))
-                    .bearer_auth(&inbox.credential)
-                    .json(&serde_json::json!({ "up_to": seq }))
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(r.status(), 200);
-                let _ = r.bytes().await.unwrap();
+                let (status, _) = send(
+                    &mut sender,
+                    "POST",
+                    &ack,
+                    &[
+                        ("authorization", &auth),
+                        ("content-type", "application/json"),
+                    ],
+                    format!("{{\"up_to\":{seq}}}").into_bytes(),
+                )
+                .await;
+                assert_eq!(status, 200);
                 latencies.push(t.elapsed().as_micros() as u32);
             }
             latencies
@@ -269,25 +330,36 @@ async fn run_backend(label: &str, database: &str, pg_url: Option<&str>, disk_fsy
             .json()
             .await
             .unwrap();
+        let url = v["inbox_url"].as_str().unwrap().to_string();
         inboxes.push(Inbox {
-            url: v["inbox_url"].as_str().unwrap().into(),
+            path: url[relay.base.len()..].to_string(),
             credential: v["credential"].as_str().unwrap().into(),
         });
     }
     let inboxes = Arc::new(inboxes);
     // Warm up connections and caches.
-    let _ = submits(&client, &inboxes, Duration::from_millis(500)).await;
+    let warm = submits(&relay.base, &inboxes, Duration::from_millis(500), 0).await;
 
     let commits0 = metric(&client, &relay.base, "fio_inbox_commits_total").await;
-    let accepted0 = metric(&client, &relay.base, "fio_inbox_submits_total{outcome=\"accepted\"}").await;
+    let accepted0 = metric(
+        &client,
+        &relay.base,
+        "fio_inbox_submits_total{outcome=\"accepted\"}",
+    )
+    .await;
     let wal0 = match pg_url {
         Some(u) => pg_wal_syncs(u).await,
         None => 0.0,
     };
-    let mut s = submits(&client, &inboxes, phase()).await;
+    let mut s = submits(&relay.base, &inboxes, phase(), warm.ops + 1_000_000).await;
     let commits = metric(&client, &relay.base, "fio_inbox_commits_total").await - commits0;
-    let accepted =
-        metric(&client, &relay.base, "fio_inbox_submits_total{outcome=\"accepted\"}").await - accepted0;
+    let accepted = metric(
+        &client,
+        &relay.base,
+        "fio_inbox_submits_total{outcome=\"accepted\"}",
+    )
+    .await
+        - accepted0;
     let wal = match pg_url {
         Some(u) => pg_wal_syncs(u).await - wal0,
         None => 0.0,
@@ -317,7 +389,7 @@ async fn run_backend(label: &str, database: &str, pg_url: Option<&str>, disk_fsy
             wal / secs,
         );
     }
-    let mut f = fetch_acks(&client, &inboxes, phase()).await;
+    let mut f = fetch_acks(&relay.base, &inboxes, phase()).await;
     let (p50, p99) = (f.percentile(0.5), f.percentile(0.99));
     println!(
         "{label:<9} fetch+ack/s            {:>9.0}   p50 {p50:>6.2} ms  p99 {p99:>6.2} ms   (one envelope fetched and acked per op)",
@@ -328,8 +400,9 @@ async fn run_backend(label: &str, database: &str, pg_url: Option<&str>, disk_fsy
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     // `cargo bench` passes --bench; nothing else to parse.
-    let dir = tempfile::tempdir_in(std::env::var("FIO_INBOX_BENCH_DIR").unwrap_or_else(|_| ".".into()))
-        .unwrap();
+    let dir =
+        tempfile::tempdir_in(std::env::var("FIO_INBOX_BENCH_DIR").unwrap_or_else(|_| ".".into()))
+            .unwrap();
     println!(
         "fio-inbox relay benchmark: {CLIENTS} clients on loopback, {:.0} s per phase, {}-byte envelopes",
         phase().as_secs_f64(),

@@ -25,6 +25,7 @@ fn main() {
             scenario!(acks_are_idempotent_and_sequence_numbers_never_repeat),
             scenario!(metrics_count_what_happened),
             scenario!(inboxes_survive_a_restart),
+            scenario!(a_database_written_by_a_newer_relay_is_refused),
         ],
         &[scenario!(two_instances_share_one_inbox_set)],
     );
@@ -575,4 +576,30 @@ async fn two_instances_share_one_inbox_set(backend: Backend) {
         .fetch(&inbox_b, "limit=500", Some(&inbox_b.credential))
         .await;
     assert_eq!(page["messages"].as_array().unwrap().len(), 201);
+}
+
+async fn a_database_written_by_a_newer_relay_is_refused(backend: Backend) {
+    let db = support::Db::fresh(backend, "fio_inbox_api").await;
+    drop(db.open(Quota::default()).await);
+    match backend {
+        Backend::Sqlite => {
+            let conn = rusqlite::Connection::open(&db.database).unwrap();
+            conn.pragma_update(None, "user_version", 99).unwrap();
+        }
+        Backend::Postgres => {
+            let (client, connection) = tokio_postgres::connect(&db.database, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(connection);
+            client
+                .batch_execute("UPDATE fio_inbox_schema SET version = 99")
+                .await
+                .unwrap();
+        }
+    }
+    let refused = fio_inbox::Store::open(&db.database, Quota::default(), 2).await;
+    let Err(e) = refused else {
+        panic!("a newer schema must be refused")
+    };
+    assert!(e.to_string().contains("schema version 99"), "{e}");
 }

@@ -7,9 +7,13 @@
 //!
 //! Sequence numbers come from the inbox row, which a submit locks
 //! (`SELECT … FOR UPDATE`) before its dedupe check, so submits to one inbox
-//! are serialized across instances and a duplicate is always seen. Long polls
-//! are woken by `NOTIFY fio_inbox`, sent inside the committing transaction,
-//! so an envelope submitted through one instance wakes fetches on all.
+//! are serialized across instances and a duplicate is always seen.
+//!
+//! Long polls on this instance are woken directly after a commit; those on
+//! other instances by `NOTIFY fio_inbox`. The notification is not sent from
+//! the submit's own transaction, because PostgreSQL serializes the commits
+//! of notifying transactions (one fsync each, no group commit): a task sends
+//! one NOTIFY for all commits of the last few milliseconds instead.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -74,7 +78,6 @@ BEGIN
     UPDATE inboxes SET next_seq = v_next + 1, count = v_count + 1,
                        bytes = v_bytes + octet_length(p_envelope)
      WHERE id = p_inbox;
-    PERFORM pg_notify('fio_inbox', p_inbox);
     o_seq := v_next; o_outcome := 'stored';
 END
 $$;
@@ -109,9 +112,14 @@ pub struct PgStore {
     quota: Quota,
     stats: Arc<WriterStats>,
     commits: watch::Receiver<u64>,
-    /// Wakes local long polls at once; NOTIFY covers the other instances.
+    /// Wakes local long polls at once.
     notify: Arc<watch::Sender<u64>>,
+    /// Tells the notifier task that envelopes were stored.
+    stored: Arc<tokio::sync::Notify>,
 }
+
+/// How long the notifier gathers commits into one NOTIFY.
+const NOTIFY_COALESCE: Duration = Duration::from_millis(5);
 
 fn storage(e: impl std::fmt::Display) -> StoreError {
     StoreError::Storage(e.to_string())
@@ -147,12 +155,15 @@ impl PgStore {
         let (notify, commits) = watch::channel(0u64);
         let notify = Arc::new(notify);
         tokio::spawn(listen(config, notify.clone()));
+        let stored = Arc::new(tokio::sync::Notify::new());
+        tokio::spawn(announce(pool.clone(), stored.clone(), notify.clone()));
         Ok(PgStore {
             pool,
             quota,
             stats: Arc::new(WriterStats::default()),
             commits,
             notify,
+            stored,
         })
     }
 
@@ -227,6 +238,7 @@ impl PgStore {
             "stored" => {
                 self.committed();
                 self.notify.send_modify(|v| *v += 1);
+                self.stored.notify_one();
                 Ok(Submitted {
                     seq: row.get(0),
                     duplicate: false,
@@ -342,6 +354,28 @@ async fn migrate(pool: &Pool) -> Result<(), StoreError> {
         .map_err(storage)?;
     }
     tx.commit().await.map_err(storage)
+}
+
+/// Sends `NOTIFY fio_inbox` after envelopes were stored here, at most once
+/// per NOTIFY_COALESCE; ends with the store.
+async fn announce(pool: Pool, stored: Arc<tokio::sync::Notify>, notify: Arc<watch::Sender<u64>>) {
+    loop {
+        tokio::select! {
+            _ = notify.closed() => return,
+            _ = stored.notified() => {}
+        }
+        tokio::time::sleep(NOTIFY_COALESCE).await;
+        let sent = match pool.get().await {
+            Ok(client) => client
+                .batch_execute("NOTIFY fio_inbox")
+                .await
+                .map_err(storage),
+            Err(e) => Err(storage(e)),
+        };
+        if let Err(e) = sent {
+            tracing::warn!(error = %e, "NOTIFY fio_inbox failed; other instances see new envelopes at their next re-check");
+        }
+    }
 }
 
 /// Holds one connection in `LISTEN fio_inbox` and bumps `notify` on every

@@ -484,8 +484,10 @@ fn ack(conn: &Connection, inbox: &str, up_to: i64) -> Result<i64, StoreError> {
     if n > 0 {
         conn.prepare_cached("DELETE FROM messages WHERE inbox = ?1 AND seq <= ?2")?
             .execute(params![key, up_to])?;
-        conn.prepare_cached("UPDATE inboxes SET count = count - ?2, bytes = bytes - ?3 WHERE id = ?1")?
-            .execute(params![key, n, b])?;
+        conn.prepare_cached(
+            "UPDATE inboxes SET count = count - ?2, bytes = bytes - ?3 WHERE id = ?1",
+        )?
+        .execute(params![key, n, b])?;
     }
     Ok(n)
 }
