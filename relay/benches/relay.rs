@@ -366,14 +366,20 @@ async fn run_backend(label: &str, database: &str, pg_url: Option<&str>, disk_fsy
     };
     let secs = s.elapsed.as_secs_f64();
     let (p50, p99) = (s.percentile(0.5), s.percentile(0.99));
-    println!(
-        "{label:<9} durable submits/s     {:>9.0}   p50 {p50:>6.2} ms  p99 {p99:>6.2} ms   target >= {SUBMIT_TARGET:.0}{}",
-        s.rate(),
-        if label == "sqlite" {
-            if s.rate() >= SUBMIT_TARGET { "  met" } else { "  NOT MET" }
+    // The throughput target is for SQLite; PostgreSQL is shown beside it.
+    let target = if pg_url.is_none() {
+        let met = if s.rate() >= SUBMIT_TARGET {
+            "met"
         } else {
-            ""
-        }
+            "NOT MET"
+        };
+        format!("target >= {SUBMIT_TARGET:.0}  {met}")
+    } else {
+        "(no target: shares the cores with relay and clients here)".to_string()
+    };
+    println!(
+        "{label:<9} durable submits/s     {:>9.0}   p50 {p50:>6.2} ms  p99 {p99:>6.2} ms   {target}",
+        s.rate(),
     );
     if pg_url.is_none() {
         let per_fsync = accepted / commits.max(1.0);
