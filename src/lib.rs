@@ -38,6 +38,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod chain;
 pub mod crypto;
 pub mod protocol;
 pub mod store;
