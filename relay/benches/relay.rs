@@ -12,8 +12,7 @@
 //! since client and relay share the machine's cores, as they would not in
 //! production).
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
+use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -52,70 +51,27 @@ fn fsync_rate(dir: &std::path::Path, for_: Duration) -> f64 {
     rate
 }
 
-struct Relay {
-    child: Child,
-    base: String,
-}
+#[path = "../tests/support/mod.rs"]
+mod support;
 
-impl Relay {
-    fn start(database: &str) -> Relay {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_fio-inbox"))
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--no-rate-limits",
-                "--log",
-                "warn",
-                "--max-messages",
-                "10000000",
-                "--max-bytes",
-                "100000000000",
-                "--pg-pool",
-                "32",
-                "--database",
-                database,
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .strip_prefix("fio-inbox listening on ")
-            .expect("listening line")
-            .trim()
-            .to_string();
-        Relay {
-            child,
-            base: format!("http://{addr}"),
-        }
-    }
-}
+use support::{create_inbox, metric, Process};
 
-impl Drop for Relay {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn metric(client: &reqwest::Client, base: &str, name: &str) -> f64 {
-    let text = client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
+/// The release relay, tuned for load: no rate limits, quiet logs, no quota
+/// in the way, a larger PostgreSQL pool.
+fn start_relay(database: &str) -> Process {
+    Process::start(
+        database,
+        &[
+            "--log",
+            "warn",
+            "--max-messages",
+            "10000000",
+            "--max-bytes",
+            "100000000000",
+            "--pg-pool",
+            "32",
+        ],
+    )
 }
 
 fn envelope(client: usize, i: u64) -> String {
@@ -196,17 +152,40 @@ impl Measured {
     }
 }
 
-async fn submits(base: &str, inboxes: &Arc<Vec<Inbox>>, for_: Duration, first: u64) -> Measured {
+/// Runs `client` for each of the CLIENTS connections until `for_` has
+/// passed; each returns its operations' latencies in microseconds.
+async fn measure<F, Fut>(base: &str, for_: Duration, client: F) -> Measured
+where
+    F: Fn(usize, Sender, Instant) -> Fut,
+    Fut: std::future::Future<Output = Vec<u32>> + Send + 'static,
+{
     let mut senders = Vec::new();
     for _ in 0..CLIENTS {
         senders.push(connect(base).await);
     }
     let started = Instant::now();
     let deadline = started + for_;
-    let mut tasks = Vec::new();
-    for (c, mut sender) in senders.into_iter().enumerate() {
+    let tasks: Vec<_> = senders
+        .into_iter()
+        .enumerate()
+        .map(|(c, sender)| tokio::spawn(client(c, sender, deadline)))
+        .collect();
+    let mut latencies_us = Vec::new();
+    for t in tasks {
+        latencies_us.extend(t.await.unwrap());
+    }
+    Measured {
+        ops: latencies_us.len() as u64,
+        elapsed: started.elapsed(),
+        latencies_us,
+    }
+}
+
+/// Each client submits distinct envelopes to its own inbox.
+async fn submits(base: &str, inboxes: &Arc<Vec<Inbox>>, for_: Duration, first: u64) -> Measured {
+    measure(base, for_, |c, mut sender, deadline| {
         let inboxes = inboxes.clone();
-        tasks.push(tokio::spawn(async move {
+        async move {
             let mut latencies = Vec::new();
             let mut i = first;
             while Instant::now() < deadline {
@@ -225,32 +204,17 @@ async fn submits(base: &str, inboxes: &Arc<Vec<Inbox>>, for_: Duration, first: u
                 latencies.push(t.elapsed().as_micros() as u32);
             }
             latencies
-        }));
-    }
-    let mut latencies_us = Vec::new();
-    for t in tasks {
-        latencies_us.extend(t.await.unwrap());
-    }
-    Measured {
-        ops: latencies_us.len() as u64,
-        elapsed: started.elapsed(),
-        latencies_us,
-    }
+        }
+    })
+    .await
 }
 
 /// Each client drains its inbox one envelope at a time: fetch (limit 1),
 /// then ack it. One op = one envelope fetched and acknowledged.
 async fn fetch_acks(base: &str, inboxes: &Arc<Vec<Inbox>>, for_: Duration) -> Measured {
-    let mut senders = Vec::new();
-    for _ in 0..CLIENTS {
-        senders.push(connect(base).await);
-    }
-    let started = Instant::now();
-    let deadline = started + for_;
-    let mut tasks = Vec::new();
-    for (c, mut sender) in senders.into_iter().enumerate() {
+    measure(base, for_, |c, mut sender, deadline| {
         let inboxes = inboxes.clone();
-        tasks.push(tokio::spawn(async move {
+        async move {
             let inbox = &inboxes[c];
             let auth = format!("Bearer {}", inbox.credential);
             let (messages, ack) = (
@@ -288,17 +252,9 @@ async fn fetch_acks(base: &str, inboxes: &Arc<Vec<Inbox>>, for_: Duration) -> Me
                 latencies.push(t.elapsed().as_micros() as u32);
             }
             latencies
-        }));
-    }
-    let mut latencies_us = Vec::new();
-    for t in tasks {
-        latencies_us.extend(t.await.unwrap());
-    }
-    Measured {
-        ops: latencies_us.len() as u64,
-        elapsed: started.elapsed(),
-        latencies_us,
-    }
+        }
+    })
+    .await
 }
 
 /// PostgreSQL's count of WAL fsyncs (pg_stat_wal.wal_sync).
@@ -315,21 +271,14 @@ async fn pg_wal_syncs(url: &str) -> f64 {
 }
 
 async fn run_backend(label: &str, database: &str, pg_url: Option<&str>, disk_fsyncs: f64) {
-    let relay = Relay::start(database);
+    let relay = start_relay(database);
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(CLIENTS * 2)
         .build()
         .unwrap();
     let mut inboxes = Vec::new();
     for _ in 0..CLIENTS {
-        let v: Value = client
-            .post(format!("{}/v1/inboxes", relay.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v = create_inbox(&client, &relay.base).await;
         let url = v["inbox_url"].as_str().unwrap().to_string();
         inboxes.push(Inbox {
             path: url[relay.base.len()..].to_string(),

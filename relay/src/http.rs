@@ -151,14 +151,12 @@ async fn front(State(state): State<Arc<AppState>>, mut request: Request, next: N
         value.rsplit(',').next()?.trim().parse::<IpAddr>().ok()
     });
     let ip = forwarded.or(peer).map(client_key);
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("-", |p| p.as_str())
-        .to_string();
+    // MatchedPath holds an Arc<str>: cloning it does not allocate.
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("-", |p| p.as_str());
     let method = request.method().clone();
     // Health checks and metric scrapes come from the operator's own systems.
-    let exempt = matches!(route.as_str(), "/healthz" | "/metrics");
+    let exempt = matches!(route, "/healthz" | "/metrics");
     // A declared body above the limit is refused before a byte of it is read.
     let declared = request
         .headers()
@@ -171,7 +169,7 @@ async fn front(State(state): State<Arc<AppState>>, mut request: Request, next: N
         response
             .headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        log_access(&method, &route, &response, started);
+        log_access(&method, route, &response, started);
         return response;
     }
     let response = match ip
@@ -193,7 +191,7 @@ async fn front(State(state): State<Arc<AppState>>, mut request: Request, next: N
             next.run(request).await
         }
     };
-    log_access(&method, &route, &response, started);
+    log_access(&method, route, &response, started);
     response
 }
 
@@ -213,6 +211,22 @@ fn error(status: StatusCode, field: Option<&str>, message: &str) -> Response {
         Json(json!({"error": {"type": status.as_u16(), "field": field, "message": message}})),
     )
         .into_response()
+}
+
+fn body_too_late() -> Response {
+    error(
+        StatusCode::REQUEST_TIMEOUT,
+        None,
+        "The request body did not arrive in time",
+    )
+}
+
+fn not_json() -> Response {
+    error(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        None,
+        "Content-Type must be application/json",
+    )
 }
 
 fn too_many(wait: Duration) -> Response {
@@ -316,20 +330,10 @@ async fn submit_inner(
         Err(BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_))) => {
             return protocol_error(&ProtocolError::new(ErrorKind::PayloadTooLarge))
         }
-        Err(_) => {
-            return error(
-                StatusCode::REQUEST_TIMEOUT,
-                None,
-                "The request body did not arrive in time",
-            )
-        }
+        Err(_) => return body_too_late(),
     };
     if !json_type {
-        return error(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            None,
-            "Content-Type must be application/json",
-        );
+        return not_json();
     }
     if !valid_inbox_id(&inbox_id) {
         return store_error(state, StoreError::NoInbox);
@@ -502,20 +506,8 @@ async fn ack(
     }
     let body = match body {
         Ok(Json(body)) => body,
-        Err(JsonRejection::MissingJsonContentType(_)) => {
-            return error(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                None,
-                "Content-Type must be application/json",
-            )
-        }
-        Err(JsonRejection::BytesRejection(_)) => {
-            return error(
-                StatusCode::REQUEST_TIMEOUT,
-                None,
-                "The request body did not arrive in time",
-            )
-        }
+        Err(JsonRejection::MissingJsonContentType(_)) => return not_json(),
+        Err(JsonRejection::BytesRejection(_)) => return body_too_late(),
         Err(_) => {
             return error(
                 StatusCode::BAD_REQUEST,

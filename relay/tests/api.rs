@@ -149,14 +149,7 @@ async fn bad_submissions_get_clear_statuses(backend: Backend) {
         StatusCode::BAD_REQUEST
     );
     // Content type.
-    let r = relay
-        .client
-        .post(&inbox.url)
-        .header("content-type", "text/plain")
-        .body(envelope(1))
-        .send()
-        .await
-        .unwrap();
+    let r = relay.post(&inbox.url, "text/plain", &envelope(1)).await;
     assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     // Unknown inbox.
     let ghost = Inbox {
@@ -260,32 +253,30 @@ async fn metrics_count_what_happened(backend: Backend) {
     relay.submit(&inbox, &envelope(0)).await; // duplicate
     relay.submit(&inbox, "junk").await; // refused
     relay.fetch(&inbox, "", Some(&inbox.credential)).await;
-    let text = relay
-        .client
-        .get(format!("{}/metrics", relay.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let value = |name: &str| -> u64 {
-        text.lines()
-            .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
-            .and_then(|l| l.rsplit(' ').next())
-            .unwrap()
-            .parse()
-            .unwrap()
-    };
-    assert_eq!(value("fio_inbox_inboxes_created_total"), 1);
-    assert_eq!(value("fio_inbox_submits_total{outcome=\"accepted\"}"), 5);
-    assert_eq!(value("fio_inbox_submits_total{outcome=\"duplicate\"}"), 1);
-    assert_eq!(value("fio_inbox_submits_total{outcome=\"refused\"}"), 1);
-    assert_eq!(value("fio_inbox_fetches_total"), 1);
+    assert_eq!(relay.metric("fio_inbox_inboxes_created_total").await, 1);
+    assert_eq!(
+        relay
+            .metric("fio_inbox_submits_total{outcome=\"accepted\"}")
+            .await,
+        5
+    );
+    assert_eq!(
+        relay
+            .metric("fio_inbox_submits_total{outcome=\"duplicate\"}")
+            .await,
+        1
+    );
+    assert_eq!(
+        relay
+            .metric("fio_inbox_submits_total{outcome=\"refused\"}")
+            .await,
+        1
+    );
+    assert_eq!(relay.metric("fio_inbox_fetches_total").await, 1);
     // Every write went through a commit; sequential writes commit one by one.
     let (commits, jobs) = (
-        value("fio_inbox_commits_total"),
-        value("fio_inbox_committed_jobs_total"),
+        relay.metric("fio_inbox_commits_total").await,
+        relay.metric("fio_inbox_committed_jobs_total").await,
     );
     assert!(
         commits >= 1 && jobs >= 6 && jobs >= commits,
@@ -294,17 +285,7 @@ async fn metrics_count_what_happened(backend: Backend) {
 }
 
 async fn a_full_inbox_refuses_with_507_and_keeps_what_it_accepted(backend: Backend) {
-    let relay = Relay::start_with(
-        backend,
-        Options {
-            quota: Quota {
-                max_messages: 2,
-                max_bytes: 1 << 20,
-            },
-            ..Options::default()
-        },
-    )
-    .await;
+    let relay = Relay::start_with(backend, Options::quota(2, 1 << 20)).await;
     let inbox = relay.create().await;
     assert_eq!(
         relay.submit(&inbox, &envelope(1)).await.0,
@@ -336,17 +317,7 @@ async fn a_full_inbox_refuses_with_507_and_keeps_what_it_accepted(backend: Backe
 
     // The byte quota counts the stored envelope's bytes.
     let one = envelope(9).len() as i64;
-    let relay = Relay::start_with(
-        backend,
-        Options {
-            quota: Quota {
-                max_messages: 100,
-                max_bytes: 2 * one,
-            },
-            ..Options::default()
-        },
-    )
-    .await;
+    let relay = Relay::start_with(backend, Options::quota(100, 2 * one)).await;
     let inbox = relay.create().await;
     assert_eq!(
         relay.submit(&inbox, &envelope(1)).await.0,
@@ -375,17 +346,7 @@ fn now() -> i64 {
 }
 
 async fn unacknowledged_envelopes_expire_after_the_ttl(backend: Backend) {
-    let relay = Relay::start_with(
-        backend,
-        Options {
-            quota: Quota {
-                max_messages: 3,
-                max_bytes: 1 << 20,
-            },
-            ..Options::default()
-        },
-    )
-    .await;
+    let relay = Relay::start_with(backend, Options::quota(3, 1 << 20)).await;
     let (a, b) = (relay.create().await, relay.create().await);
     for i in 1..=3 {
         assert_eq!(relay.submit(&a, &envelope(i)).await.0, StatusCode::ACCEPTED);

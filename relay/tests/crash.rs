@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{envelope, Backend, Db, Process};
+use support::{create_inbox, envelope, Backend, Db, Process};
 
 fn main() {
     support::run(
@@ -26,14 +26,7 @@ async fn every_accepted_envelope_survives_kill_9(backend: Backend) {
     for round in 0..3u32 {
         let relay = Process::start(&db.database, &[]);
         let base = relay.base.clone();
-        let created: Value = client
-            .post(format!("{base}/v1/inboxes"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let created = create_inbox(&client, &base).await;
         let url = created["inbox_url"].as_str().unwrap().to_string();
         let credential = created["credential"].as_str().unwrap().to_string();
         // 16 clients submit as fast as they can; the relay is killed mid-way.
@@ -119,14 +112,7 @@ async fn sigterm_stops_the_relay_cleanly(backend: Backend) {
     let db = Db::fresh(backend, "fio_inbox_crash").await;
     let mut relay = Process::start(&db.database, &["--log-format", "json"]);
     let client = reqwest::Client::new();
-    let created: Value = client
-        .post(format!("{}/v1/inboxes", relay.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = create_inbox(&client, &relay.base).await;
     let url = created["inbox_url"].as_str().unwrap().to_string();
     let r = client
         .post(&url)
@@ -149,7 +135,7 @@ async fn sigterm_stops_the_relay_cleanly(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert!(status.success(), "{status:?}");
-    let log = relay.stderr.join().unwrap();
+    let log = relay.logs();
     // Structured logs: one JSON object per line, without secrets.
     let events: Vec<Value> = log
         .lines()

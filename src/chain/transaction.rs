@@ -300,23 +300,14 @@ impl AddAddress {
         Ok(out)
     }
 
-    fn action(&self, name: &str) -> Action {
-        Action {
-            account: Name::parse("fio.address").expect("valid name"),
-            name: Name::parse(name).expect("valid name"),
-            authorization: vec![PermissionLevel::active(self.actor)],
-            data: self.pack(),
-        }
-    }
-
     /// The `addaddress` action, authorized by `actor@active`.
     pub fn add_action(&self) -> Action {
-        self.action("addaddress")
+        fio_address_action("addaddress", self.actor, self.pack())
     }
 
     /// The `remaddress` action (same data), authorized by `actor@active`.
     pub fn remove_action(&self) -> Action {
-        self.action("remaddress")
+        fio_address_action("remaddress", self.actor, self.pack())
     }
 }
 
@@ -355,12 +346,17 @@ impl RegAddress {
     }
 
     pub fn action(&self) -> Action {
-        Action {
-            account: Name::parse("fio.address").expect("valid name"),
-            name: Name::parse("regaddress").expect("valid name"),
-            authorization: vec![PermissionLevel::active(self.actor)],
-            data: self.pack(),
-        }
+        fio_address_action("regaddress", self.actor, self.pack())
+    }
+}
+
+/// An action of the fio.address contract, authorized by `actor@active`.
+fn fio_address_action(name: &str, actor: Name, data: Vec<u8>) -> Action {
+    Action {
+        account: Name::parse("fio.address").expect("valid name"),
+        name: Name::parse(name).expect("valid name"),
+        authorization: vec![PermissionLevel::active(actor)],
+        data,
     }
 }
 

@@ -8,8 +8,6 @@ use ripemd::{Digest, Ripemd160};
 
 use super::PublicKey;
 
-const CHARMAP: &[u8; 32] = b".12345abcdefghijklmnopqrstuvwxyz";
-
 /// The 12-character account name for `key`.
 pub fn account_name(key: &PublicKey) -> String {
     // fiojs works on the base58-decoded `FIO…` string: point ‖ 4-byte checksum.
@@ -32,12 +30,8 @@ pub fn account_name(key: &PublicKey) -> String {
         len += 1;
     }
 
-    let mut name = [0u8; 13];
-    name[12] = CHARMAP[(value & 0x0f) as usize];
-    value >>= 4;
-    for j in 1..=12 {
-        name[12 - j] = CHARMAP[(value & 0x1f) as usize];
-        value >>= 5;
-    }
-    String::from_utf8(name[..12].to_vec()).expect("charmap is ASCII")
+    // The 13th character (the low 4 bits) is dropped, as fiojs does.
+    let mut name = crate::chain::Name(value & !0x0f).as_string();
+    name.truncate(12);
+    name
 }

@@ -476,14 +476,18 @@ fn ack(conn: &Connection, inbox: &str, up_to: i64) -> Result<i64, StoreError> {
     else {
         return Err(StoreError::NoInbox);
     };
-    let (n, b): (i64, i64) = conn
-        .prepare_cached(
-            "SELECT COUNT(*), COALESCE(SUM(LENGTH(envelope)), 0) FROM messages WHERE inbox = ?1 AND seq <= ?2",
-        )?
-        .query_row(params![key, up_to], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    // One pass: delete and learn the sizes of what went.
+    let (mut n, mut b) = (0i64, 0i64);
+    let mut stmt = conn.prepare_cached(
+        "DELETE FROM messages WHERE inbox = ?1 AND seq <= ?2 RETURNING LENGTH(envelope)",
+    )?;
+    let mut rows = stmt.query(params![key, up_to])?;
+    while let Some(row) = rows.next()? {
+        n += 1;
+        b += row.get::<_, i64>(0)?;
+    }
+    drop(rows);
     if n > 0 {
-        conn.prepare_cached("DELETE FROM messages WHERE inbox = ?1 AND seq <= ?2")?
-            .execute(params![key, up_to])?;
         conn.prepare_cached(
             "UPDATE inboxes SET count = count - ?2, bytes = bytes - ?3 WHERE id = ?1",
         )?
@@ -493,16 +497,22 @@ fn ack(conn: &Connection, inbox: &str, up_to: i64) -> Result<i64, StoreError> {
 }
 
 fn expire(conn: &Connection, before: i64) -> Result<i64, StoreError> {
-    conn.execute(
-        "WITH gone AS (
-             SELECT inbox, COUNT(*) AS n, SUM(LENGTH(envelope)) AS b
-               FROM messages WHERE received_at < ?1 GROUP BY inbox)
-         UPDATE inboxes SET count = count - gone.n, bytes = bytes - gone.b
-           FROM gone WHERE inboxes.id = gone.inbox",
-        params![before],
+    // One pass over the expired rows, then one update per inbox touched.
+    let mut gone: std::collections::HashMap<i64, (i64, i64)> = std::collections::HashMap::new();
+    let mut stmt = conn
+        .prepare("DELETE FROM messages WHERE received_at < ?1 RETURNING inbox, LENGTH(envelope)")?;
+    let mut rows = stmt.query(params![before])?;
+    while let Some(row) = rows.next()? {
+        let entry = gone.entry(row.get(0)?).or_default();
+        entry.0 += 1;
+        entry.1 += row.get::<_, i64>(1)?;
+    }
+    drop(rows);
+    let mut update = conn.prepare_cached(
+        "UPDATE inboxes SET count = count - ?2, bytes = bytes - ?3 WHERE id = ?1",
     )?;
-    Ok(conn.execute(
-        "DELETE FROM messages WHERE received_at < ?1",
-        params![before],
-    )? as i64)
+    for (inbox, (n, b)) in &gone {
+        update.execute(params![inbox, n, b])?;
+    }
+    Ok(gone.values().map(|(n, _)| n).sum())
 }

@@ -178,6 +178,19 @@ impl Default for Options {
     }
 }
 
+impl Options {
+    /// Defaults but for the per-inbox quota.
+    pub fn quota(max_messages: i64, max_bytes: i64) -> Options {
+        Options {
+            quota: Quota {
+                max_messages,
+                max_bytes,
+            },
+            ..Options::default()
+        }
+    }
+}
+
 impl Relay {
     pub async fn start(backend: Backend) -> Relay {
         Relay::start_with(backend, Options::default()).await
@@ -220,14 +233,7 @@ impl Relay {
     }
 
     pub async fn create(&self) -> Inbox {
-        let r = self
-            .client
-            .post(format!("{}/v1/inboxes", self.base))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::CREATED);
-        let v: Value = r.json().await.unwrap();
+        let v = create_inbox(&self.client, &self.base).await;
         let id = v["inbox_id"].as_str().unwrap().to_string();
         assert_eq!(id.len(), 32);
         assert_eq!(v["credential"].as_str().unwrap().len(), 64);
@@ -248,15 +254,19 @@ impl Relay {
         }
     }
 
-    pub async fn submit(&self, inbox: &Inbox, body: &str) -> (StatusCode, Value) {
-        let r = self
-            .client
-            .post(&inbox.url)
-            .header("content-type", "application/json")
+    /// POSTs `body` to `url` with `content_type`; the whole response.
+    pub async fn post(&self, url: &str, content_type: &str, body: &str) -> reqwest::Response {
+        self.client
+            .post(url)
+            .header("content-type", content_type)
             .body(body.to_string())
             .send()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    pub async fn submit(&self, inbox: &Inbox, body: &str) -> (StatusCode, Value) {
+        let r = self.post(&inbox.url, "application/json", body).await;
         let status = r.status();
         (status, r.json().await.unwrap_or(Value::Null))
     }
@@ -290,22 +300,37 @@ impl Relay {
     }
 
     pub async fn metric(&self, name: &str) -> u64 {
-        let text = self
-            .client
-            .get(format!("{}/metrics", self.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        text.lines()
-            .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
-            .and_then(|l| l.rsplit(' ').next())
-            .unwrap_or_else(|| panic!("metric {name} missing"))
-            .parse()
-            .unwrap()
+        metric(&self.client, &self.base, name).await as u64
     }
+}
+
+/// Creates an inbox on the relay at `base`; its JSON answer.
+pub async fn create_inbox(client: &Client, base: &str) -> Value {
+    let r = client
+        .post(format!("{base}/v1/inboxes"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    r.json().await.unwrap()
+}
+
+/// One value from the relay's /metrics (`name` with its labels).
+pub async fn metric(client: &Client, base: &str, name: &str) -> f64 {
+    let text = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .unwrap_or_else(|| panic!("metric {name} missing"))
+        .parse()
+        .unwrap()
 }
 
 pub struct Inbox {
@@ -342,7 +367,7 @@ pub fn new_envelope(i: u32) -> String {
 pub struct Process {
     pub child: Child,
     pub base: String,
-    pub stderr: std::thread::JoinHandle<String>,
+    stderr: Option<std::thread::JoinHandle<String>>,
 }
 
 impl Process {
@@ -379,8 +404,16 @@ impl Process {
         Process {
             child,
             base: format!("http://{addr}"),
-            stderr,
+            stderr: Some(stderr),
         }
+    }
+
+    /// Everything the process wrote to stderr (waits for it to close).
+    pub fn logs(&mut self) -> String {
+        self.stderr
+            .take()
+            .map(|t| t.join().unwrap())
+            .unwrap_or_default()
     }
 
     pub fn kill_9(mut self) {
@@ -396,6 +429,16 @@ impl Process {
             .status()
             .unwrap();
         assert!(status.success());
+    }
+}
+
+/// A relay left running is killed with its handle (benchmarks, failed tests).
+impl Drop for Process {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 
