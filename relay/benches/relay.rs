@@ -272,6 +272,7 @@ async fn pg_wal_syncs(url: &str) -> f64 {
 
 async fn run_backend(label: &str, database: &str, pg_url: Option<&str>, disk_fsyncs: f64) {
     let relay = start_relay(database);
+    fio_peer::chain::install_tls_provider();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(CLIENTS * 2)
         .build()

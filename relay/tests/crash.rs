@@ -22,6 +22,7 @@ fn main() {
 
 async fn every_accepted_envelope_survives_kill_9(backend: Backend) {
     let db = Db::fresh(backend, "fio_inbox_crash").await;
+    fio_peer::chain::install_tls_provider();
     let client = reqwest::Client::new();
     for round in 0..3u32 {
         let relay = Process::start(&db.database, &[]);
@@ -111,6 +112,7 @@ async fn every_accepted_envelope_survives_kill_9(backend: Backend) {
 async fn sigterm_stops_the_relay_cleanly(backend: Backend) {
     let db = Db::fresh(backend, "fio_inbox_crash").await;
     let mut relay = Process::start(&db.database, &["--log-format", "json"]);
+    fio_peer::chain::install_tls_provider();
     let client = reqwest::Client::new();
     let created = create_inbox(&client, &relay.base).await;
     let url = created["inbox_url"].as_str().unwrap().to_string();

@@ -223,6 +223,7 @@ async fn slow_clients_are_cut_off_without_holding_up_others(backend: Backend) {
     // The relay closes connections idle for a second; a client must not
     // reuse one it kept longer (a real client's idle timeout is below the
     // server's for the same reason).
+    fio_peer::chain::install_tls_provider();
     relay.client = reqwest::Client::builder()
         .pool_idle_timeout(Duration::from_millis(500))
         .build()

@@ -1,13 +1,21 @@
-//! The FIO chain: EOSIO names and ABI packing, and transactions signed
-//! byte-identically to fiojs (the vectors in tests/chain_transactions.rs).
-//! The HTTP client and FIP-24 key directory come next (issue 5).
+//! The FIO chain: EOSIO names and ABI packing, transactions signed
+//! byte-identically to fiojs (the vectors in tests/chain_transactions.rs),
+//! and the HTTP client of the FIO API with the FIP-24 key directory.
 
 pub mod abi;
+pub mod client;
 pub mod name;
+pub mod runtime;
 pub mod transaction;
 
 pub use abi::AbiError;
+pub use client::{
+    inbox_entry, install_tls_provider, transaction_at, ChainClient, ChainConfig, ChainError,
+    ChainInfo, FioAddressInfo, FioDomainInfo, FioError, FioFieldError, FioNames, NodeError,
+    PubAddress, PubAddresses, PushResult, EXPIRATION_SECONDS,
+};
 pub use name::Name;
+pub use runtime::NetRuntime;
 pub use transaction::{
     parse_chain_time, tapos_from_block_id, Action, AddAddress, ChainId, PermissionLevel,
     RegAddress, SignedTransaction, TokenPubAddress, Transaction,

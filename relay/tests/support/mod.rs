@@ -214,6 +214,7 @@ impl Relay {
         let served = tokio::spawn(serve(listener, state.clone(), options.serve, async {
             let _ = stopped.await;
         }));
+        fio_peer::chain::install_tls_provider();
         Relay {
             base,
             addr,

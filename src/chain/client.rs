@@ -1,0 +1,847 @@
+//! HTTP client of the FIO chain API (the subset FIP-24 needs), with the JSON
+//! and error shapes of the FIO node (../shared/research/fio-chain.md §2):
+//! several API nodes with failover, an optional agreement check on lookups,
+//! and the FIP-24 lookups (FIO/FIO key, FIB/URL or FIB/IPA inbox) cached with
+//! a TTL, which makes it the wallet engine's [`KeyDirectory`].
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::de::{self, Deserializer};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::runtime::NetRuntime;
+use super::transaction::{
+    parse_chain_time, tapos_from_block_id, Action, AddAddress, ChainId, RegAddress,
+    SignedTransaction, TokenPubAddress, Transaction,
+};
+use super::Name;
+use crate::crypto::{PrivateKey, PublicKey};
+use crate::protocol::{FioAddress, InboxKind, InboxLocation};
+use crate::wallet::{DirectoryError, KeyDirectory};
+
+/// Seconds a transaction stays valid after the chain time it was built at
+/// (fiojs's default).
+pub const EXPIRATION_SECONDS: u32 = 180;
+
+/// Where and how to reach the chain.
+#[derive(Clone, Debug)]
+pub struct ChainConfig {
+    /// API node base URLs (`https://fio.example.com`), tried in order.
+    pub nodes: Vec<String>,
+    /// The chain the nodes must serve; checked against get_info.
+    pub chain_id: ChainId,
+    /// How many nodes must give the same answer to a key or inbox lookup
+    /// (1 = trust the first node that answers).
+    pub agreement: usize,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// How long a looked-up key or inbox is reused.
+    pub cache_ttl: Duration,
+}
+
+impl ChainConfig {
+    pub fn new(chain_id: ChainId, nodes: Vec<String>) -> ChainConfig {
+        ChainConfig {
+            nodes,
+            chain_id,
+            agreement: 1,
+            timeout: Duration::from_secs(10),
+            cache_ttl: Duration::from_secs(600),
+        }
+    }
+}
+
+/// One rejected field of a FIO 400 answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FioFieldError {
+    pub name: String,
+    pub value: String,
+    pub error: String,
+}
+
+/// A FIO error answer (400, 403, 404): `{"type","message","fields"}`; a 404
+/// has only `message`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FioError {
+    pub status: u16,
+    pub error_type: Option<String>,
+    pub message: String,
+    pub fields: Vec<FioFieldError>,
+}
+
+/// A generic EOSIO error answer: `{"code","message","error":{"code","name","what","details"}}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeError {
+    pub status: u16,
+    pub message: String,
+    /// The fc exception code (e.g. 3040005 for an expired transaction).
+    pub code: u64,
+    pub name: String,
+    pub what: String,
+    pub details: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ChainError {
+    #[error("{}", describe_fio(.0))]
+    Fio(FioError),
+    #[error("{} {}: {} ({})", .0.status, .0.message, .0.what, .0.details.join("; "))]
+    Node(NodeError),
+    /// No node answered (all failed to connect, timed out or were overloaded).
+    #[error("no FIO API node could be reached: {0}")]
+    Unavailable(String),
+    /// Nodes gave different answers to a lookup under the agreement check.
+    #[error("FIO API nodes disagree about {0}")]
+    Disagreement(String),
+    /// A node answered something that is not the FIO API's shape.
+    #[error("{node} gave an invalid answer: {detail}")]
+    InvalidResponse { node: String, detail: String },
+    #[error("{node} serves chain {found}, not {expected}")]
+    WrongChain {
+        node: String,
+        found: String,
+        expected: String,
+    },
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+}
+
+fn describe_fio(e: &FioError) -> String {
+    let mut s = format!("{} {}", e.status, e.message);
+    for f in &e.fields {
+        s.push_str(&format!("; {} {:?}: {}", f.name, f.value, f.error));
+    }
+    s
+}
+
+impl ChainError {
+    /// The FIO 404 ("Public address not found", "No FIO names", …).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, ChainError::Fio(FioError { status: 404, .. }))
+    }
+}
+
+/// A u64 the node sends as a number, or as a decimal string above 2^32.
+fn flex_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Number(n) => n
+            .as_u64()
+            .ok_or_else(|| de::Error::custom(format!("{n} is not a u64"))),
+        Value::String(s) => s
+            .parse()
+            .map_err(|_| de::Error::custom(format!("{s:?} is not a u64"))),
+        other => Err(de::Error::custom(format!("{other} is not a u64"))),
+    }
+}
+
+/// `more`: a boolean on the node, an integer in FIP-13 and the TS SDK.
+fn flex_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Bool(b) => Ok(b),
+        Value::Number(n) => Ok(n.as_u64() != Some(0)),
+        other => Err(de::Error::custom(format!("{other} is not a boolean"))),
+    }
+}
+
+/// get_info.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainInfo {
+    pub chain_id: String,
+    #[serde(deserialize_with = "flex_u64")]
+    pub head_block_num: u64,
+    #[serde(deserialize_with = "flex_u64")]
+    pub last_irreversible_block_num: u64,
+    pub last_irreversible_block_id: String,
+    pub head_block_id: String,
+    pub head_block_time: String,
+    #[serde(default)]
+    pub server_version: String,
+}
+
+/// One entry of get_pub_addresses (node field order).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PubAddress {
+    pub chain_code: String,
+    pub token_code: String,
+    pub public_address: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PubAddresses {
+    pub public_addresses: Vec<PubAddress>,
+    #[serde(deserialize_with = "flex_bool")]
+    pub more: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FioDomainInfo {
+    pub fio_domain: String,
+    pub expiration: String,
+    #[serde(deserialize_with = "flex_u64")]
+    pub is_public: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FioAddressInfo {
+    pub fio_address: String,
+    pub expiration: String,
+    #[serde(deserialize_with = "flex_u64")]
+    pub remaining_bundled_tx: u64,
+}
+
+/// get_fio_names.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FioNames {
+    #[serde(default)]
+    pub fio_domains: Vec<FioDomainInfo>,
+    #[serde(default)]
+    pub fio_addresses: Vec<FioAddressInfo>,
+}
+
+/// What a pushed transaction gave.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushResult {
+    pub transaction_id: String,
+    /// The contract's response of the first action, e.g.
+    /// `{"status": "OK","fee_collected":0}`; `None` when the node answered
+    /// 409 (this exact transaction was already accepted).
+    pub response: Option<String>,
+    pub already_accepted: bool,
+}
+
+/// What a node answered, before it is read as a success.
+enum Answer {
+    Ok(Value),
+    Err(ChainError),
+    /// Not an answer of the FIO API (connection failure, timeout, proxy
+    /// error, 429): try another node.
+    Retry(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Lookup<T> {
+    Found(T),
+    NotFound,
+}
+
+/// (address, what) → (when looked up, answer).
+type LookupCache = HashMap<(String, &'static str), (Instant, Lookup<String>)>;
+
+struct Inner {
+    http: reqwest::Client,
+    config: ChainConfig,
+    cache: Mutex<LookupCache>,
+}
+
+/// The chain client. Cheap to clone; every clone shares nodes, cache and
+/// runtime.
+#[derive(Clone)]
+pub struct ChainClient {
+    inner: Arc<Inner>,
+    rt: NetRuntime,
+}
+
+/// Makes rustls's ring provider the process default unless one is set.
+///
+/// reqwest is built with TLS but without a provider of its own (fio-peer
+/// brings ring), and Cargo unifies features: an application's
+/// `reqwest::Client::new()` then needs a process default. fio-peer calls this
+/// before it builds a client; call it yourself if you build reqwest clients
+/// before fio-peer does.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// An HTTP client with rustls (ring) and the Mozilla root certificates.
+pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
+    install_tls_provider();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(5)))
+        .pool_idle_timeout(Duration::from_secs(30))
+        .user_agent(concat!("fio-peer/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+impl ChainClient {
+    /// A client on its own runtime.
+    pub fn new(config: ChainConfig) -> Result<ChainClient, ChainError> {
+        let rt = NetRuntime::new("fio-chain", 1)
+            .map_err(|e| ChainError::Unavailable(format!("cannot start a runtime: {e}")))?;
+        ChainClient::with_runtime(config, rt)
+    }
+
+    /// A client on a runtime shared with other parts of the library.
+    pub fn with_runtime(config: ChainConfig, rt: NetRuntime) -> Result<ChainClient, ChainError> {
+        if config.nodes.is_empty() {
+            return Err(ChainError::InvalidInput("no API node configured".into()));
+        }
+        for node in &config.nodes {
+            let url = url::Url::parse(node)
+                .map_err(|_| ChainError::InvalidInput(format!("{node:?} is not a URL")))?;
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err(ChainError::InvalidInput(format!(
+                    "{node:?} is not an http(s) URL"
+                )));
+            }
+        }
+        if config.agreement == 0 || config.agreement > config.nodes.len() {
+            return Err(ChainError::InvalidInput(format!(
+                "agreement of {} nodes with {} configured",
+                config.agreement,
+                config.nodes.len()
+            )));
+        }
+        let http = http_client(config.timeout).map_err(ChainError::InvalidInput)?;
+        Ok(ChainClient {
+            inner: Arc::new(Inner {
+                http,
+                config,
+                cache: Mutex::new(HashMap::new()),
+            }),
+            rt,
+        })
+    }
+
+    pub fn config(&self) -> &ChainConfig {
+        &self.inner.config
+    }
+
+    pub fn runtime(&self) -> &NetRuntime {
+        &self.rt
+    }
+
+    async fn on_runtime<T, F, Fut>(&self, f: F) -> T
+    where
+        F: FnOnce(Arc<Inner>) -> Fut,
+        Fut: Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.rt.run(f(self.inner.clone())).await
+    }
+
+    pub async fn get_info(&self) -> Result<ChainInfo, ChainError> {
+        self.on_runtime(|i| async move { i.get_info().await }).await
+    }
+
+    /// The public address `fio_address` maps for `chain_code`/`token_code`.
+    pub async fn get_pub_address(
+        &self,
+        fio_address: &str,
+        chain_code: &str,
+        token_code: &str,
+    ) -> Result<String, ChainError> {
+        let body = serde_json::json!({"fio_address": fio_address, "chain_code": chain_code, "token_code": token_code});
+        self.on_runtime(|i| async move {
+            let v = i.first("get_pub_address", &body).await?;
+            #[derive(Deserialize)]
+            struct R {
+                public_address: String,
+            }
+            parse::<R>("get_pub_address", v).map(|r| r.public_address)
+        })
+        .await
+    }
+
+    pub async fn get_pub_addresses(
+        &self,
+        fio_address: &str,
+        limit: u32,
+        offset: u32,
+    ) -> Result<PubAddresses, ChainError> {
+        let body =
+            serde_json::json!({"fio_address": fio_address, "limit": limit, "offset": offset});
+        self.on_runtime(|i| async move {
+            parse(
+                "get_pub_addresses",
+                i.first("get_pub_addresses", &body).await?,
+            )
+        })
+        .await
+    }
+
+    pub async fn get_fio_names(&self, fio_public_key: &str) -> Result<FioNames, ChainError> {
+        let body = serde_json::json!({ "fio_public_key": fio_public_key });
+        self.on_runtime(|i| async move {
+            parse("get_fio_names", i.first("get_fio_names", &body).await?)
+        })
+        .await
+    }
+
+    /// Pushes a signed transaction to `endpoint` (`push_transaction`,
+    /// `add_pub_address`, …). The same signed bytes go to the next node when
+    /// one cannot be reached; a 409 (already accepted) counts as success.
+    pub async fn push(
+        &self,
+        endpoint: &'static str,
+        signed: &SignedTransaction,
+    ) -> Result<PushResult, ChainError> {
+        let body = signed.push_body();
+        let id = signed.id_hex();
+        self.on_runtime(|i| async move { i.push(endpoint, &body, id).await })
+            .await
+    }
+
+    /// A transaction of `actions` with TAPOS from the last irreversible
+    /// block and expiration [`EXPIRATION_SECONDS`] after the head block time.
+    pub async fn prepare(&self, actions: Vec<Action>) -> Result<Transaction, ChainError> {
+        let info = self.get_info().await?;
+        transaction_at(&info, actions)
+    }
+
+    /// Registers `entries` on `fio_address` (addaddress through
+    /// /v1/chain/add_pub_address), signed by the address's owner `key`.
+    pub async fn add_pub_address(
+        &self,
+        key: &PrivateKey,
+        fio_address: &str,
+        entries: Vec<TokenPubAddress>,
+        max_fee: i64,
+    ) -> Result<PushResult, ChainError> {
+        let data = address_data(key, fio_address, entries, max_fee)?;
+        let trx = self.prepare(vec![data.add_action()]).await?;
+        self.push(
+            "add_pub_address",
+            &trx.sign(&self.inner.config.chain_id, key),
+        )
+        .await
+    }
+
+    /// Removes exactly these `entries` (remaddress through
+    /// /v1/chain/remove_pub_address).
+    pub async fn remove_pub_address(
+        &self,
+        key: &PrivateKey,
+        fio_address: &str,
+        entries: Vec<TokenPubAddress>,
+        max_fee: i64,
+    ) -> Result<PushResult, ChainError> {
+        let data = address_data(key, fio_address, entries, max_fee)?;
+        let trx = self.prepare(vec![data.remove_action()]).await?;
+        self.push(
+            "remove_pub_address",
+            &trx.sign(&self.inner.config.chain_id, key),
+        )
+        .await
+    }
+
+    /// Registers `fio_address` for `owner`, paid by `payer`
+    /// (regaddress through /v1/chain/push_transaction).
+    pub async fn register_fio_address(
+        &self,
+        payer: &PrivateKey,
+        fio_address: &str,
+        owner: &PublicKey,
+        max_fee: i64,
+    ) -> Result<PushResult, ChainError> {
+        let data = RegAddress {
+            fio_address: fio_address.to_string(),
+            owner_fio_public_key: owner.to_fio_string(),
+            max_fee,
+            actor: actor_of(payer)?,
+            tpid: String::new(),
+        };
+        let trx = self.prepare(vec![data.action()]).await?;
+        self.push(
+            "push_transaction",
+            &trx.sign(&self.inner.config.chain_id, payer),
+        )
+        .await
+    }
+
+    /// FIP-24: the FIO public key of `address` (its FIO/FIO mapping),
+    /// validated as a key, under the agreement check, cached.
+    pub async fn fio_public_key(&self, address: &FioAddress) -> Result<PublicKey, ChainError> {
+        let addr = address.as_str().to_string();
+        let found = self
+            .on_runtime(|i| async move { i.lookup(addr, "FIO", &[("FIO", "FIO")]).await })
+            .await?;
+        match found {
+            Lookup::Found(key) => PublicKey::parse(&key).map_err(|_| ChainError::InvalidResponse {
+                node: "FIO/FIO".into(),
+                detail: format!("{address} maps FIO/FIO to {key:?}, which is not a FIO public key"),
+            }),
+            Lookup::NotFound => Err(ChainError::Fio(FioError {
+                status: 404,
+                error_type: None,
+                message: "Public address not found".into(),
+                fields: Vec::new(),
+            })),
+        }
+    }
+
+    /// FIP-24: the inbox of `address` (FIB/URL, else FIB/IPA), cached.
+    pub async fn inbox(&self, address: &FioAddress) -> Result<Option<InboxLocation>, ChainError> {
+        let addr = address.as_str().to_string();
+        let found = self
+            .on_runtime(|i| async move {
+                i.lookup(addr, "FIB", &[("FIB", "URL"), ("FIB", "IPA")])
+                    .await
+            })
+            .await?;
+        match found {
+            Lookup::NotFound => Ok(None),
+            Lookup::Found(tagged) => {
+                let (code, location) = tagged.split_once(' ').unwrap_or(("URL", &tagged));
+                InboxLocation::parse(code, location).map(Some).map_err(|e| {
+                    ChainError::InvalidResponse {
+                        node: format!("FIB/{code}"),
+                        detail: format!("{address}: {e}"),
+                    }
+                })
+            }
+        }
+    }
+
+    /// Forgets cached lookups of `address` (after a delivery to its inbox
+    /// failed, say).
+    pub fn invalidate(&self, address: &FioAddress) {
+        let mut cache = self.inner.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache.retain(|(a, _), _| a != address.as_str());
+    }
+}
+
+fn actor_of(key: &PrivateKey) -> Result<Name, ChainError> {
+    Name::parse(&key.public_key().account_name())
+        .map_err(|e| ChainError::InvalidInput(format!("account name: {e}")))
+}
+
+fn address_data(
+    key: &PrivateKey,
+    fio_address: &str,
+    entries: Vec<TokenPubAddress>,
+    max_fee: i64,
+) -> Result<AddAddress, ChainError> {
+    if entries.is_empty() || entries.len() > 5 {
+        return Err(ChainError::InvalidInput(
+            "Min 1, Max 5 public addresses are allowed".into(),
+        ));
+    }
+    Ok(AddAddress {
+        fio_address: fio_address.to_string(),
+        public_addresses: entries,
+        max_fee,
+        actor: actor_of(key)?,
+        tpid: String::new(),
+    })
+}
+
+/// The unsigned transaction for `actions` at the chain state `info`.
+pub fn transaction_at(info: &ChainInfo, actions: Vec<Action>) -> Result<Transaction, ChainError> {
+    let bad = |detail: String| ChainError::InvalidResponse {
+        node: "get_info".into(),
+        detail,
+    };
+    let (ref_block_num, ref_block_prefix) =
+        tapos_from_block_id(&info.last_irreversible_block_id).map_err(|e| bad(e.to_string()))?;
+    let head = parse_chain_time(&info.head_block_time).map_err(|e| bad(e.to_string()))?;
+    Ok(Transaction {
+        expiration: head.saturating_add(EXPIRATION_SECONDS),
+        ref_block_num,
+        ref_block_prefix,
+        actions,
+    })
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(call: &str, v: Value) -> Result<T, ChainError> {
+    serde_json::from_value(v).map_err(|e| ChainError::InvalidResponse {
+        node: call.into(),
+        detail: e.to_string(),
+    })
+}
+
+/// Reads a non-success answer: a FIO error, a generic EOSIO error, or
+/// something else (a proxy page, a plain-text 403 from add_pub_address).
+fn read_error(status: u16, body: &[u8]) -> Answer {
+    let json: Option<Value> = serde_json::from_slice(body).ok();
+    if let Some(Value::Object(o)) = &json {
+        if let (Some(Value::Object(err)), Some(message)) = (o.get("error"), o.get("message")) {
+            let details = err
+                .get("details")
+                .and_then(Value::as_array)
+                .map(|d| {
+                    d.iter()
+                        .filter_map(|x| x.get("message").and_then(Value::as_str))
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default();
+            return Answer::Err(ChainError::Node(NodeError {
+                status,
+                message: message.as_str().unwrap_or_default().to_string(),
+                code: err.get("code").and_then(Value::as_u64).unwrap_or(0),
+                name: err
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .into(),
+                what: err
+                    .get("what")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .into(),
+                details,
+            }));
+        }
+        if let Some(Value::String(message)) = o.get("message") {
+            if matches!(status, 400 | 403 | 404) {
+                let fields = o
+                    .get("fields")
+                    .cloned()
+                    .and_then(|f| serde_json::from_value(f).ok())
+                    .unwrap_or_default();
+                return Answer::Err(ChainError::Fio(FioError {
+                    status,
+                    error_type: o.get("type").and_then(Value::as_str).map(str::to_string),
+                    message: message.clone(),
+                    fields,
+                }));
+            }
+        }
+    }
+    if status == 429 || status >= 500 {
+        return Answer::Retry(format!("HTTP {status}"));
+    }
+    let text = String::from_utf8_lossy(&body[..body.len().min(512)]).into_owned();
+    Answer::Err(ChainError::Fio(FioError {
+        status,
+        error_type: None,
+        message: text,
+        fields: Vec::new(),
+    }))
+}
+
+impl Inner {
+    async fn call(&self, node: &str, endpoint: &str, body: &Value) -> Answer {
+        let url = format!("{}/v1/chain/{endpoint}", node.trim_end_matches('/'));
+        let resp = match self.http.post(&url).json(body).send().await {
+            Ok(r) => r,
+            Err(e) => return Answer::Retry(format!("{node}: {e}")),
+        };
+        let status = resp.status().as_u16();
+        let bytes = match resp.bytes().await {
+            Ok(b) => b,
+            Err(e) => return Answer::Retry(format!("{node}: {e}")),
+        };
+        if status == 200 || status == 202 {
+            return match serde_json::from_slice(&bytes) {
+                Ok(v) => Answer::Ok(v),
+                Err(e) => Answer::Err(ChainError::InvalidResponse {
+                    node: node.into(),
+                    detail: format!("{endpoint}: {e}"),
+                }),
+            };
+        }
+        match read_error(status, &bytes) {
+            Answer::Retry(why) => Answer::Retry(format!("{node}: {why}")),
+            other => other,
+        }
+    }
+
+    /// The first node's answer, failing over while nodes cannot be reached.
+    async fn first(&self, endpoint: &str, body: &Value) -> Result<Value, ChainError> {
+        let mut failures = Vec::new();
+        for node in &self.config.nodes {
+            match self.call(node, endpoint, body).await {
+                Answer::Ok(v) => return Ok(v),
+                Answer::Err(e) => return Err(e),
+                Answer::Retry(why) => failures.push(why),
+            }
+        }
+        Err(ChainError::Unavailable(failures.join("; ")))
+    }
+
+    async fn get_info(&self) -> Result<ChainInfo, ChainError> {
+        let info: ChainInfo = parse(
+            "get_info",
+            self.first("get_info", &Value::Object(Default::default()))
+                .await?,
+        )?;
+        let expected = self.config.chain_id.to_hex();
+        if info.chain_id != expected {
+            return Err(ChainError::WrongChain {
+                node: self.config.nodes.join(", "),
+                found: info.chain_id,
+                expected,
+            });
+        }
+        Ok(info)
+    }
+
+    async fn push(
+        &self,
+        endpoint: &str,
+        body: &Value,
+        id: String,
+    ) -> Result<PushResult, ChainError> {
+        let mut failures = Vec::new();
+        for node in &self.config.nodes {
+            match self.call(node, endpoint, body).await {
+                Answer::Ok(v) => {
+                    let response = v
+                        .pointer("/processed/action_traces/0/receipt/response")
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
+                    let transaction_id = v
+                        .get("transaction_id")
+                        .and_then(Value::as_str)
+                        .unwrap_or(&id)
+                        .to_string();
+                    return Ok(PushResult {
+                        transaction_id,
+                        response,
+                        already_accepted: false,
+                    });
+                }
+                // tx_duplicate: this signed transaction is already in.
+                Answer::Err(ChainError::Node(NodeError { status: 409, .. })) => {
+                    return Ok(PushResult {
+                        transaction_id: id,
+                        response: None,
+                        already_accepted: true,
+                    })
+                }
+                Answer::Err(e) => return Err(e),
+                Answer::Retry(why) => failures.push(why),
+            }
+        }
+        Err(ChainError::Unavailable(failures.join("; ")))
+    }
+
+    /// Looks up the first of `codes` (chain, token) that `address` maps,
+    /// asking nodes until `agreement` of them answered; answers must agree.
+    /// A hit is returned as `"TOKEN address"` (the token code tells what the
+    /// address is) except for FIO/FIO, which is the key alone.
+    async fn lookup(
+        &self,
+        address: String,
+        what: &'static str,
+        codes: &[(&str, &str)],
+    ) -> Result<Lookup<String>, ChainError> {
+        let key = (address.clone(), what);
+        {
+            let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((at, v)) = cache.get(&key) {
+                if at.elapsed() < self.config.cache_ttl {
+                    return Ok(v.clone());
+                }
+            }
+        }
+        let mut answers: Vec<(String, Lookup<String>)> = Vec::new();
+        let mut failures = Vec::new();
+        for node in &self.config.nodes {
+            if answers.len() == self.config.agreement {
+                break;
+            }
+            let mut outcome = Lookup::NotFound;
+            let mut retry = None;
+            for (chain, token) in codes {
+                let body = serde_json::json!({"fio_address": address, "chain_code": chain, "token_code": token});
+                match self.call(node, "get_pub_address", &body).await {
+                    Answer::Ok(v) => {
+                        #[derive(Deserialize)]
+                        struct R {
+                            public_address: String,
+                        }
+                        let r: R = parse("get_pub_address", v)?;
+                        outcome = Lookup::Found(if what == "FIO" {
+                            r.public_address
+                        } else {
+                            format!("{token} {}", r.public_address)
+                        });
+                        break;
+                    }
+                    Answer::Err(e) if e.is_not_found() => continue,
+                    Answer::Err(e) => return Err(e),
+                    Answer::Retry(why) => {
+                        retry = Some(why);
+                        break;
+                    }
+                }
+            }
+            match retry {
+                Some(why) => failures.push(why),
+                None => answers.push((node.clone(), outcome)),
+            }
+        }
+        if answers.len() < self.config.agreement {
+            return Err(ChainError::Unavailable(format!(
+                "{} of {} nodes needed for agreement answered: {}",
+                answers.len(),
+                self.config.agreement,
+                failures.join("; ")
+            )));
+        }
+        let first = answers[0].1.clone();
+        if let Some((node, other)) = answers.iter().find(|(_, a)| *a != first) {
+            return Err(ChainError::Disagreement(format!(
+                "{what} of {address}: {} says {:?}, {node} says {:?}",
+                answers[0].0, first, other
+            )));
+        }
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache.insert(key, (Instant::now(), first.clone()));
+        Ok(first)
+    }
+}
+
+impl From<ChainError> for DirectoryError {
+    fn from(e: ChainError) -> Self {
+        match e {
+            e if e.is_not_found() => DirectoryError::NotFound(e.to_string()),
+            ChainError::Fio(FioError { status: 400, .. }) => {
+                DirectoryError::NotFound(e.to_string())
+            }
+            other => DirectoryError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// The chain as the wallet engine's key directory. The engine calls it
+/// synchronously, from inside a database transaction; a cache hit answers
+/// at once, a miss blocks on the client's own runtime.
+impl KeyDirectory for ChainClient {
+    fn public_key(&self, address: &FioAddress) -> Result<PublicKey, DirectoryError> {
+        let this = self.clone();
+        let address = address.clone();
+        Ok(self
+            .rt
+            .block_on(async move { this.fio_public_key(&address).await })?)
+    }
+
+    fn inbox(&self, address: &FioAddress) -> Result<Option<InboxLocation>, DirectoryError> {
+        let this = self.clone();
+        let address = address.clone();
+        Ok(self
+            .rt
+            .block_on(async move { this.inbox(&address).await })?)
+    }
+}
+
+/// The token code an inbox location is registered under (FIB/URL, FIB/IPA).
+pub fn inbox_entry(location: &InboxLocation) -> TokenPubAddress {
+    TokenPubAddress {
+        token_code: match location.kind {
+            InboxKind::Url => "URL",
+            InboxKind::Ipa => "IPA",
+        }
+        .into(),
+        chain_code: "FIB".into(),
+        public_address: location.address.clone(),
+    }
+}
