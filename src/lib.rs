@@ -42,4 +42,5 @@ pub mod chain;
 pub mod crypto;
 pub mod protocol;
 pub mod store;
+pub mod sync;
 pub mod wallet;

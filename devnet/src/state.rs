@@ -260,10 +260,7 @@ impl Devnet {
 
     /// All mappings of `address` as (chain, token, public address) in
     /// insertion order; `None` when the handle does not exist.
-    pub fn pub_addresses(
-        &self,
-        address: &str,
-    ) -> Result<Option<Vec<Mapping>>, rusqlite::Error> {
+    pub fn pub_addresses(&self, address: &str) -> Result<Option<Vec<Mapping>>, rusqlite::Error> {
         let conn = self.lock();
         if !exists(&conn, address)? {
             return Ok(None);

@@ -237,6 +237,11 @@ struct Inner {
     cache: Mutex<LookupCache>,
 }
 
+/// The expiration of the last transaction built in this process: the next
+/// one gets a later one, so two equal actions built within one block (by
+/// any client) are two transactions, not one the node would answer 409.
+static LAST_EXPIRATION: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
 /// The chain client. Cheap to clone; every clone shares nodes, cache and
 /// runtime.
 #[derive(Clone)]
@@ -399,9 +404,24 @@ impl ChainClient {
 
     /// A transaction of `actions` with TAPOS from the last irreversible
     /// block and expiration [`EXPIRATION_SECONDS`] after the head block time.
+    /// Each transaction prepared in this process expires later than the one
+    /// before, so it has its own id even when its actions repeat.
     pub async fn prepare(&self, actions: Vec<Action>) -> Result<Transaction, ChainError> {
+        use std::sync::atomic::Ordering;
         let info = self.get_info().await?;
-        transaction_at(&info, actions)
+        let mut trx = transaction_at(&info, actions)?;
+        let last = &LAST_EXPIRATION;
+        let mut seen = last.load(Ordering::SeqCst);
+        loop {
+            let expiration = trx.expiration.max(seen.saturating_add(1));
+            match last.compare_exchange(seen, expiration, Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(_) => {
+                    trx.expiration = expiration;
+                    return Ok(trx);
+                }
+                Err(now) => seen = now,
+            }
+        }
     }
 
     /// Registers `entries` on `fio_address` (addaddress through

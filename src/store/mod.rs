@@ -13,6 +13,7 @@ use rusqlite::{Connection, OpenFlags};
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_channels.sql"),
     include_str!("migrations/0002_requests_queue.sql"),
+    include_str!("migrations/0003_outbox_inbox.sql"),
 ];
 
 /// The schema version this build writes.

@@ -8,6 +8,7 @@
 //! its replies commit together or not at all.
 
 mod db;
+mod outbox;
 mod receive;
 mod types;
 
@@ -24,6 +25,7 @@ use crate::protocol::{
 };
 use crate::store;
 
+pub use outbox::{DeliveryOutcome, Destination, OutboxItem, OutboxState, OwnInbox};
 pub use types::*;
 
 use db::ChannelRow;
@@ -146,6 +148,11 @@ impl Wallet {
 
     pub fn public_key(&self) -> PublicKey {
         *self.lock().ctx.key.public_key()
+    }
+
+    /// The wallet's key, for the sync engine's chain transactions.
+    pub(crate) fn private_key(&self) -> PrivateKey {
+        self.lock().ctx.key.clone()
     }
 
     pub fn automation(&self) -> Automation {
@@ -680,6 +687,9 @@ impl Ctx {
             Some(&envelope),
             now(),
         )?;
+        // Queued for delivery in the same transaction: a sent message is
+        // never lost before it is delivered.
+        outbox::insert(conn, row, None)?;
         let out = Outgoing {
             peer: ch.peer.clone(),
             action: valid.action,

@@ -472,8 +472,15 @@ impl Ctx {
         let mut data = self.base_data(Action::ReturnMessageStatus, ch);
         data.referenced_message_id = Some(reference.to_string());
         data.message_status = Some(status.to_string());
-        let (mut out, _) = self.compose(conn, ch, data, false)?;
-        out.to = to.or(out.to);
+        let (mut out, row) = self.compose(conn, ch, data, false)?;
+        if let Some(to) = to {
+            // The return address the message came with beats the channel's inbox.
+            conn.execute(
+                "UPDATE outbox SET to_type = ?1, to_address = ?2 WHERE message_row = ?3",
+                rusqlite::params![to.kind.code(), to.address, row],
+            )?;
+            out.to = Some(to);
+        }
         Ok(Some(out))
     }
 }

@@ -1,0 +1,502 @@
+//! Two wallets on their own SQLite files talk over real HTTP: each creates
+//! its inbox on its own relay and registers it on the devnet, finds the
+//! other's key and inbox there, and sends through the relays with the sync
+//! engine. Relays are killed and wallets restarted on the way.
+
+mod support;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use fio_peer::crypto::PrivateKey;
+use fio_peer::protocol::{Action, FioAddress, InboxKind};
+use fio_peer::sync::{CancelToken, SyncError, SyncPhase, SyncReport};
+use fio_peer::wallet::*;
+use support::*;
+
+fn keys() -> (PrivateKey, PrivateKey) {
+    (PrivateKey::generate(), PrivateKey::generate())
+}
+
+fn request(p: &Party, message_id: &str) -> RequestRecord {
+    p.wallet
+        .requests(None)
+        .unwrap()
+        .into_iter()
+        .find(|r| r.message_id == message_id)
+        .unwrap()
+}
+
+fn ids(history: &[MessageRecord], dir: Direction) -> Vec<String> {
+    history
+        .iter()
+        .filter(|m| m.direction == dir)
+        .map(|m| m.message_id.clone())
+        .collect()
+}
+
+#[test]
+fn inboxes_are_created_and_registered_on_the_devnet() {
+    let (ka, kb) = keys();
+    let world = World::new(&[("alice", &ka), ("bob", &kb)]);
+    let alice = world.party("alice", &ka, 0);
+    assert_eq!(alice.wallet.own_inbox().unwrap(), None);
+
+    let first = alice.sync();
+    assert!(first.registered);
+    let inbox = alice.wallet.own_inbox().unwrap().unwrap();
+    assert!(inbox.inbox_url.starts_with(&world.relays[0].url()));
+    assert!(inbox.registered_at.is_some());
+    assert_eq!(inbox.registered_tx.as_ref().map(String::len), Some(64));
+    // Our return address is the new inbox.
+    assert_eq!(alice.wallet.inbox().unwrap().address, inbox.inbox_url);
+    // The chain maps FIB/URL to it; anyone's client sees it.
+    let chain = world.chain();
+    let found = chain
+        .get_pub_address("alice@devnet", "FIB", "URL")
+        .block_on_test();
+    assert_eq!(found, inbox.inbox_url);
+
+    // Registered already: the next sync pushes nothing.
+    assert!(!alice.sync().registered);
+    // Reopened, the wallet keeps its inbox.
+    drop(alice);
+    let alice = world.party("alice", &ka, 0);
+    assert_eq!(
+        alice.wallet.own_inbox().unwrap().unwrap().inbox_id,
+        inbox.inbox_id
+    );
+
+    // Someone (another device) removed the mapping: the registration check
+    // puts it back.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(chain.remove_pub_address(
+        &ka,
+        "alice@devnet",
+        vec![fio_peer::chain::inbox_entry(&alice.wallet.inbox().unwrap())],
+        0,
+    ))
+    .unwrap();
+    assert!(alice.engine.register_inbox_blocking(false).unwrap());
+    chain.invalidate(&FioAddress::parse("alice@devnet").unwrap());
+    let again = rt
+        .block_on(chain.inbox(&FioAddress::parse("alice@devnet").unwrap()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (again.kind, again.address),
+        (InboxKind::Url, inbox.inbox_url.clone())
+    );
+}
+
+/// Blocking helper for the tests' own chain reads.
+trait BlockOnTest {
+    type Output;
+    fn block_on_test(self) -> Self::Output;
+}
+
+impl<F: std::future::Future<Output = Result<String, fio_peer::chain::ChainError>>> BlockOnTest
+    for F
+{
+    type Output = String;
+    fn block_on_test(self) -> String {
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(self)
+            .unwrap()
+    }
+}
+
+#[test]
+fn a_full_conversation_through_all_ten_actions_over_http() {
+    let (ka, kb) = keys();
+    let world = World::new(&[("alice", &ka), ("bob", &kb)]);
+    let alice = world.party("alice", &ka, 0);
+    let bob = world.party("bob", &kb, 1);
+    // Both register their inboxes first.
+    alice.sync();
+    bob.sync();
+    let both = [&alice, &bob];
+    let mut actions: HashSet<Action> = HashSet::new();
+    let mut note = |o: &Outgoing| {
+        actions.insert(o.action);
+    };
+
+    // new_com_request → (status reply) → accept_request.
+    let hello = alice
+        .wallet
+        .open_channel("bob@devnet", Some("Hello! This is Alice"))
+        .unwrap();
+    note(&hello);
+    settle(&both, 10);
+    let queued = bob.wallet.queue().unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].action, Action::NewComRequest);
+    let sent = &alice.wallet.history("bob@devnet").unwrap()[0];
+    assert_eq!(sent.peer_status.as_deref(), Some("success"));
+    // Bob learnt Alice's inbox from her return address and the chain.
+    note(
+        &bob.wallet
+            .accept_request("alice@devnet", &hello.message_id, Acceptance::default())
+            .unwrap(),
+    );
+    settle(&both, 10);
+    assert_eq!(
+        alice.wallet.channel("bob@devnet").unwrap().unwrap().state,
+        ChannelState::Open
+    );
+    assert_eq!(
+        request(&alice, &hello.message_id).state,
+        RequestState::Accepted
+    );
+
+    // Funds requests: paid, rejected, cancelled.
+    let ask = |memo: &str| {
+        alice
+            .wallet
+            .request_funds(
+                "bob@devnet",
+                FundsRequest {
+                    payee_public_address: "bc1q96kdtk68aw7ew5fw2f33cpxsvzcvpxw7mmat7n".into(),
+                    chain_code: "BTC".into(),
+                    token_code: "BTC".into(),
+                    amount: ".000852".into(),
+                    memo: Some(memo.into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+    };
+    let r1 = ask("dinner");
+    let r2 = ask("too much");
+    let r3 = ask("by mistake");
+    note(&r1);
+    settle(&both, 10);
+    note(
+        &bob.wallet
+            .accept_request(
+                "alice@devnet",
+                &r1.message_id,
+                Acceptance {
+                    memo: Some("paid".into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap(),
+    );
+    note(
+        &bob.wallet
+            .reject_request("alice@devnet", &r2.message_id, Some("no"))
+            .unwrap(),
+    );
+    note(
+        &alice
+            .wallet
+            .cancel_request("bob@devnet", &r3.message_id, Some("sorry"))
+            .unwrap(),
+    );
+    settle(&both, 10);
+    for p in both {
+        assert_eq!(request(p, &r1.message_id).state, RequestState::Paid);
+        assert_eq!(request(p, &r2.message_id).state, RequestState::Rejected);
+        assert_eq!(request(p, &r3.message_id).state, RequestState::Cancelled);
+    }
+
+    // A public address request, answered.
+    let addr_ask = bob
+        .wallet
+        .request_public_address(
+            "alice@devnet",
+            AddressRequest {
+                chain_code: "ETH".into(),
+                token_code: "ETH".into(),
+                memo: None,
+                amount: None,
+            },
+        )
+        .unwrap();
+    note(&addr_ask);
+    settle(&both, 10);
+    note(
+        &alice
+            .wallet
+            .accept_request(
+                "bob@devnet",
+                &addr_ask.message_id,
+                Acceptance {
+                    payee_public_address: Some("0xab5801a7d398351b8be11c439e05c5b3259aec9b".into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap(),
+    );
+    settle(&both, 10);
+    assert_eq!(
+        request(&bob, &addr_ask.message_id)
+            .answer
+            .unwrap()
+            .payee_public_address
+            .as_deref(),
+        Some("0xab5801a7d398351b8be11c439e05c5b3259aec9b")
+    );
+
+    // Private text, an update of the channel's data, and closing it.
+    note(
+        &alice
+            .wallet
+            .send_private_text("bob@devnet", "see you at 8", None)
+            .unwrap(),
+    );
+    settle(&both, 10);
+    note(
+        &bob.wallet
+            .update_com_data("alice@devnet", None, true)
+            .unwrap(),
+    );
+    settle(&both, 10);
+    note(
+        &alice
+            .wallet
+            .send_private_text("bob@devnet", "after the update", None)
+            .unwrap(),
+    );
+    settle(&both, 10);
+    note(
+        &alice
+            .wallet
+            .close_channel("bob@devnet", Some("bye"))
+            .unwrap(),
+    );
+    settle(&both, 10);
+    assert_eq!(
+        bob.wallet.channel("alice@devnet").unwrap().unwrap().state,
+        ChannelState::Closed
+    );
+    assert_eq!(
+        alice.wallet.channel("bob@devnet").unwrap().unwrap().state,
+        ChannelState::Closed
+    );
+
+    // Status replies are the tenth action; both sides sent some.
+    let ah = alice.wallet.history("bob@devnet").unwrap();
+    let bh = bob.wallet.history("alice@devnet").unwrap();
+    for m in ah.iter().chain(&bh) {
+        actions.insert(m.action);
+    }
+    assert_eq!(actions.len(), 10, "{actions:?}");
+    // What one sent, the other received, exactly once; but Bob's status
+    // reply to the close, which Alice's closed channel no longer takes.
+    assert_eq!(ids(&ah, Direction::Outgoing), ids(&bh, Direction::Incoming));
+    let mut bob_sent = ids(&bh, Direction::Outgoing);
+    let last = bh.last().unwrap();
+    assert_eq!(
+        (last.action, last.referenced_message_id.as_deref()),
+        (
+            Action::ReturnMessageStatus,
+            ah.last().map(|m| m.message_id.as_str())
+        )
+    );
+    bob_sent.pop();
+    assert_eq!(bob_sent, ids(&ah, Direction::Incoming));
+    assert!(alice.wallet.outbox().unwrap().is_empty());
+    assert!(bob.wallet.outbox().unwrap().is_empty());
+}
+
+fn open(alice: &Party, bob: &Party) {
+    alice.sync();
+    bob.sync();
+    let hello = alice.wallet.open_channel(&bob.address, None).unwrap();
+    settle(&[alice, bob], 10);
+    bob.wallet
+        .accept_request(&alice.address, &hello.message_id, Acceptance::default())
+        .unwrap();
+    settle(&[alice, bob], 10);
+}
+
+fn texts(p: &Party, peer: &str) -> Vec<String> {
+    p.wallet
+        .history(peer)
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.direction == Direction::Incoming && m.action == Action::SendPrivateText)
+        .map(|m| m.data.memo.unwrap_or_default())
+        .collect()
+}
+
+#[test]
+fn a_relay_killed_mid_conversation_loses_nothing() {
+    let (ka, kb) = keys();
+    let mut world = World::new(&[("alice", &ka), ("bob", &kb)]);
+    let alice = world.party("alice", &ka, 0);
+    let bob = world.party("bob", &kb, 1);
+    open(&alice, &bob);
+
+    for i in 0..20 {
+        alice
+            .wallet
+            .send_private_text("bob@devnet", &format!("m{i}"), None)
+            .unwrap();
+    }
+    alice.sync();
+    // Bob's relay dies with 20 envelopes stored and unread.
+    world.relays[1].kill();
+    for i in 20..30 {
+        alice
+            .wallet
+            .send_private_text("bob@devnet", &format!("m{i}"), None)
+            .unwrap();
+    }
+    let r = alice.sync();
+    assert_eq!((r.delivered, r.retrying), (0, 1));
+    // The first envelope failed and waits for its retry; the others wait
+    // behind it, untried, so Bob gets them in order.
+    let outbox = alice.wallet.outbox().unwrap();
+    assert_eq!(outbox.len(), 10);
+    assert_eq!(outbox[0].attempts, 1);
+    assert!(outbox[0].last_error.is_some());
+    assert!(outbox[1..].iter().all(|i| i.attempts == 0));
+    assert!(matches!(
+        bob.engine.sync_blocking(None, CancelToken::new()),
+        Err(SyncError::Transport(_))
+    ));
+
+    world.relays[1].restart();
+    std::thread::sleep(Duration::from_millis(500));
+    settle(&[&alice, &bob], 20);
+    let expected: Vec<String> = (0..30).map(|i| format!("m{i}")).collect();
+    assert_eq!(texts(&bob, "alice@devnet"), expected);
+}
+
+#[test]
+fn a_wallet_restarted_mid_sync_loses_and_duplicates_nothing() {
+    let (ka, kb) = keys();
+    let world = World::new(&[("alice", &ka), ("bob", &kb)]);
+    let alice = world.party("alice", &ka, 0);
+    let bob = world.party("bob", &kb, 1);
+    open(&alice, &bob);
+    for i in 0..300 {
+        alice
+            .wallet
+            .send_private_text("bob@devnet", &format!("t{i}"), None)
+            .unwrap();
+    }
+    assert_eq!(alice.sync().delivered, 300);
+
+    // 1. Bob's sync is cancelled after its first page of 100 and the wallet closed.
+    let mut config = World::sync_config(&bob.relay);
+    config.fetch_batch = 100;
+    let bob = {
+        drop(bob);
+        world.party_with("bob", &kb, 1, config.clone())
+    };
+    let cancel = CancelToken::new();
+    let c = cancel.clone();
+    let progress = std::sync::Arc::new(move |phase: SyncPhase, r: &SyncReport| {
+        if phase == SyncPhase::Fetching && r.fetched >= 100 {
+            c.cancel();
+        }
+    });
+    assert!(matches!(
+        bob.engine.sync_blocking(Some(progress), cancel),
+        Err(SyncError::Cancelled)
+    ));
+    assert_eq!(texts(&bob, "alice@devnet").len(), 100);
+    drop(bob);
+
+    // 2. It crashes between commit and ack: the next page is received and
+    //    committed, but never acknowledged.
+    let bob = world.party_with("bob", &kb, 1, config.clone());
+    let inbox = bob.wallet.own_inbox().unwrap().unwrap();
+    let page: serde_json::Value = reqwest::blocking_get_json(
+        &format!(
+            "{}/v1/inboxes/{}/messages?limit=100",
+            inbox.relay, inbox.inbox_id
+        ),
+        &inbox.credential,
+    );
+    let envelopes: Vec<String> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["envelope"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(envelopes.len(), 100);
+    let refs: Vec<&[u8]> = envelopes.iter().map(|e| e.as_bytes()).collect();
+    let results = bob.wallet.receive_batch(&refs).unwrap();
+    assert!(results.iter().all(Result::is_ok));
+    drop(bob);
+
+    // 3. Reopened, a full sync finishes the job: the committed page comes
+    //    again and is recognised, the rest is received.
+    let bob = world.party_with("bob", &kb, 1, config);
+    let r = bob.sync();
+    assert_eq!(
+        (r.fetched, r.duplicates, r.received),
+        (200, 100, 100),
+        "{r:?}"
+    );
+    let expected: Vec<String> = (0..300).map(|i| format!("t{i}")).collect();
+    assert_eq!(texts(&bob, "alice@devnet"), expected);
+    // Nothing left on the relay, and every status reply reaches Alice once.
+    assert_eq!(bob.sync().fetched, 0);
+    settle(&[&alice, &bob], 10);
+    let statuses = alice
+        .wallet
+        .history("bob@devnet")
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.direction == Direction::Outgoing && m.action == Action::SendPrivateText)
+        .filter(|m| m.peer_status.as_deref() == Some("success"))
+        .count();
+    assert_eq!(statuses, 300);
+}
+
+#[test]
+fn undeliverable_envelopes_wait_in_order_and_a_peer_without_inbox_is_retried() {
+    let (ka, kb) = keys();
+    let world = World::new(&[("alice", &ka), ("bob", &kb)]);
+    let alice = world.party("alice", &ka, 0);
+    // Bob has no inbox yet: Alice's channel request waits in her outbox.
+    let hello = alice.wallet.open_channel("bob@devnet", None).unwrap();
+    let r = alice.sync();
+    assert_eq!((r.delivered, r.retrying), (0, 1));
+    let item = alice
+        .wallet
+        .delivery("bob@devnet", &hello.message_id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(item.state, OutboxState::Pending);
+    assert!(item.last_error.unwrap().contains("no inbox"));
+    assert_eq!(item.destination, Destination::Chain);
+
+    // Bob appears; Alice's retry finds his inbox on chain.
+    let bob = world.party("bob", &kb, 1);
+    bob.sync();
+    std::thread::sleep(Duration::from_millis(500));
+    // The cached "no inbox" answer expires with the TTL; force a fresh look.
+    alice
+        .engine
+        .chain()
+        .invalidate(&FioAddress::parse("bob@devnet").unwrap());
+    settle(&[&alice, &bob], 10);
+    assert_eq!(bob.wallet.queue().unwrap().len(), 1);
+}
+
+mod reqwest {
+    /// GET with a bearer credential, on a throwaway runtime.
+    pub fn blocking_get_json(url: &str, credential: &str) -> serde_json::Value {
+        fio_peer::chain::install_tls_provider();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            ::reqwest::Client::new()
+                .get(url)
+                .bearer_auth(credential)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        })
+    }
+}

@@ -1,0 +1,234 @@
+//! A world for end-to-end tests and the sync benchmark: a fio-devnet, relays
+//! that can be killed and restarted on their port, and wallets on their own
+//! SQLite files with sync engines. Each server runs on its own tokio
+//! runtime, so killing one drops every task and connection it had, as a
+//! process kill would; the tests drive wallets through the blocking API.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use fio_devnet::{Genesis, GenesisAddress, Running};
+use fio_inbox::{serve, AppState, HttpConfig, Quota, RateLimits, ServeConfig, Store};
+use fio_peer::chain::{ChainClient, ChainConfig, ChainId};
+use fio_peer::crypto::PrivateKey;
+use fio_peer::sync::{CancelToken, SyncConfig, SyncEngine, SyncReport};
+use fio_peer::wallet::{KeyDirectory, Wallet};
+
+pub const DEVNET_CHAIN: &str = "cf057bbfb72640471fd910bcb67639c22df9f92470936cddc1ade0e2f2e7dc4f";
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A relay on a fixed loopback port with its SQLite file.
+pub struct Relay {
+    rt: Option<tokio::runtime::Runtime>,
+    pub port: u16,
+    pub db: PathBuf,
+    pub quota: Quota,
+}
+
+impl Relay {
+    pub fn start(db: &Path, port: u16, quota: Quota) -> Relay {
+        let rt = runtime();
+        let db_text = db.to_str().unwrap().to_string();
+        let q = quota;
+        let port = rt.block_on(async move {
+            let store = Store::open(&db_text, q, 4).await.unwrap();
+            let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+                .await
+                .unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let mut http = HttpConfig::new(&format!("http://127.0.0.1:{port}"));
+            http.limits = RateLimits::off();
+            let state = Arc::new(AppState::new(store, http));
+            tokio::spawn(serve(
+                listener,
+                state,
+                ServeConfig::default(),
+                std::future::pending(),
+            ));
+            port
+        });
+        Relay {
+            rt: Some(rt),
+            port,
+            db: db.to_path_buf(),
+            quota,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Stops everything the relay was doing at once.
+    pub fn kill(&mut self) {
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_timeout(Duration::from_secs(5));
+        }
+    }
+
+    /// A new relay on the same port and database.
+    pub fn restart(&mut self) {
+        self.kill();
+        // The old store's writer thread may still hold the file briefly.
+        std::thread::sleep(Duration::from_millis(100));
+        *self = Relay::start(&self.db.clone(), self.port, self.quota);
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.rt.is_some()
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+pub struct Party {
+    pub name: String,
+    pub address: String,
+    pub key: PrivateKey,
+    pub db: PathBuf,
+    pub relay: String,
+    pub wallet: Arc<Wallet>,
+    pub engine: SyncEngine,
+}
+
+pub struct World {
+    pub dir: tempfile::TempDir,
+    devnet_rt: tokio::runtime::Runtime,
+    pub devnet: Option<Running>,
+    pub devnet_url: String,
+    pub relays: Vec<Relay>,
+}
+
+impl World {
+    /// A devnet with `names` (handles on domain `devnet`) and one relay per name.
+    pub fn new(keys: &[(&str, &PrivateKey)]) -> World {
+        World::with_quota(keys, Quota::default())
+    }
+
+    pub fn with_quota(keys: &[(&str, &PrivateKey)], quota: Quota) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let genesis = Genesis {
+            chain_id: None,
+            domains: vec!["devnet".into()],
+            addresses: keys
+                .iter()
+                .map(|(name, key)| GenesisAddress {
+                    fio_address: format!("{name}@devnet"),
+                    public_key: key.public_key().to_fio_string(),
+                    bundles: None,
+                })
+                .collect(),
+        };
+        let devnet_rt = runtime();
+        let devnet = devnet_rt
+            .block_on(Running::start(
+                Some(&dir.path().join("devnet.sqlite")),
+                &genesis,
+            ))
+            .unwrap();
+        let devnet_url = devnet.url();
+        let relays = (0..keys.len())
+            .map(|i| Relay::start(&dir.path().join(format!("relay{i}.sqlite")), 0, quota))
+            .collect();
+        World {
+            dir,
+            devnet_rt,
+            devnet: Some(devnet),
+            devnet_url,
+            relays,
+        }
+    }
+
+    pub fn chain(&self) -> ChainClient {
+        let mut config = ChainConfig::new(
+            ChainId::parse(DEVNET_CHAIN).unwrap(),
+            vec![self.devnet_url.clone()],
+        );
+        config.timeout = Duration::from_secs(10);
+        ChainClient::new(config).unwrap()
+    }
+
+    pub fn sync_config(relay: &str) -> SyncConfig {
+        SyncConfig {
+            relay: Some(relay.to_string()),
+            retry_base: Duration::from_millis(50),
+            retry_max: Duration::from_millis(400),
+            timeout: Duration::from_secs(10),
+            ..SyncConfig::default()
+        }
+    }
+
+    /// Opens (or reopens) `name`'s wallet on relay `relay`.
+    pub fn party(&self, name: &str, key: &PrivateKey, relay: usize) -> Party {
+        self.party_with(
+            name,
+            key,
+            relay,
+            World::sync_config(&self.relays[relay].url()),
+        )
+    }
+
+    pub fn party_with(
+        &self,
+        name: &str,
+        key: &PrivateKey,
+        _relay: usize,
+        config: SyncConfig,
+    ) -> Party {
+        let chain = self.chain();
+        let db = self.dir.path().join(format!("{name}.sqlite"));
+        let address = format!("{name}@devnet");
+        let directory: Arc<dyn KeyDirectory> = Arc::new(chain.clone());
+        let wallet = Arc::new(Wallet::open(&db, key.clone(), &address, directory).unwrap());
+        let relay = config.relay.clone().unwrap_or_default();
+        let engine = SyncEngine::new(wallet.clone(), chain, config).unwrap();
+        Party {
+            name: name.to_string(),
+            address,
+            key: key.clone(),
+            db,
+            relay,
+            wallet,
+            engine,
+        }
+    }
+}
+
+impl Party {
+    pub fn sync(&self) -> SyncReport {
+        self.engine.sync_blocking(None, CancelToken::new()).unwrap()
+    }
+}
+
+/// Syncs the parties in turn until a round moves nothing (at most `rounds`).
+pub fn settle(parties: &[&Party], rounds: usize) {
+    for _ in 0..rounds {
+        let mut moved = 0;
+        for p in parties {
+            let r = p.sync();
+            moved += r.fetched + r.delivered;
+        }
+        let pending: usize = parties
+            .iter()
+            .map(|p| p.wallet.outbox().unwrap().len())
+            .sum();
+        if moved == 0 && pending == 0 {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("the parties did not settle in {rounds} rounds");
+}

@@ -1,0 +1,785 @@
+//! The sync engine: moves envelopes between the wallet's database and
+//! relays over HTTP (docs/protocol.md §4), and keeps our inbox registered on
+//! chain.
+//!
+//! - **Inbox**: fetch → `receive_batch` (one commit per batch) → ack. The
+//!   ack follows the commit, so a crash in between fetches the batch again
+//!   and the wallet's replay guard drops what it already has: effects happen
+//!   once, nothing is lost.
+//! - **Outbox**: every outgoing message has an outbox row from the moment it
+//!   was written (`wallet::outbox`). Delivery posts it to the peer's inbox
+//!   (the channel's, a return address, or FIB/URL on chain), in order per
+//!   peer, and marks it delivered on 202; failures are retried with
+//!   exponential backoff.
+//! - **Own inbox**: created on a relay once, its URL registered with
+//!   addaddress, and the registration checked again from time to time.
+//!
+//! Everything runs on the chain client's runtime, so the async methods can
+//! be awaited from any executor and the `_blocking` ones called from any
+//! thread.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::chain::{inbox_entry, ChainClient, ChainError, NetRuntime};
+use crate::protocol::{ErrorKind, InboxLocation};
+use crate::wallet::{DeliveryOutcome, Destination, OutboxItem, OwnInbox, Wallet, WalletError};
+
+/// How the engine behaves; the defaults suit a phone.
+#[derive(Clone, Debug)]
+pub struct SyncConfig {
+    /// Relay base URL (`https://relay.example`) to create our inbox on when
+    /// the wallet has none. Without it, [`SyncEngine::sync`] only delivers.
+    pub relay: Option<String>,
+    /// Envelopes per fetch (the relay allows 1–500).
+    pub fetch_batch: u32,
+    /// Long-poll time of the first fetch of a sync (0–30 s).
+    pub long_poll: Duration,
+    /// Peers delivered to at the same time (each peer's envelopes in order).
+    pub deliver_concurrency: usize,
+    /// First retry delay; doubled per attempt up to `retry_max`.
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    /// How often a sync checks that the chain still maps FIB/URL to our inbox.
+    pub registration_check: Duration,
+    /// `max_fee` of addaddress in SUF (the fee is 0 while bundles last).
+    pub max_fee: i64,
+    /// Timeout of one relay request (a long poll gets this on top).
+    pub timeout: Duration,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            relay: None,
+            fetch_batch: 500,
+            long_poll: Duration::ZERO,
+            deliver_concurrency: 8,
+            retry_base: Duration::from_secs(2),
+            retry_max: Duration::from_secs(3600),
+            registration_check: Duration::from_secs(24 * 3600),
+            max_fee: 800_000_000_000,
+            timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Wallet(#[from] WalletError),
+    #[error("chain: {0}")]
+    Chain(#[from] ChainError),
+    /// The relay answered with an error (docs/protocol.md §4.2).
+    #[error("relay answered {status}: {message}")]
+    Relay { status: u16, message: String },
+    /// The relay could not be reached.
+    #[error("relay unreachable: {0}")]
+    Transport(String),
+    /// The wallet has no inbox and no relay is configured to create one.
+    #[error("the wallet has no inbox; configure a relay to create one")]
+    NoInbox,
+    #[error("cancelled")]
+    Cancelled,
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}
+
+/// Cancels a running sync between steps; what was committed stays
+/// committed (and acked).
+#[derive(Clone, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    pub fn new() -> CancelToken {
+        CancelToken::default()
+    }
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Which part of a sync is running.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncPhase {
+    Registering,
+    Fetching,
+    Delivering,
+}
+
+/// Counts so far, reported after every batch.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Envelopes fetched from our inbox, and their bytes.
+    pub fetched: u64,
+    pub fetched_bytes: u64,
+    /// Accepted by the engine.
+    pub received: u64,
+    /// Refused by the engine (FIP-24 errors; an error reply is queued when
+    /// the sender was authenticated).
+    pub rejected: u64,
+    /// Already received before (a fetch after a crash between commit and ack).
+    pub duplicates: u64,
+    /// Left on the relay because a key lookup failed; fetched again next time.
+    pub deferred: u64,
+    /// Envelopes acknowledged (deleted on the relay).
+    pub acked: u64,
+    /// Delivered to peers' inboxes, and their bytes.
+    pub delivered: u64,
+    pub delivered_bytes: u64,
+    /// Delivery attempts that will be retried, and envelopes refused for good.
+    pub retrying: u64,
+    pub failed: u64,
+    /// An addaddress was pushed for our inbox.
+    pub registered: bool,
+}
+
+/// Receives progress: the phase and the counts so far.
+pub trait SyncProgress: Send + Sync {
+    fn progress(&self, phase: SyncPhase, report: &SyncReport);
+}
+
+impl<F: Fn(SyncPhase, &SyncReport) + Send + Sync> SyncProgress for F {
+    fn progress(&self, phase: SyncPhase, report: &SyncReport) {
+        self(phase, report)
+    }
+}
+
+struct Engine {
+    wallet: Arc<Wallet>,
+    chain: ChainClient,
+    http: reqwest::Client,
+    config: SyncConfig,
+    last_registration_check: Mutex<Option<Instant>>,
+}
+
+/// The sync engine of one wallet.
+#[derive(Clone)]
+pub struct SyncEngine {
+    engine: Arc<Engine>,
+    rt: NetRuntime,
+}
+
+#[derive(Deserialize)]
+struct Created {
+    inbox_id: String,
+    credential: String,
+    inbox_url: String,
+}
+
+#[derive(Deserialize)]
+struct Fetched {
+    messages: Vec<FetchedMessage>,
+}
+
+#[derive(Deserialize)]
+struct FetchedMessage {
+    seq: i64,
+    envelope: String,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn relay_error(status: u16, body: &[u8]) -> SyncError {
+    let message = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.pointer("/error/message")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned());
+    SyncError::Relay { status, message }
+}
+
+impl SyncEngine {
+    /// An engine for `wallet`, looking peers up through `chain` and running
+    /// on its runtime.
+    pub fn new(
+        wallet: Arc<Wallet>,
+        chain: ChainClient,
+        config: SyncConfig,
+    ) -> Result<SyncEngine, SyncError> {
+        if !(1..=500).contains(&config.fetch_batch) {
+            return Err(SyncError::Config("fetch_batch must be 1–500".into()));
+        }
+        if config.long_poll > Duration::from_secs(30) {
+            return Err(SyncError::Config("long_poll must be at most 30 s".into()));
+        }
+        if let Some(relay) = &config.relay {
+            match url::Url::parse(relay) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+                _ => {
+                    return Err(SyncError::Config(format!(
+                        "{relay:?} is not an http(s) URL"
+                    )))
+                }
+            }
+        }
+        let http = crate::chain::client::http_client(config.timeout).map_err(SyncError::Config)?;
+        let rt = chain.runtime().clone();
+        Ok(SyncEngine {
+            engine: Arc::new(Engine {
+                wallet,
+                chain,
+                http,
+                config: SyncConfig {
+                    deliver_concurrency: config.deliver_concurrency.max(1),
+                    ..config
+                },
+                last_registration_check: Mutex::new(None),
+            }),
+            rt,
+        })
+    }
+
+    pub fn wallet(&self) -> &Arc<Wallet> {
+        &self.engine.wallet
+    }
+
+    pub fn chain(&self) -> &ChainClient {
+        &self.engine.chain
+    }
+
+    /// Our inbox, created on the configured relay if the wallet has none.
+    pub async fn ensure_inbox(&self) -> Result<OwnInbox, SyncError> {
+        let e = self.engine.clone();
+        self.rt.run(async move { e.ensure_inbox().await }).await
+    }
+
+    /// Registers our inbox URL as FIB/URL unless the chain already maps it
+    /// (`force`: push anyway). True when an addaddress was pushed.
+    pub async fn register_inbox(&self, force: bool) -> Result<bool, SyncError> {
+        let e = self.engine.clone();
+        self.rt
+            .run(async move { e.register_inbox(force).await })
+            .await
+    }
+
+    /// [`register_inbox`](Self::register_inbox) for callers without an async runtime.
+    pub fn register_inbox_blocking(&self, force: bool) -> Result<bool, SyncError> {
+        let e = self.engine.clone();
+        self.rt
+            .block_on(async move { e.register_inbox(force).await })
+    }
+
+    /// Fetches, receives, commits and acks everything in our inbox.
+    pub async fn fetch(
+        &self,
+        progress: Option<Arc<dyn SyncProgress>>,
+        cancel: CancelToken,
+    ) -> Result<SyncReport, SyncError> {
+        let e = self.engine.clone();
+        self.rt
+            .run(async move {
+                let mut report = SyncReport::default();
+                e.fetch(&mut report, progress.as_deref(), &cancel).await?;
+                Ok(report)
+            })
+            .await
+    }
+
+    /// Delivers every due envelope of the outbox.
+    pub async fn deliver(
+        &self,
+        progress: Option<Arc<dyn SyncProgress>>,
+        cancel: CancelToken,
+    ) -> Result<SyncReport, SyncError> {
+        let e = self.engine.clone();
+        self.rt
+            .run(async move {
+                let mut report = SyncReport::default();
+                e.deliver(&mut report, progress.as_deref(), &cancel).await?;
+                Ok(report)
+            })
+            .await
+    }
+
+    /// One full sync: inbox creation and registration when due, fetch, then
+    /// delivery (which includes the replies the fetch produced).
+    pub async fn sync(
+        &self,
+        progress: Option<Arc<dyn SyncProgress>>,
+        cancel: CancelToken,
+    ) -> Result<SyncReport, SyncError> {
+        let e = self.engine.clone();
+        self.rt
+            .run(async move { e.sync(progress.as_deref(), &cancel).await })
+            .await
+    }
+
+    /// [`sync`](Self::sync) for callers without an async runtime.
+    pub fn sync_blocking(
+        &self,
+        progress: Option<Arc<dyn SyncProgress>>,
+        cancel: CancelToken,
+    ) -> Result<SyncReport, SyncError> {
+        let e = self.engine.clone();
+        self.rt
+            .block_on(async move { e.sync(progress.as_deref(), &cancel).await })
+    }
+}
+
+impl Engine {
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Wallet) -> Result<T, WalletError> + Send + 'static,
+    ) -> Result<T, SyncError> {
+        let wallet = self.wallet.clone();
+        match tokio::task::spawn_blocking(move || f(&wallet)).await {
+            Ok(r) => Ok(r?),
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
+
+    async fn sync(
+        self: &Arc<Self>,
+        progress: Option<&dyn SyncProgress>,
+        cancel: &CancelToken,
+    ) -> Result<SyncReport, SyncError> {
+        let mut report = SyncReport::default();
+        let has_inbox = self.blocking(|w| w.own_inbox()).await?.is_some();
+        if has_inbox || self.config.relay.is_some() {
+            let due = {
+                let last = self
+                    .last_registration_check
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                last.is_none_or(|t| t.elapsed() >= self.config.registration_check)
+            };
+            let registered_before = self
+                .blocking(|w| w.own_inbox())
+                .await?
+                .and_then(|i| i.registered_at)
+                .is_some();
+            if due || !registered_before {
+                if let Some(p) = progress {
+                    p.progress(SyncPhase::Registering, &report);
+                }
+                self.ensure_inbox().await?;
+                report.registered = self.register_inbox(false).await?;
+            }
+            if cancel.is_cancelled() {
+                return Err(SyncError::Cancelled);
+            }
+            self.fetch(&mut report, progress, cancel).await?;
+        }
+        self.deliver(&mut report, progress, cancel).await?;
+        Ok(report)
+    }
+
+    async fn ensure_inbox(&self) -> Result<OwnInbox, SyncError> {
+        if let Some(inbox) = self.blocking(|w| w.own_inbox()).await? {
+            return Ok(inbox);
+        }
+        let relay = self.config.relay.clone().ok_or(SyncError::NoInbox)?;
+        let url = format!("{}/v1/inboxes", relay.trim_end_matches('/'));
+        let resp = self
+            .http
+            .post(&url)
+            .send()
+            .await
+            .map_err(|e| SyncError::Transport(e.to_string()))?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| SyncError::Transport(e.to_string()))?;
+        if status != 201 {
+            return Err(relay_error(status, &body));
+        }
+        let c: Created = serde_json::from_slice(&body).map_err(|e| SyncError::Relay {
+            status,
+            message: format!("unexpected answer: {e}"),
+        })?;
+        let inbox = OwnInbox {
+            relay: relay.clone(),
+            inbox_id: c.inbox_id.clone(),
+            credential: c.credential.clone(),
+            inbox_url: c.inbox_url.clone(),
+            registered_at: None,
+            registered_tx: None,
+        };
+        let stored = inbox.clone();
+        self.blocking(move |w| w.set_own_inbox(&stored)).await?;
+        Ok(inbox)
+    }
+
+    async fn register_inbox(&self, force: bool) -> Result<bool, SyncError> {
+        let inbox = self
+            .blocking(|w| w.own_inbox())
+            .await?
+            .ok_or(SyncError::NoInbox)?;
+        let location = InboxLocation::parse("URL", &inbox.inbox_url)
+            .map_err(|e| SyncError::Config(e.to_string()))?;
+        let me = self.wallet.fio_address();
+        self.chain.invalidate(&me);
+        let current = self.chain.inbox(&me).await?;
+        *self
+            .last_registration_check
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+        if current.as_ref() == Some(&location) && !force {
+            if inbox.registered_at.is_none() {
+                self.blocking(|w| w.record_registration(None)).await?;
+            }
+            return Ok(false);
+        }
+        let key = self.wallet.private_key();
+        let pushed = self
+            .chain
+            .add_pub_address(
+                &key,
+                me.as_str(),
+                vec![inbox_entry(&location)],
+                self.config.max_fee,
+            )
+            .await?;
+        drop(key);
+        self.chain.invalidate(&me);
+        let id = pushed.transaction_id.clone();
+        self.blocking(move |w| w.record_registration(Some(&id)))
+            .await?;
+        Ok(true)
+    }
+
+    async fn get_page(
+        &self,
+        inbox: &OwnInbox,
+        after: i64,
+        wait: Duration,
+    ) -> Result<(Vec<FetchedMessage>, u64), SyncError> {
+        let url = format!(
+            "{}/v1/inboxes/{}/messages?after={after}&limit={}&wait={}",
+            inbox.relay.trim_end_matches('/'),
+            inbox.inbox_id,
+            self.config.fetch_batch,
+            wait.as_secs()
+        );
+        let resp = self
+            .http
+            .get(&url)
+            .bearer_auth(&inbox.credential)
+            .timeout(self.config.timeout + wait)
+            .send()
+            .await
+            .map_err(|e| SyncError::Transport(e.to_string()))?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| SyncError::Transport(e.to_string()))?;
+        if status != 200 {
+            return Err(relay_error(status, &body));
+        }
+        let f: Fetched = serde_json::from_slice(&body).map_err(|e| SyncError::Relay {
+            status,
+            message: format!("unexpected answer: {e}"),
+        })?;
+        Ok((f.messages, body.len() as u64))
+    }
+
+    async fn ack(&self, inbox: &OwnInbox, up_to: i64) -> Result<u64, SyncError> {
+        let url = format!(
+            "{}/v1/inboxes/{}/ack",
+            inbox.relay.trim_end_matches('/'),
+            inbox.inbox_id
+        );
+        let resp = self
+            .http
+            .post(&url)
+            .bearer_auth(&inbox.credential)
+            .json(&serde_json::json!({ "up_to": up_to }))
+            .send()
+            .await
+            .map_err(|e| SyncError::Transport(e.to_string()))?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| SyncError::Transport(e.to_string()))?;
+        if status != 200 {
+            return Err(relay_error(status, &body));
+        }
+        Ok(serde_json::from_slice::<Value>(&body)
+            .ok()
+            .and_then(|v| v["deleted"].as_u64())
+            .unwrap_or(0))
+    }
+
+    /// Fetch → receive → commit → ack, page by page. The next page is
+    /// fetched while the current one is received.
+    async fn fetch(
+        self: &Arc<Self>,
+        report: &mut SyncReport,
+        progress: Option<&dyn SyncProgress>,
+        cancel: &CancelToken,
+    ) -> Result<(), SyncError> {
+        let inbox = match self.blocking(|w| w.own_inbox()).await? {
+            Some(i) => Arc::new(i),
+            None => return Err(SyncError::NoInbox),
+        };
+        // Highest seq such that it and everything before it is committed.
+        let mut ackable: Option<i64> = None;
+        let mut acked: Option<i64> = None;
+        // A deferred envelope stops the ack point: it must be fetched again.
+        let mut deferred_at: Option<i64> = None;
+        let mut page = self.get_page(&inbox, 0, self.config.long_poll).await;
+        loop {
+            let (messages, bytes) = page?;
+            if messages.is_empty() {
+                break;
+            }
+            report.fetched += messages.len() as u64;
+            report.fetched_bytes += bytes;
+            let last_seq = messages.last().map_or(0, |m| m.seq);
+            // Start fetching the next page now; receive meanwhile.
+            let next = {
+                let (http_engine, inbox) = (self.clone(), inbox.clone());
+                tokio::spawn(
+                    async move { http_engine.get_page(&inbox, last_seq, Duration::ZERO).await },
+                )
+            };
+            let seqs: Vec<i64> = messages.iter().map(|m| m.seq).collect();
+            let envelopes: Vec<String> = messages.into_iter().map(|m| m.envelope).collect();
+            let results = self
+                .blocking(move |w| {
+                    let refs: Vec<&[u8]> = envelopes.iter().map(|e| e.as_bytes()).collect();
+                    w.receive_batch(&refs)
+                })
+                .await;
+            let results = match results {
+                Ok(r) => r,
+                Err(e) => {
+                    next.abort();
+                    return Err(e);
+                }
+            };
+            for (seq, result) in seqs.iter().zip(&results) {
+                match result {
+                    Ok(_) => report.received += 1,
+                    Err(WalletError::Rejected { error, .. })
+                        if error.kind == ErrorKind::InvalidMessageId =>
+                    {
+                        report.duplicates += 1
+                    }
+                    Err(WalletError::Rejected { .. }) => report.rejected += 1,
+                    Err(_) => {
+                        report.deferred += 1;
+                        deferred_at.get_or_insert(*seq);
+                    }
+                }
+                if deferred_at.is_none() {
+                    ackable = Some(*seq);
+                }
+            }
+            if let Some(up_to) = ackable.filter(|a| Some(*a) != acked) {
+                report.acked += self.ack(&inbox, up_to).await?;
+                acked = Some(up_to);
+            }
+            if let Some(p) = progress {
+                p.progress(SyncPhase::Fetching, report);
+            }
+            if cancel.is_cancelled() {
+                next.abort();
+                return Err(SyncError::Cancelled);
+            }
+            page = match next.await {
+                Ok(p) => p,
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            };
+        }
+        Ok(())
+    }
+
+    fn backoff(&self, attempts: u32) -> Duration {
+        let exp = self
+            .config
+            .retry_base
+            .saturating_mul(1u32 << attempts.min(20))
+            .min(self.config.retry_max);
+        // Up to 25 % jitter, so peers that failed together do not retry together.
+        let mut r = [0u8; 2];
+        crate::crypto::random_bytes(&mut r);
+        exp + exp.mul_f64(u16::from_le_bytes(r) as f64 / 65535.0 * 0.25)
+    }
+
+    /// One delivery attempt.
+    async fn deliver_one(&self, item: &OutboxItem) -> DeliveryOutcome {
+        let now = now_ms();
+        let retry =
+            |error: String, ask_chain: bool, after: Option<Duration>| DeliveryOutcome::Retry {
+                error,
+                at: now
+                    + after
+                        .unwrap_or_else(|| self.backoff(item.attempts))
+                        .as_millis() as i64,
+                ask_chain,
+            };
+        let location = match &item.destination {
+            Destination::Inbox(l) => l.clone(),
+            Destination::Chain => match self.chain.inbox(&item.peer).await {
+                Ok(Some(l)) => l,
+                Ok(None) => {
+                    return retry(
+                        format!("{} has no inbox registered on chain", item.peer),
+                        true,
+                        None,
+                    )
+                }
+                Err(e) => return retry(e.to_string(), true, None),
+            },
+        };
+        let resp = self
+            .http
+            .post(location.submit_url())
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(item.envelope.clone())
+            .send()
+            .await;
+        let resp = match resp {
+            Ok(r) => r,
+            Err(e) => return retry(format!("{}: {e}", location.address), false, None),
+        };
+        let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body = resp.bytes().await.unwrap_or_default();
+        match status {
+            200 | 202 => {
+                let seq = serde_json::from_slice::<Value>(&body)
+                    .ok()
+                    .and_then(|v| v["seq"].as_i64())
+                    .unwrap_or(0);
+                DeliveryOutcome::Delivered { seq }
+            }
+            // The inbox is gone: ask the chain where the peer's inbox is now.
+            404 | 410 => {
+                self.chain.invalidate(&item.peer);
+                retry(relay_error(status, &body).to_string(), true, None)
+            }
+            // The envelope itself was refused: retrying cannot help.
+            400 | 413 | 415 => DeliveryOutcome::Failed {
+                error: relay_error(status, &body).to_string(),
+            },
+            _ => retry(relay_error(status, &body).to_string(), false, retry_after),
+        }
+    }
+
+    /// Delivers due envelopes in order per peer: a peer's later envelopes
+    /// wait while an earlier one is waiting for its retry.
+    async fn deliver(
+        self: &Arc<Self>,
+        report: &mut SyncReport,
+        progress: Option<&dyn SyncProgress>,
+        cancel: &CancelToken,
+    ) -> Result<(), SyncError> {
+        const PAGE: usize = 1000;
+        let mut blocked: HashSet<String> = HashSet::new();
+        let mut after_row = 0i64;
+        loop {
+            if cancel.is_cancelled() {
+                return Err(SyncError::Cancelled);
+            }
+            let page = self
+                .blocking(move |w| w.outbox_pending(after_row, PAGE))
+                .await?;
+            let Some(last) = page.last() else { break };
+            after_row = last.row;
+            let full = page.len() == PAGE;
+            let now = now_ms();
+            // Per peer, in row order, the due prefix.
+            let mut groups: HashMap<String, Vec<OutboxItem>> = HashMap::new();
+            let mut order: Vec<String> = Vec::new();
+            for item in page {
+                let peer = item.peer.as_str().to_string();
+                if blocked.contains(&peer) {
+                    continue;
+                }
+                if item.next_attempt_at > now {
+                    blocked.insert(peer);
+                    continue;
+                }
+                if !groups.contains_key(&peer) {
+                    order.push(peer.clone());
+                }
+                groups.entry(peer).or_default().push(item);
+            }
+            let semaphore = Arc::new(tokio::sync::Semaphore::new(self.config.deliver_concurrency));
+            let mut tasks = tokio::task::JoinSet::new();
+            for peer in order {
+                let items = groups.remove(&peer).unwrap_or_default();
+                let engine = self.clone();
+                let semaphore = semaphore.clone();
+                let cancel = cancel.clone();
+                tasks.spawn(async move {
+                    let _permit = semaphore.acquire_owned().await;
+                    let mut outcomes = Vec::new();
+                    let mut stopped = false;
+                    for item in items {
+                        if cancel.is_cancelled() {
+                            break;
+                        }
+                        let outcome = engine.deliver_one(&item).await;
+                        let ok = matches!(outcome, DeliveryOutcome::Delivered { .. });
+                        outcomes.push((item.row, item.envelope.len() as u64, outcome));
+                        if !ok {
+                            stopped = true;
+                            break;
+                        }
+                    }
+                    (peer, stopped, outcomes)
+                });
+            }
+            let mut outcomes = Vec::new();
+            while let Some(done) = tasks.join_next().await {
+                let (peer, stopped, list) = match done {
+                    Ok(x) => x,
+                    Err(e) => std::panic::resume_unwind(e.into_panic()),
+                };
+                if stopped {
+                    blocked.insert(peer);
+                }
+                for (row, bytes, outcome) in list {
+                    match &outcome {
+                        DeliveryOutcome::Delivered { .. } => {
+                            report.delivered += 1;
+                            report.delivered_bytes += bytes;
+                        }
+                        DeliveryOutcome::Retry { .. } => report.retrying += 1,
+                        DeliveryOutcome::Failed { .. } => report.failed += 1,
+                    }
+                    outcomes.push((row, outcome));
+                }
+            }
+            if !outcomes.is_empty() {
+                self.blocking(move |w| w.record_deliveries(&outcomes))
+                    .await?;
+            }
+            if let Some(p) = progress {
+                p.progress(SyncPhase::Delivering, report);
+            }
+            if !full {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
