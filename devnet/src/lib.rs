@@ -67,8 +67,17 @@ pub struct Running {
 impl Running {
     /// Starts a devnet on `127.0.0.1:0` on the current tokio runtime.
     pub async fn start(database: Option<&Path>, genesis: &Genesis) -> Result<Running, DevnetError> {
+        Running::start_at(database, genesis, "127.0.0.1:0".parse().expect("address")).await
+    }
+
+    /// Starts a devnet on `addr` (a restart on the port it had).
+    pub async fn start_at(
+        database: Option<&Path>,
+        genesis: &Genesis,
+        addr: SocketAddr,
+    ) -> Result<Running, DevnetError> {
         let devnet = Arc::new(Devnet::open(database, genesis)?);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = tokio::sync::oneshot::channel();
         let task = tokio::spawn(serve(listener, devnet.clone(), async move {

@@ -380,7 +380,27 @@ fn a_wallet_restarted_mid_sync_loses_and_duplicates_nothing() {
             .send_private_text("bob@devnet", &format!("t{i}"), None)
             .unwrap();
     }
-    assert_eq!(alice.sync().delivered, 300);
+    // Progress comes per page with counts and bytes.
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let progress = std::sync::Arc::new(move |phase: SyncPhase, r: &SyncReport| {
+        log.lock()
+            .unwrap()
+            .push((phase, r.delivered, r.delivered_bytes));
+    });
+    let r = alice
+        .engine
+        .sync_blocking(Some(progress), CancelToken::new())
+        .unwrap();
+    assert_eq!(r.delivered, 300);
+    let seen = seen.lock().unwrap();
+    let last = seen
+        .iter()
+        .rev()
+        .find(|(p, _, _)| *p == SyncPhase::Delivering)
+        .unwrap();
+    assert_eq!(last.1, 300);
+    assert!(last.2 > 300 * 300, "{} bytes", last.2);
 
     // 1. Bob's sync is cancelled after its first page of 100 and the wallet closed.
     let mut config = World::sync_config(&bob.relay);
@@ -480,6 +500,41 @@ fn undeliverable_envelopes_wait_in_order_and_a_peer_without_inbox_is_retried() {
         .invalidate(&FioAddress::parse("bob@devnet").unwrap());
     settle(&[&alice, &bob], 10);
     assert_eq!(bob.wallet.queue().unwrap().len(), 1);
+}
+
+#[test]
+fn an_envelope_whose_sender_cannot_be_looked_up_stays_on_the_relay() {
+    let (ka, kb) = keys();
+    let mut world = World::new(&[("alice", &ka), ("bob", &kb)]);
+    let alice = world.party("alice", &ka, 0);
+    let bob = world.party("bob", &kb, 1);
+    alice.sync();
+    bob.sync();
+    let hello = alice.wallet.open_channel("bob@devnet", None).unwrap();
+    assert_eq!(alice.sync().delivered, 1);
+    // The chain goes away before Bob can look up Alice's key. Bob's wallet
+    // restarts too, so its registration check is due and fails: the sync
+    // goes on without it.
+    world.stop_devnet();
+    drop(bob);
+    let bob = world.party("bob", &kb, 1);
+    let r = bob.sync();
+    assert!(r.registration_error.is_some(), "{r:?}");
+    assert_eq!(
+        (r.fetched, r.received, r.deferred, r.acked),
+        (1, 0, 1, 0),
+        "{r:?}"
+    );
+    assert!(bob.wallet.queue().unwrap().is_empty());
+    // It is back: the envelope is fetched again and received.
+    world.start_devnet();
+    let r = bob.sync();
+    assert_eq!((r.fetched, r.received, r.acked), (1, 1, 1), "{r:?}");
+    assert_eq!(r.registration_error, None);
+    assert_eq!(
+        bob.wallet.queue().unwrap()[0].message.message_id,
+        hello.message_id
+    );
 }
 
 mod reqwest {

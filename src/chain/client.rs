@@ -196,9 +196,7 @@ pub struct FioAddressInfo {
 /// get_fio_names.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FioNames {
-    #[serde(default)]
     pub fio_domains: Vec<FioDomainInfo>,
-    #[serde(default)]
     pub fio_addresses: Vec<FioAddressInfo>,
 }
 
@@ -411,9 +409,16 @@ impl ChainClient {
         let info = self.get_info().await?;
         let mut trx = transaction_at(&info, actions)?;
         let last = &LAST_EXPIRATION;
+        let natural = trx.expiration;
         let mut seen = last.load(Ordering::SeqCst);
         loop {
-            let expiration = trx.expiration.max(seen.saturating_add(1));
+            // Bump only past a recent one: a transaction for another chain
+            // (another clock) must keep its own time.
+            let expiration = if seen >= natural && seen - natural < 60 {
+                seen + 1
+            } else {
+                natural
+            };
             match last.compare_exchange(seen, expiration, Ordering::SeqCst, Ordering::SeqCst) {
                 Ok(_) => {
                     trx.expiration = expiration;

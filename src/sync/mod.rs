@@ -140,6 +140,9 @@ pub struct SyncReport {
     pub failed: u64,
     /// An addaddress was pushed for our inbox.
     pub registered: bool,
+    /// The registration check failed (the chain was unreachable, say); the
+    /// sync went on and the check runs again next time.
+    pub registration_error: Option<String>,
 }
 
 /// Receives progress: the phase and the counts so far.
@@ -308,8 +311,10 @@ impl SyncEngine {
             .await
     }
 
-    /// One full sync: inbox creation and registration when due, fetch, then
-    /// delivery (which includes the replies the fetch produced).
+    /// One full sync: inbox creation and registration check when due,
+    /// delivery, fetch, then delivery of the replies the fetch produced.
+    /// A relay failure of the fetch is returned after the deliveries were
+    /// made and recorded.
     pub async fn sync(
         &self,
         progress: Option<Arc<dyn SyncProgress>>,
@@ -351,7 +356,8 @@ impl Engine {
         cancel: &CancelToken,
     ) -> Result<SyncReport, SyncError> {
         let mut report = SyncReport::default();
-        let has_inbox = self.blocking(|w| w.own_inbox()).await?.is_some();
+        let own = self.blocking(|w| w.own_inbox()).await?;
+        let has_inbox = own.is_some();
         if has_inbox || self.config.relay.is_some() {
             let due = {
                 let last = self
@@ -360,24 +366,35 @@ impl Engine {
                     .unwrap_or_else(|e| e.into_inner());
                 last.is_none_or(|t| t.elapsed() >= self.config.registration_check)
             };
-            let registered_before = self
-                .blocking(|w| w.own_inbox())
-                .await?
-                .and_then(|i| i.registered_at)
-                .is_some();
+            let registered_before = own.and_then(|i| i.registered_at).is_some();
             if due || !registered_before {
                 if let Some(p) = progress {
                     p.progress(SyncPhase::Registering, &report);
                 }
                 self.ensure_inbox().await?;
-                report.registered = self.register_inbox(false).await?;
+                // An unreachable chain must not stop messages: the check
+                // runs again next sync.
+                match self.register_inbox(false).await {
+                    Ok(pushed) => report.registered = pushed,
+                    Err(SyncError::Chain(e)) => report.registration_error = Some(e.to_string()),
+                    Err(e) => return Err(e),
+                }
             }
+        }
+        // Deliver first, so a relay of ours that is down does not hold up
+        // what we send to others.
+        self.deliver(&mut report, progress, cancel).await?;
+        if has_inbox || self.config.relay.is_some() {
             if cancel.is_cancelled() {
                 return Err(SyncError::Cancelled);
             }
+            let before = report.received + report.rejected;
             self.fetch(&mut report, progress, cancel).await?;
+            // Replies the fetch produced go out now.
+            if report.received + report.rejected > before {
+                self.deliver(&mut report, progress, cancel).await?;
+            }
         }
-        self.deliver(&mut report, progress, cancel).await?;
         Ok(report)
     }
 

@@ -105,11 +105,12 @@ pub struct Party {
 }
 
 pub struct World {
-    pub dir: tempfile::TempDir,
     devnet_rt: tokio::runtime::Runtime,
     pub devnet: Option<Running>,
     pub devnet_url: String,
+    genesis: Genesis,
     pub relays: Vec<Relay>,
+    pub dir: tempfile::TempDir,
 }
 
 impl World {
@@ -144,12 +145,35 @@ impl World {
             .map(|i| Relay::start(&dir.path().join(format!("relay{i}.sqlite")), 0, quota))
             .collect();
         World {
-            dir,
             devnet_rt,
             devnet: Some(devnet),
             devnet_url,
+            genesis,
             relays,
+            dir,
         }
+    }
+
+    /// Stops the devnet: the chain is unreachable.
+    pub fn stop_devnet(&mut self) {
+        if let Some(d) = self.devnet.take() {
+            self.devnet_rt.block_on(d.stop());
+        }
+    }
+
+    /// Starts the devnet again on its port and database.
+    pub fn start_devnet(&mut self) {
+        let addr = self
+            .devnet_url
+            .trim_start_matches("http://")
+            .parse()
+            .unwrap();
+        let db = self.dir.path().join("devnet.sqlite");
+        let running = self
+            .devnet_rt
+            .block_on(Running::start_at(Some(&db), &self.genesis, addr))
+            .unwrap();
+        self.devnet = Some(running);
     }
 
     pub fn chain(&self) -> ChainClient {
