@@ -51,7 +51,7 @@ skip=(--exclude fio-peer-uniffi-bindgen)
 log "cargo clippy"
 cargo clippy --workspace "${skip[@]}" --all-targets --locked -- -D warnings
 
-log "cargo test (vectors, Wycheproof, properties, live interop, wallet engine, relay on SQLite and PostgreSQL, CLI, doc tests)"
+log "cargo test (vectors, Wycheproof, properties, live interop, wallet engine, relay on SQLite and PostgreSQL, chain client, devnet, end to end, CLI, doc tests)"
 out=$(mktemp)
 set +e
 cargo test --workspace "${skip[@]}" --locked 2>&1 | tee "$out"

@@ -8,7 +8,10 @@
 //! ECDH, `checkEncrypt` and the encrypted request/OBT `content`,
 //! byte-compatible with `@fioprotocol/fiojs` 1.0.2 and `@fioprotocol/fiosdk`
 //! 1.10.3; [`protocol`] the fio_dm 1.0 profile of FIP-24; [`store`] the
-//! SQLite schema; [`wallet`] the FIP-24 engine. The bytes are specified in
+//! SQLite schema; [`wallet`] the FIP-24 engine; [`chain`] FIO transactions
+//! and the HTTP client of the FIO API (the engine's key directory);
+//! [`sync`] the engine that moves envelopes between relays and a wallet and
+//! registers its inbox on chain. The bytes are specified in
 //! `docs/protocol.md`.
 //!
 //! ```
