@@ -537,7 +537,94 @@ fn an_envelope_whose_sender_cannot_be_looked_up_stays_on_the_relay() {
     );
 }
 
+#[test]
+fn an_inbox_moved_to_another_relay_loses_nothing_sent_to_the_old_one() {
+    let (ka, kb) = keys();
+    let world = World::new(&[("alice", &ka), ("bob", &kb)]);
+    let alice = world.party("alice", &ka, 0);
+    let bob = world.party("bob", &kb, 1);
+    open(&alice, &bob);
+    let old = bob.wallet.own_inbox().unwrap().unwrap();
+
+    // Bob moves to relay 0; his update goes out to Alice at once.
+    let r = bob
+        .engine
+        .replace_inbox_blocking(Some(world.relays[0].url()))
+        .unwrap();
+    assert!(r.registered);
+    assert_eq!(r.delivered, 1);
+    let new = bob.wallet.own_inbox().unwrap().unwrap();
+    assert!(new.inbox_url.starts_with(&world.relays[0].url()));
+    assert_eq!(
+        bob.wallet.previous_inboxes().unwrap()[0].inbox_id,
+        old.inbox_id
+    );
+    assert_eq!(
+        world
+            .chain()
+            .get_pub_address("bob@devnet", "FIB", "URL")
+            .block_on_test(),
+        new.inbox_url
+    );
+
+    // Alice writes before she has seen the update: it goes to the old inbox.
+    alice
+        .wallet
+        .send_private_text("bob@devnet", "to the old inbox", None)
+        .unwrap();
+    assert_eq!(alice.engine.deliver_blocking().delivered, 1);
+    // Her sync fetches the update; what she writes next goes to the new one.
+    alice.sync();
+    assert_eq!(
+        alice
+            .wallet
+            .channel("bob@devnet")
+            .unwrap()
+            .unwrap()
+            .peer_inbox
+            .unwrap()
+            .address,
+        new.inbox_url
+    );
+    alice
+        .wallet
+        .send_private_text("bob@devnet", "to the new inbox", None)
+        .unwrap();
+    alice.sync();
+    settle(&[&alice, &bob], 10);
+    let mut got = texts(&bob, "alice@devnet");
+    got.sort();
+    assert_eq!(got, ["to the new inbox", "to the old inbox"]);
+
+    // Once its relay no longer has it (deleted here), it is forgotten.
+    assert_eq!(
+        reqwest::blocking_delete(
+            &format!("{}/v1/inboxes/{}", old.relay, old.inbox_id),
+            &old.credential
+        ),
+        204
+    );
+    bob.sync();
+    assert!(bob.wallet.previous_inboxes().unwrap().is_empty());
+}
+
 mod reqwest {
+    /// DELETE with a bearer credential; the status.
+    pub fn blocking_delete(url: &str, credential: &str) -> u16 {
+        fio_peer::chain::install_tls_provider();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            ::reqwest::Client::new()
+                .delete(url)
+                .bearer_auth(credential)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+    }
+
     /// GET with a bearer credential, on a throwaway runtime.
     pub fn blocking_get_json(url: &str, credential: &str) -> serde_json::Value {
         fio_peer::chain::install_tls_provider();

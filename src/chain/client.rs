@@ -284,7 +284,7 @@ pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, String> 
 impl ChainClient {
     /// A client on its own runtime.
     pub fn new(config: ChainConfig) -> Result<ChainClient, ChainError> {
-        let rt = NetRuntime::new("fio-chain", 1)
+        let rt = NetRuntime::new("fio-net", 2)
             .map_err(|e| ChainError::Unavailable(format!("cannot start a runtime: {e}")))?;
         ChainClient::with_runtime(config, rt)
     }

@@ -162,6 +162,8 @@ struct Engine {
     http: reqwest::Client,
     config: SyncConfig,
     last_registration_check: Mutex<Option<Instant>>,
+    /// One sync, fetch, delivery or inbox change at a time per engine.
+    busy: tokio::sync::Mutex<()>,
 }
 
 /// The sync engine of one wallet.
@@ -244,6 +246,7 @@ impl SyncEngine {
                     ..config
                 },
                 last_registration_check: Mutex::new(None),
+                busy: tokio::sync::Mutex::new(()),
             }),
             rt,
         })
@@ -260,7 +263,12 @@ impl SyncEngine {
     /// Our inbox, created on the configured relay if the wallet has none.
     pub async fn ensure_inbox(&self) -> Result<OwnInbox, SyncError> {
         let e = self.engine.clone();
-        self.rt.run(async move { e.ensure_inbox().await }).await
+        self.rt
+            .run(async move {
+                let _busy = e.busy.lock().await;
+                e.ensure_inbox().await
+            })
+            .await
     }
 
     /// Registers our inbox URL as FIB/URL unless the chain already maps it
@@ -268,15 +276,20 @@ impl SyncEngine {
     pub async fn register_inbox(&self, force: bool) -> Result<bool, SyncError> {
         let e = self.engine.clone();
         self.rt
-            .run(async move { e.register_inbox(force).await })
+            .run(async move {
+                let _busy = e.busy.lock().await;
+                e.register_inbox(force).await
+            })
             .await
     }
 
     /// [`register_inbox`](Self::register_inbox) for callers without an async runtime.
     pub fn register_inbox_blocking(&self, force: bool) -> Result<bool, SyncError> {
         let e = self.engine.clone();
-        self.rt
-            .block_on(async move { e.register_inbox(force).await })
+        self.rt.block_on(async move {
+            let _busy = e.busy.lock().await;
+            e.register_inbox(force).await
+        })
     }
 
     /// Fetches, receives, commits and acks everything in our inbox.
@@ -288,6 +301,7 @@ impl SyncEngine {
         let e = self.engine.clone();
         self.rt
             .run(async move {
+                let _busy = e.busy.lock().await;
                 let mut report = SyncReport::default();
                 e.fetch(&mut report, progress.as_deref(), &cancel).await?;
                 Ok(report)
@@ -304,6 +318,7 @@ impl SyncEngine {
         let e = self.engine.clone();
         self.rt
             .run(async move {
+                let _busy = e.busy.lock().await;
                 let mut report = SyncReport::default();
                 e.deliver(&mut report, progress.as_deref(), &cancel).await?;
                 Ok(report)
@@ -322,7 +337,10 @@ impl SyncEngine {
     ) -> Result<SyncReport, SyncError> {
         let e = self.engine.clone();
         self.rt
-            .run(async move { e.sync(progress.as_deref(), &cancel).await })
+            .run(async move {
+                let _busy = e.busy.lock().await;
+                e.sync(progress.as_deref(), &cancel).await
+            })
             .await
     }
 
@@ -333,8 +351,35 @@ impl SyncEngine {
         cancel: CancelToken,
     ) -> Result<SyncReport, SyncError> {
         let e = self.engine.clone();
+        self.rt.block_on(async move {
+            let _busy = e.busy.lock().await;
+            e.sync(progress.as_deref(), &cancel).await
+        })
+    }
+
+    /// Moves our inbox to `relay` (the configured one when `None`): a new
+    /// inbox is created and registered on chain, and every open channel is
+    /// told the new location with peer_update_com_data_request, delivered
+    /// at once. The old inbox is still fetched by every sync (until its
+    /// relay answers 401), so what peers sent there is not lost. Also the
+    /// way out when the relay has lost our inbox (fetches answer 401).
+    pub async fn replace_inbox(&self, relay: Option<String>) -> Result<SyncReport, SyncError> {
+        let e = self.engine.clone();
         self.rt
-            .block_on(async move { e.sync(progress.as_deref(), &cancel).await })
+            .run(async move {
+                let _busy = e.busy.lock().await;
+                e.replace_inbox(relay).await
+            })
+            .await
+    }
+
+    /// [`replace_inbox`](Self::replace_inbox) for callers without an async runtime.
+    pub fn replace_inbox_blocking(&self, relay: Option<String>) -> Result<SyncReport, SyncError> {
+        let e = self.engine.clone();
+        self.rt.block_on(async move {
+            let _busy = e.busy.lock().await;
+            e.replace_inbox(relay).await
+        })
     }
 }
 
@@ -403,6 +448,11 @@ impl Engine {
             return Ok(inbox);
         }
         let relay = self.config.relay.clone().ok_or(SyncError::NoInbox)?;
+        self.create_inbox(&relay).await
+    }
+
+    /// Creates an inbox on `relay` and makes it ours.
+    async fn create_inbox(&self, relay: &str) -> Result<OwnInbox, SyncError> {
         let url = format!("{}/v1/inboxes", relay.trim_end_matches('/'));
         let resp = self
             .http
@@ -423,7 +473,7 @@ impl Engine {
             message: format!("unexpected answer: {e}"),
         })?;
         let inbox = OwnInbox {
-            relay: relay.clone(),
+            relay: relay.to_string(),
             inbox_id: c.inbox_id.clone(),
             credential: c.credential.clone(),
             inbox_url: c.inbox_url.clone(),
@@ -435,6 +485,33 @@ impl Engine {
         Ok(inbox)
     }
 
+    async fn replace_inbox(
+        self: &Arc<Self>,
+        relay: Option<String>,
+    ) -> Result<SyncReport, SyncError> {
+        let relay = relay
+            .or_else(|| self.config.relay.clone())
+            .ok_or_else(|| SyncError::Config("no relay to create the inbox on".into()))?;
+        let mut report = SyncReport::default();
+        let cancel = CancelToken::new();
+        // The old inbox becomes a previous inbox, still fetched by every sync.
+        let inbox = self.create_inbox(&relay).await?;
+        report.registered = self.register_inbox(true).await?;
+        let location = InboxLocation::parse("URL", &inbox.inbox_url)
+            .map_err(|e| SyncError::Config(e.to_string()))?;
+        self.blocking(move |w| {
+            for ch in w.channels()? {
+                if ch.state == crate::wallet::ChannelState::Open {
+                    w.update_com_data(ch.peer.as_str(), Some(location.clone()), false)?;
+                }
+            }
+            Ok(())
+        })
+        .await?;
+        self.deliver(&mut report, None, &cancel).await?;
+        Ok(report)
+    }
+
     async fn register_inbox(&self, force: bool) -> Result<bool, SyncError> {
         let inbox = self
             .blocking(|w| w.own_inbox())
@@ -442,7 +519,7 @@ impl Engine {
             .ok_or(SyncError::NoInbox)?;
         let location = InboxLocation::parse("URL", &inbox.inbox_url)
             .map_err(|e| SyncError::Config(e.to_string()))?;
-        let me = self.wallet.fio_address();
+        let me = self.blocking(|w| Ok(w.fio_address())).await?;
         self.chain.invalidate(&me);
         let current = self.chain.inbox(&me).await?;
         *self
@@ -455,7 +532,7 @@ impl Engine {
             }
             return Ok(false);
         }
-        let key = self.wallet.private_key();
+        let key = self.blocking(|w| Ok(w.private_key())).await?;
         let pushed = self
             .chain
             .add_pub_address(
@@ -539,16 +616,43 @@ impl Engine {
 
     /// Fetch → receive → commit → ack, page by page. The next page is
     /// fetched while the current one is received.
+    /// Our inbox, then the ones we moved away from.
     async fn fetch(
         self: &Arc<Self>,
         report: &mut SyncReport,
         progress: Option<&dyn SyncProgress>,
         cancel: &CancelToken,
     ) -> Result<(), SyncError> {
-        let inbox = match self.blocking(|w| w.own_inbox()).await? {
-            Some(i) => Arc::new(i),
-            None => return Err(SyncError::NoInbox),
-        };
+        let inbox = self
+            .blocking(|w| w.own_inbox())
+            .await?
+            .ok_or(SyncError::NoInbox)?;
+        self.fetch_inbox(Arc::new(inbox), report, progress, cancel)
+            .await?;
+        for old in self.blocking(|w| w.previous_inboxes()).await? {
+            let id = old.inbox_id.clone();
+            match self
+                .fetch_inbox(Arc::new(old), report, progress, cancel)
+                .await
+            {
+                Ok(()) => {}
+                // The relay no longer has it (deleted, or lost with its data).
+                Err(SyncError::Relay { status: 401, .. }) => {
+                    self.blocking(move |w| w.forget_previous_inbox(&id)).await?
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    async fn fetch_inbox(
+        self: &Arc<Self>,
+        inbox: Arc<OwnInbox>,
+        report: &mut SyncReport,
+        progress: Option<&dyn SyncProgress>,
+        cancel: &CancelToken,
+    ) -> Result<(), SyncError> {
         // Highest seq such that it and everything before it is committed.
         let mut ackable: Option<i64> = None;
         let mut acked: Option<i64> = None;

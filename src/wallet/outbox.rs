@@ -279,12 +279,18 @@ impl Wallet {
             .optional()?)
     }
 
-    /// Stores our inbox and makes its URL the return address we send.
+    /// Stores our inbox and makes its URL the return address we send. An
+    /// inbox it replaces becomes a previous inbox (still fetched).
     pub fn set_own_inbox(&self, inbox: &OwnInbox) -> Result<(), WalletError> {
         let location =
             InboxLocation::parse("URL", &inbox.inbox_url).map_err(WalletError::InvalidInput)?;
         let mut inner = self.lock();
         let tx = inner.conn.transaction()?;
+        tx.execute(
+            "INSERT OR REPLACE INTO previous_inbox (inbox_id, relay, credential, inbox_url, replaced_at)
+             SELECT inbox_id, relay, credential, inbox_url, ?2 FROM own_inbox WHERE id = 1 AND inbox_id != ?1",
+            params![inbox.inbox_id, super::now()],
+        )?;
         tx.execute(
             "INSERT OR REPLACE INTO own_inbox (id, relay, inbox_id, credential, inbox_url, registered_at, registered_tx)
              VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
@@ -303,6 +309,36 @@ impl Wallet {
         )?;
         tx.commit()?;
         inner.ctx.inbox = Some(location);
+        Ok(())
+    }
+
+    /// Inboxes we moved away from, oldest first (registration fields empty).
+    pub fn previous_inboxes(&self) -> Result<Vec<OwnInbox>, WalletError> {
+        let inner = self.lock();
+        let mut stmt = inner.conn.prepare_cached(
+            "SELECT relay, inbox_id, credential, inbox_url FROM previous_inbox ORDER BY replaced_at, inbox_id",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(OwnInbox {
+                    relay: r.get(0)?,
+                    inbox_id: r.get(1)?,
+                    credential: r.get(2)?,
+                    inbox_url: r.get(3)?,
+                    registered_at: None,
+                    registered_tx: None,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// Stops fetching a previous inbox (its relay no longer has it).
+    pub fn forget_previous_inbox(&self, inbox_id: &str) -> Result<(), WalletError> {
+        let inner = self.lock();
+        inner
+            .conn
+            .execute("DELETE FROM previous_inbox WHERE inbox_id = ?1", [inbox_id])?;
         Ok(())
     }
 

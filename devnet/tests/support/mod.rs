@@ -237,6 +237,22 @@ impl Party {
     }
 }
 
+/// Delivery alone, blocking (the engine's own blocking API is `sync`).
+pub trait DeliverBlocking {
+    fn deliver_blocking(&self) -> SyncReport;
+}
+
+impl DeliverBlocking for SyncEngine {
+    fn deliver_blocking(&self) -> SyncReport {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(self.deliver(None, CancelToken::new()))
+            .unwrap()
+    }
+}
+
 /// Syncs the parties in turn until a round moves nothing (at most `rounds`).
 pub fn settle(parties: &[&Party], rounds: usize) {
     for _ in 0..rounds {

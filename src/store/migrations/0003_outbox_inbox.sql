@@ -30,3 +30,13 @@ CREATE TABLE own_inbox (
     registered_at  INTEGER,             -- unix seconds of the last addaddress
     registered_tx  TEXT
 );
+
+-- Inboxes we moved away from: still fetched, so what peers sent there
+-- before they learnt the new location is not lost.
+CREATE TABLE previous_inbox (
+    inbox_id     TEXT PRIMARY KEY,
+    relay        TEXT NOT NULL,
+    credential   TEXT NOT NULL,
+    inbox_url    TEXT NOT NULL,
+    replaced_at  INTEGER NOT NULL       -- unix seconds
+);
