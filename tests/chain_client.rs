@@ -410,6 +410,20 @@ fn failing_nodes_are_skipped_and_all_failing_is_unavailable() {
         }
         other => panic!("{other:?}"),
     }
+    // A node that answers without end is cut off and skipped.
+    let flood = Canned::start(|_, _| {
+        (
+            200,
+            "application/json",
+            format!("{{\"x\":\"{}\"}}", "a".repeat(3 << 20)),
+        )
+    });
+    let c = client(&[&flood, &good], 1);
+    assert_eq!(block_on(c.get_info()).unwrap().chain_id, CHAIN);
+    match block_on(client(&[&flood], 1).get_info()) {
+        Err(ChainError::Unavailable(why)) => assert!(why.contains("larger than"), "{why}"),
+        other => panic!("{other:?}"),
+    }
     // A FIO error is an answer: it is not retried elsewhere.
     let refusing = Canned::json(|_, _| {
         (

@@ -259,6 +259,25 @@ pub fn install_tls_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// Largest chain API answer read (the biggest, get_pub_addresses with 200
+/// entries, is tens of KiB): a hostile node cannot exhaust memory.
+pub(crate) const MAX_CHAIN_BODY: usize = 2 << 20;
+
+/// Reads a response body of at most `cap` bytes.
+pub(crate) async fn read_capped(
+    mut resp: reqwest::Response,
+    cap: usize,
+) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| e.to_string())? {
+        if body.len() + chunk.len() > cap {
+            return Err(format!("the answer is larger than {cap} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// An HTTP client with rustls (ring) and the Mozilla root certificates.
 pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
     install_tls_provider();
@@ -659,7 +678,7 @@ impl Inner {
             Err(e) => return Answer::Retry(format!("{node}: {e}")),
         };
         let status = resp.status().as_u16();
-        let bytes = match resp.bytes().await {
+        let bytes = match read_capped(resp, MAX_CHAIN_BODY).await {
             Ok(b) => b,
             Err(e) => return Answer::Retry(format!("{node}: {e}")),
         };

@@ -26,7 +26,13 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::chain::client::read_capped;
 use crate::chain::{inbox_entry, ChainClient, ChainError, NetRuntime};
+
+/// Largest relay answer read for a page of envelopes (500 envelopes of at
+/// most 8 KiB, JSON-escaped) and for anything else.
+const PAGE_BODY: usize = 16 << 20;
+const SMALL_BODY: usize = 64 << 10;
 use crate::protocol::{ErrorKind, InboxLocation};
 use crate::wallet::{DeliveryOutcome, Destination, OutboxItem, OwnInbox, Wallet, WalletError};
 
@@ -461,10 +467,9 @@ impl Engine {
             .await
             .map_err(|e| SyncError::Transport(e.to_string()))?;
         let status = resp.status().as_u16();
-        let body = resp
-            .bytes()
+        let body = read_capped(resp, SMALL_BODY)
             .await
-            .map_err(|e| SyncError::Transport(e.to_string()))?;
+            .map_err(SyncError::Transport)?;
         if status != 201 {
             return Err(relay_error(status, &body));
         }
@@ -572,10 +577,9 @@ impl Engine {
             .await
             .map_err(|e| SyncError::Transport(e.to_string()))?;
         let status = resp.status().as_u16();
-        let body = resp
-            .bytes()
+        let body = read_capped(resp, PAGE_BODY)
             .await
-            .map_err(|e| SyncError::Transport(e.to_string()))?;
+            .map_err(SyncError::Transport)?;
         if status != 200 {
             return Err(relay_error(status, &body));
         }
@@ -601,10 +605,9 @@ impl Engine {
             .await
             .map_err(|e| SyncError::Transport(e.to_string()))?;
         let status = resp.status().as_u16();
-        let body = resp
-            .bytes()
+        let body = read_capped(resp, SMALL_BODY)
             .await
-            .map_err(|e| SyncError::Transport(e.to_string()))?;
+            .map_err(SyncError::Transport)?;
         if status != 200 {
             return Err(relay_error(status, &body));
         }
@@ -782,7 +785,7 @@ impl Engine {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok())
             .map(Duration::from_secs);
-        let body = resp.bytes().await.unwrap_or_default();
+        let body = read_capped(resp, SMALL_BODY).await.unwrap_or_default();
         match status {
             200 | 202 => {
                 let seq = serde_json::from_slice::<Value>(&body)
