@@ -491,6 +491,12 @@ fn lookups_are_validated_cached_and_checked_for_agreement() {
         block_on(client(&[&junk], 1).fio_public_key(&alice)),
         Err(ChainError::InvalidResponse { .. })
     ));
+    // The built-in configurations are valid.
+    for config in [ChainConfig::mainnet(), ChainConfig::testnet()] {
+        assert!(config.nodes.iter().all(|n| n.starts_with("https://")));
+        ChainClient::new(config).unwrap();
+    }
+    assert_eq!(ChainConfig::testnet().chain_id, ChainId::TESTNET);
     // Configuration mistakes are typed errors, not panics.
     assert!(matches!(
         ChainClient::new(ChainConfig::new(ChainId::MAINNET, vec![])),

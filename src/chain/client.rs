@@ -43,7 +43,40 @@ pub struct ChainConfig {
     pub cache_ttl: Duration,
 }
 
+/// Public FIO mainnet API nodes (fio.mainnet's list, 2024-05). Node lists go
+/// stale: ship your own configuration and treat this as a starting point.
+pub const MAINNET_NODES: &[&str] = &[
+    "https://fio.blockpane.com",
+    "https://fio.greymass.com",
+    "https://fio.eosusa.io",
+    "https://fio.eosphere.io",
+    "https://fio.cryptolions.io",
+];
+
+/// Public FIO testnet API nodes (2024-05; see [`MAINNET_NODES`]).
+pub const TESTNET_NODES: &[&str] = &[
+    "https://fiotestnet.blockpane.com",
+    "https://fiotestnet.greymass.com",
+    "https://test.fio.eosusa.io",
+];
+
 impl ChainConfig {
+    /// Mainnet with [`MAINNET_NODES`].
+    pub fn mainnet() -> ChainConfig {
+        ChainConfig::new(
+            ChainId::MAINNET,
+            MAINNET_NODES.iter().map(|s| s.to_string()).collect(),
+        )
+    }
+
+    /// Testnet with [`TESTNET_NODES`].
+    pub fn testnet() -> ChainConfig {
+        ChainConfig::new(
+            ChainId::TESTNET,
+            TESTNET_NODES.iter().map(|s| s.to_string()).collect(),
+        )
+    }
+
     pub fn new(chain_id: ChainId, nodes: Vec<String>) -> ChainConfig {
         ChainConfig {
             nodes,

@@ -12,7 +12,7 @@ pub use abi::AbiError;
 pub use client::{
     inbox_entry, install_tls_provider, transaction_at, ChainClient, ChainConfig, ChainError,
     ChainInfo, FioAddressInfo, FioDomainInfo, FioError, FioFieldError, FioNames, NodeError,
-    PubAddress, PubAddresses, PushResult, EXPIRATION_SECONDS,
+    PubAddress, PubAddresses, PushResult, EXPIRATION_SECONDS, MAINNET_NODES, TESTNET_NODES,
 };
 pub use name::Name;
 pub use runtime::NetRuntime;
