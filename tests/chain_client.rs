@@ -556,3 +556,67 @@ fn the_client_is_the_engines_key_directory_from_any_thread() {
         Err(DirectoryError::NotFound(_))
     ));
 }
+
+#[test]
+fn pages_that_are_not_the_fio_api_are_not_answers() {
+    let alice = FioAddress::parse("alice@wallet").unwrap();
+    let key = PrivateKey::generate().public_key().to_fio_string();
+    let good = key_node(key.clone());
+    // A CDN's 404 page, a parked domain's 400, a 404 JSON that is not FIO's.
+    let cdn = Canned::start(|_, _| (404, "text/html", "<h1>Not Found</h1>".into()));
+    let parked = Canned::start(|_, _| (400, "text/html", "Bad Request".into()));
+    let other_json = Canned::json(|_, _| (404, json!({"message": "no route", "path": "/v1"})));
+    for broken in [&cdn, &parked, &other_json] {
+        // Never "not registered": the next node is asked.
+        let c = client(&[broken, &good], 1);
+        assert_eq!(block_on(c.fio_public_key(&alice)).unwrap().to_fio_string(), key);
+        match block_on(client(&[broken], 1).fio_public_key(&alice)) {
+            Err(ChainError::Unavailable(why)) => assert!(why.contains("not a FIO API answer"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+    }
+    // A redirect is not followed (a captive portal must not answer for a node).
+    let portal = Canned::start(|_, _| (302, "text/html", String::new()));
+    assert!(matches!(
+        block_on(client(&[&portal], 1).get_info()),
+        Err(ChainError::Unavailable(_))
+    ));
+}
+
+#[test]
+fn a_refusal_is_one_nodes_answer_under_the_agreement_check() {
+    let alice = FioAddress::parse("alice@wallet").unwrap();
+    let key = PrivateKey::generate().public_key().to_fio_string();
+    let good = key_node(key);
+    let refusing = Canned::json(|_, _| (400, invalid_input("fio_address", "alice@wallet", "Invalid FIO Address")));
+    // One node refusing cannot decide alone when two must agree.
+    assert!(matches!(
+        block_on(client(&[&refusing, &good], 2).fio_public_key(&alice)),
+        Err(ChainError::Disagreement(_))
+    ));
+    let refusing2 = Canned::json(|_, _| (400, invalid_input("fio_address", "alice@wallet", "Invalid FIO Address")));
+    assert!(matches!(
+        block_on(client(&[&refusing, &refusing2], 2).fio_public_key(&alice)),
+        Err(ChainError::Fio(_))
+    ));
+}
+
+#[test]
+fn after_the_chain_was_unreachable_lookups_fail_fast_for_a_moment() {
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let c = ChainClient::new(ChainConfig::new(ChainId::MAINNET, vec![dead])).unwrap();
+    let a = FioAddress::parse("a@wallet").unwrap();
+    let b = FioAddress::parse("b@wallet").unwrap();
+    match block_on(c.fio_public_key(&a)) {
+        Err(ChainError::Unavailable(why)) => assert!(why.contains("nodes needed"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    // The next lookup does not try the network again.
+    match block_on(c.fio_public_key(&b)) {
+        Err(ChainError::Unavailable(why)) => assert!(why.contains("moments ago"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+}

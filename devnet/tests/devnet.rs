@@ -680,3 +680,59 @@ async fn regaddress_through_push_transaction_checks_the_payer_signature() {
         "regaddress"
     );
 }
+
+#[tokio::test]
+async fn mutated_transactions_are_refused_and_the_devnet_keeps_serving() {
+    let net = net().await;
+    let data = add_data(&net.alice, "alice@devnet", "https://a.example/");
+    let body = signed(&net, &net.alice, vec![data.add_action()], |_| {}).await;
+    let packed = hex::decode(body["packed_trx"].as_str().unwrap()).unwrap();
+    let sig = body["signatures"][0].as_str().unwrap().to_string();
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for i in 0..300 {
+        let mut b = body.clone();
+        match i % 5 {
+            // One flipped bit anywhere in the transaction.
+            0 | 1 => {
+                let mut p = packed.clone();
+                let at = next() as usize % p.len();
+                p[at] ^= 1 << (next() % 8);
+                b["packed_trx"] = json!(hex::encode(p));
+            }
+            // Truncated or extended.
+            2 => {
+                let mut p = packed.clone();
+                if next() % 2 == 0 {
+                    p.truncate(next() as usize % p.len());
+                } else {
+                    p.push(next() as u8);
+                }
+                b["packed_trx"] = json!(hex::encode(p));
+            }
+            // A damaged signature.
+            3 => {
+                let mut chars: Vec<char> = sig.chars().collect();
+                let at = 7 + next() as usize % (chars.len() - 7);
+                chars[at] = if chars[at] == 'a' { 'b' } else { 'a' };
+                b["signatures"] = json!([chars.into_iter().collect::<String>()]);
+            }
+            // Wrong JSON types.
+            _ => {
+                let key = ["signatures", "compression", "packed_trx", "packed_context_free_data"][next() as usize % 4];
+                b[key] = [json!(null), json!(7), json!({"a": 1}), json!([1, 2]), json!("zz")][next() as usize % 5].clone();
+            }
+        }
+        let (status, v) = raw(&net, "push_transaction", b.clone()).await;
+        assert!(!(200..300).contains(&status), "mutation {i} was accepted: {b}");
+        assert!(v.is_object() || v.is_string(), "{v}");
+    }
+    // Still healthy, and the untouched transaction still goes through.
+    let (status, _) = raw(&net, "push_transaction", body).await;
+    assert_eq!(status, 202);
+}

@@ -266,6 +266,7 @@ struct Inner {
     http: reqwest::Client,
     config: ChainConfig,
     cache: Mutex<LookupCache>,
+    offline_until: Mutex<Option<Instant>>,
 }
 
 /// The expiration of the last transaction built in this process: the next
@@ -328,6 +329,9 @@ pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, String> 
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(5)))
         .pool_idle_timeout(Duration::from_secs(30))
+        // A redirect is never the FIO API or a relay answering: a 302 to a
+        // captive portal must not turn a POST into a GET that "succeeds".
+        .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("fio-peer/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| e.to_string())
@@ -368,6 +372,7 @@ impl ChainClient {
                 http,
                 config,
                 cache: Mutex::new(HashMap::new()),
+                offline_until: Mutex::new(None),
             }),
             rt,
         })
@@ -675,32 +680,43 @@ fn read_error(status: u16, body: &[u8]) -> Answer {
                 details,
             }));
         }
+        // The FIO shapes: 404 {"message"} alone; 400 {"type","message","fields"};
+        // 403 {"type","message"}.
         if let Some(Value::String(message)) = o.get("message") {
-            if matches!(status, 400 | 403 | 404) {
-                let fields = o
-                    .get("fields")
-                    .cloned()
-                    .and_then(|f| serde_json::from_value(f).ok())
-                    .unwrap_or_default();
+            let error_type = o.get("type").and_then(Value::as_str).map(str::to_string);
+            let fields = o.get("fields").and_then(|f| {
+                serde_json::from_value::<Vec<FioFieldError>>(f.clone()).ok()
+            });
+            let fio = match status {
+                404 => o.len() == 1,
+                400 => error_type.is_some() && fields.is_some(),
+                403 => error_type.is_some(),
+                _ => false,
+            };
+            if fio {
                 return Answer::Err(ChainError::Fio(FioError {
                     status,
-                    error_type: o.get("type").and_then(Value::as_str).map(str::to_string),
+                    error_type,
                     message: message.clone(),
-                    fields,
+                    fields: fields.unwrap_or_default(),
                 }));
             }
         }
     }
-    if status == 429 || status >= 500 {
-        return Answer::Retry(format!("HTTP {status}"));
+    // add_pub_address and the other action endpoints answer a transaction
+    // that does not unpack with 403 and the exception's text.
+    if status == 403 && json.is_none() && !body.is_empty() {
+        let text = String::from_utf8_lossy(&body[..body.len().min(512)]).into_owned();
+        return Answer::Err(ChainError::Fio(FioError {
+            status,
+            error_type: None,
+            message: text,
+            fields: Vec::new(),
+        }));
     }
-    let text = String::from_utf8_lossy(&body[..body.len().min(512)]).into_owned();
-    Answer::Err(ChainError::Fio(FioError {
-        status,
-        error_type: None,
-        message: text,
-        fields: Vec::new(),
-    }))
+    // Anything else (a proxy's or CDN's page, a parked domain, 429, a 5xx
+    // without EOSIO's JSON) is not the FIO API answering: ask another node.
+    Answer::Retry(format!("HTTP {status}, not a FIO API answer"))
 }
 
 impl Inner {
@@ -819,13 +835,22 @@ impl Inner {
                 }
             }
         }
-        let mut answers: Vec<(String, Lookup<String>)> = Vec::new();
+        // The wallet engine waits for lookups inside a database transaction:
+        // right after the chain was found unreachable, do not wait again.
+        let offline = *self.offline_until.lock().unwrap_or_else(|e| e.into_inner());
+        if offline.is_some_and(|t| Instant::now() < t) {
+            return Err(ChainError::Unavailable(
+                "no FIO API node answered moments ago".into(),
+            ));
+        }
+        // Each node's answer, errors included: they must all agree.
+        let mut answers: Vec<(String, Result<Lookup<String>, ChainError>)> = Vec::new();
         let mut failures = Vec::new();
         for node in &self.config.nodes {
             if answers.len() == self.config.agreement {
                 break;
             }
-            let mut outcome = Lookup::NotFound;
+            let mut outcome = Ok(Lookup::NotFound);
             let mut retry = None;
             for (chain, token) in codes {
                 let body = serde_json::json!({"fio_address": address, "chain_code": chain, "token_code": token});
@@ -835,16 +860,24 @@ impl Inner {
                         struct R {
                             public_address: String,
                         }
-                        let r: R = parse("get_pub_address", v)?;
-                        outcome = Lookup::Found(if what == "FIO" {
-                            r.public_address
-                        } else {
-                            format!("{token} {}", r.public_address)
-                        });
+                        match parse::<R>("get_pub_address", v) {
+                            Ok(r) => {
+                                outcome = Ok(Lookup::Found(if what == "FIO" {
+                                    r.public_address
+                                } else {
+                                    format!("{token} {}", r.public_address)
+                                }))
+                            }
+                            // A broken node: ask another.
+                            Err(e) => retry = Some(format!("{node}: {e}")),
+                        }
                         break;
                     }
                     Answer::Err(e) if e.is_not_found() => continue,
-                    Answer::Err(e) => return Err(e),
+                    Answer::Err(e) => {
+                        outcome = Err(e);
+                        break;
+                    }
                     Answer::Retry(why) => {
                         retry = Some(why);
                         break;
@@ -857,6 +890,10 @@ impl Inner {
             }
         }
         if answers.len() < self.config.agreement {
+            if answers.is_empty() {
+                *self.offline_until.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some(Instant::now() + OFFLINE_BACKOFF);
+            }
             return Err(ChainError::Unavailable(format!(
                 "{} of {} nodes needed for agreement answered: {}",
                 answers.len(),
@@ -871,17 +908,34 @@ impl Inner {
                 answers[0].0, first, other
             )));
         }
+        let first = first?;
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= MAX_CACHED {
+            let ttl = self.config.cache_ttl;
+            cache.retain(|_, (at, _)| at.elapsed() < ttl);
+            if cache.len() >= MAX_CACHED {
+                cache.clear();
+            }
+        }
         cache.insert(key, (Instant::now(), first.clone()));
         Ok(first)
     }
 }
 
+/// Lookups kept at most (a spam wave of unknown senders cannot grow it).
+const MAX_CACHED: usize = 4096;
+
+/// After every node failed a lookup, further lookups fail at once for this
+/// long instead of waiting for timeouts again.
+const OFFLINE_BACKOFF: Duration = Duration::from_secs(5);
+
 impl From<ChainError> for DirectoryError {
     fn from(e: ChainError) -> Self {
         match e {
             e if e.is_not_found() => DirectoryError::NotFound(e.to_string()),
-            ChainError::Fio(FioError { status: 400, .. }) => {
+            // A malformed handle, or a FIO/FIO mapping that is not a key:
+            // asking again will not help.
+            ChainError::Fio(FioError { status: 400, .. }) | ChainError::InvalidResponse { .. } => {
                 DirectoryError::NotFound(e.to_string())
             }
             other => DirectoryError::Unavailable(other.to_string()),
