@@ -569,9 +569,14 @@ fn pages_that_are_not_the_fio_api_are_not_answers() {
     for broken in [&cdn, &parked, &other_json] {
         // Never "not registered": the next node is asked.
         let c = client(&[broken, &good], 1);
-        assert_eq!(block_on(c.fio_public_key(&alice)).unwrap().to_fio_string(), key);
+        assert_eq!(
+            block_on(c.fio_public_key(&alice)).unwrap().to_fio_string(),
+            key
+        );
         match block_on(client(&[broken], 1).fio_public_key(&alice)) {
-            Err(ChainError::Unavailable(why)) => assert!(why.contains("not a FIO API answer"), "{why}"),
+            Err(ChainError::Unavailable(why)) => {
+                assert!(why.contains("not a FIO API answer"), "{why}")
+            }
             other => panic!("{other:?}"),
         }
     }
@@ -588,13 +593,23 @@ fn a_refusal_is_one_nodes_answer_under_the_agreement_check() {
     let alice = FioAddress::parse("alice@wallet").unwrap();
     let key = PrivateKey::generate().public_key().to_fio_string();
     let good = key_node(key);
-    let refusing = Canned::json(|_, _| (400, invalid_input("fio_address", "alice@wallet", "Invalid FIO Address")));
+    let refusing = Canned::json(|_, _| {
+        (
+            400,
+            invalid_input("fio_address", "alice@wallet", "Invalid FIO Address"),
+        )
+    });
     // One node refusing cannot decide alone when two must agree.
     assert!(matches!(
         block_on(client(&[&refusing, &good], 2).fio_public_key(&alice)),
         Err(ChainError::Disagreement(_))
     ));
-    let refusing2 = Canned::json(|_, _| (400, invalid_input("fio_address", "alice@wallet", "Invalid FIO Address")));
+    let refusing2 = Canned::json(|_, _| {
+        (
+            400,
+            invalid_input("fio_address", "alice@wallet", "Invalid FIO Address"),
+        )
+    });
     assert!(matches!(
         block_on(client(&[&refusing, &refusing2], 2).fio_public_key(&alice)),
         Err(ChainError::Fio(_))

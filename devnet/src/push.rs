@@ -63,6 +63,15 @@ pub fn push(devnet: &Devnet, body: &[u8], endpoint: Endpoint) -> Result<Value, A
         Some(c) if c == &json!(0) || c == &json!("none") => {}
         Some(c) => return Err(ApiError::unknown_compression(format!("compression {c}"))),
     }
+    match obj.get("packed_context_free_data") {
+        None => {}
+        Some(Value::String(h)) if hex::decode(h).is_ok() => {}
+        Some(other) => {
+            return Err(ApiError::invalid_transaction_field(format!(
+                "packed_context_free_data {other} is not a hex string"
+            )))
+        }
+    }
     let packed_hex = obj.get("packed_trx").and_then(Value::as_str).unwrap_or("");
     let unpacked = hex::decode(packed_hex)
         .map_err(|e| e.to_string())
@@ -82,6 +91,21 @@ pub fn push(devnet: &Devnet, body: &[u8], endpoint: Endpoint) -> Result<Value, A
             })
         }
     };
+
+    let fio_address_account = Name::parse("fio.address").expect("name");
+    // The action endpoints check what they carry before the transaction is
+    // pushed (chain_plugin), so these come before expiration and TAPOS.
+    if let Endpoint::Only(name) = endpoint {
+        if trx.actions.len() != 1
+            || trx.actions[0].account != fio_address_account
+            || trx.actions[0].name.as_string() != name
+        {
+            return Err(ApiError::invalid_account_or_action());
+        }
+        if trx.actions[0].authorization.is_empty() {
+            return Err(ApiError::invalid_transaction());
+        }
+    }
 
     let head = devnet.head();
     let now = head.time_ms.div_euclid(1000);
@@ -164,24 +188,13 @@ pub fn push(devnet: &Devnet, body: &[u8], endpoint: Endpoint) -> Result<Value, A
         }
     }
 
-    let fio_address_account = Name::parse("fio.address").expect("name");
     let implemented = ["addaddress", "remaddress", "regaddress"];
-    match endpoint {
-        Endpoint::Only(name) => {
-            if trx.actions.len() != 1
-                || trx.actions[0].account != fio_address_account
-                || trx.actions[0].name.as_string() != name
+    if endpoint == Endpoint::Any {
+        for a in &trx.actions {
+            if a.account != fio_address_account
+                || !implemented.contains(&a.name.as_string().as_str())
             {
                 return Err(ApiError::invalid_account_or_action());
-            }
-        }
-        Endpoint::Any => {
-            for a in &trx.actions {
-                if a.account != fio_address_account
-                    || !implemented.contains(&a.name.as_string().as_str())
-                {
-                    return Err(ApiError::invalid_account_or_action());
-                }
             }
         }
     }

@@ -437,6 +437,28 @@ async fn bad_transactions_get_the_nodes_error_shapes() {
         (status, v["type"].as_str()),
         (403, Some("invalid_transaction"))
     );
+    // Two faults: the endpoint's own check comes first, as on the node.
+    let body = signed(&net, &net.alice, vec![data.remove_action()], |t| {
+        t.expiration -= 500
+    })
+    .await;
+    let (status, v) = raw(&net, "add_pub_address", body).await;
+    assert_eq!(
+        (status, v["type"].as_str()),
+        (403, Some("invalid_account_or_action"))
+    );
+    // Expired and badly signed: expiration is checked before signatures.
+    let body = signed(&net, &net.bob, vec![data.add_action()], |t| {
+        t.expiration -= 500
+    })
+    .await;
+    let (_, v) = raw(&net, "add_pub_address", body).await;
+    assert_eq!(v["error"]["name"], "expired_tx_exception");
+    // Badly signed and for a foreign handle: authorization before the contract.
+    let foreign = add_data(&net.bob, "alice@devnet", "https://x/");
+    let body = signed(&net, &net.alice, vec![foreign.add_action()], |_| {}).await;
+    let (status, _) = raw(&net, "add_pub_address", body).await;
+    assert_eq!(status, 401);
     // Garbage packed_trx on push_transaction.
     let (status, v) = raw(&net, "push_transaction", json!({"signatures": [], "compression": 0, "packed_context_free_data": "", "packed_trx": "00ff"})).await;
     assert_eq!(
@@ -724,12 +746,27 @@ async fn mutated_transactions_are_refused_and_the_devnet_keeps_serving() {
             }
             // Wrong JSON types.
             _ => {
-                let key = ["signatures", "compression", "packed_trx", "packed_context_free_data"][next() as usize % 4];
-                b[key] = [json!(null), json!(7), json!({"a": 1}), json!([1, 2]), json!("zz")][next() as usize % 5].clone();
+                let key = [
+                    "signatures",
+                    "compression",
+                    "packed_trx",
+                    "packed_context_free_data",
+                ][next() as usize % 4];
+                b[key] = [
+                    json!(null),
+                    json!(7),
+                    json!({"a": 1}),
+                    json!([1, 2]),
+                    json!("zz"),
+                ][next() as usize % 5]
+                    .clone();
             }
         }
         let (status, v) = raw(&net, "push_transaction", b.clone()).await;
-        assert!(!(200..300).contains(&status), "mutation {i} was accepted: {b}");
+        assert!(
+            !(200..300).contains(&status),
+            "mutation {i} was accepted: {b}"
+        );
         assert!(v.is_object() || v.is_string(), "{v}");
     }
     // Still healthy, and the untouched transaction still goes through.

@@ -503,38 +503,63 @@ fn undeliverable_envelopes_wait_in_order_and_a_peer_without_inbox_is_retried() {
 }
 
 #[test]
-fn an_envelope_whose_sender_cannot_be_looked_up_stays_on_the_relay() {
+fn an_envelope_whose_sender_cannot_be_looked_up_is_held_and_received_later() {
     let (ka, kb) = keys();
-    let mut world = World::new(&[("alice", &ka), ("bob", &kb)]);
+    let kc = PrivateKey::generate();
+    let mut world = World::new(&[("alice", &ka), ("bob", &kb), ("carol", &kc)]);
     let alice = world.party("alice", &ka, 0);
     let bob = world.party("bob", &kb, 1);
-    alice.sync();
-    bob.sync();
-    let hello = alice.wallet.open_channel("bob@devnet", None).unwrap();
-    assert_eq!(alice.sync().delivered, 1);
-    // The chain goes away before Bob can look up Alice's key. Bob's wallet
-    // restarts too, so its registration check is due and fails: the sync
-    // goes on without it.
+    let carol = world.party("carol", &kc, 2);
+    open(&alice, &bob);
+    carol.sync();
+    // Carol's first contact needs a key lookup at Bob's; Alice's channel
+    // messages after it do not.
+    let hello = carol.wallet.open_channel("bob@devnet", None).unwrap();
+    assert_eq!(carol.sync().delivered, 1);
+    for i in 0..3 {
+        alice
+            .wallet
+            .send_private_text("bob@devnet", &format!("x{i}"), None)
+            .unwrap();
+    }
+    assert_eq!(alice.sync().delivered, 3);
+
+    // The chain goes away. Bob's wallet restarts too (empty lookup cache,
+    // registration check due, and failing): the sync goes on without it.
     world.stop_devnet();
     drop(bob);
     let bob = world.party("bob", &kb, 1);
     let r = bob.sync();
     assert!(r.registration_error.is_some(), "{r:?}");
+    // Everything is in Bob's database and acknowledged: Carol's envelope is
+    // held, Alice's texts are received.
     assert_eq!(
-        (r.fetched, r.received, r.deferred, r.acked),
-        (1, 0, 1, 0),
+        (r.fetched, r.received, r.held, r.acked),
+        (4, 3, 1, 4),
         "{r:?}"
     );
-    assert!(bob.wallet.queue().unwrap().is_empty());
-    // It is back: the envelope is fetched again and received.
-    world.start_devnet();
+    assert_eq!(bob.wallet.held_count().unwrap(), 1);
+    assert!(bob.wallet.channel("carol@devnet").unwrap().is_none());
+    assert_eq!(texts(&bob, "alice@devnet"), ["x0", "x1", "x2"]);
+    // Still down: it stays held.
     let r = bob.sync();
-    assert_eq!((r.fetched, r.received, r.acked), (1, 1, 1), "{r:?}");
+    assert_eq!((r.fetched, r.held, r.received), (0, 1, 0), "{r:?}");
+
+    // The chain is back (and Bob's client, restarted with the app, does
+    // not wait out its fail-fast window): the held envelope is received.
+    world.start_devnet();
+    drop(bob);
+    let bob = world.party("bob", &kb, 1);
+    let r = bob.sync();
+    assert_eq!((r.fetched, r.received, r.held), (0, 1, 0), "{r:?}");
     assert_eq!(r.registration_error, None);
-    assert_eq!(
-        bob.wallet.queue().unwrap()[0].message.message_id,
-        hello.message_id
-    );
+    assert_eq!(bob.wallet.held_count().unwrap(), 0);
+    assert!(bob
+        .wallet
+        .queue()
+        .unwrap()
+        .iter()
+        .any(|q| q.message.message_id == hello.message_id));
 }
 
 #[test]
@@ -606,6 +631,131 @@ fn an_inbox_moved_to_another_relay_loses_nothing_sent_to_the_old_one() {
     );
     bob.sync();
     assert!(bob.wallet.previous_inboxes().unwrap().is_empty());
+}
+
+/// A server answering every request with `status`, `headers` and `body`.
+fn fake_server(
+    status: u16,
+    headers: &'static str,
+    body: String,
+) -> (String, std::thread::JoinHandle<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { return };
+            let mut buf = [0u8; 65536];
+            let _ = s.read(&mut buf);
+            let resp = format!(
+                "HTTP/1.1 {status} X\r\n{headers}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = s.write_all(resp.as_bytes());
+        }
+    });
+    (url, handle)
+}
+
+#[test]
+fn a_hostile_inbox_or_relay_cannot_fake_a_delivery_or_loop_a_fetch() {
+    let (ka, kb) = keys();
+    let world = World::new(&[("alice", &ka), ("bob", &kb)]);
+    let alice = world.party("alice", &ka, 0);
+    alice.sync();
+    let chain = world.chain();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let point_bob_at = |url: &str| {
+        rt.block_on(chain.add_pub_address(
+            &kb,
+            "bob@devnet",
+            vec![fio_peer::chain::TokenPubAddress {
+                token_code: "URL".into(),
+                chain_code: "FIB".into(),
+                public_address: url.into(),
+            }],
+            0,
+        ))
+        .unwrap();
+        alice
+            .engine
+            .chain()
+            .invalidate(&FioAddress::parse("bob@devnet").unwrap());
+    };
+    let hello = alice.wallet.open_channel("bob@devnet", None).unwrap();
+    let state = || {
+        alice
+            .wallet
+            .delivery("bob@devnet", &hello.message_id)
+            .unwrap()
+            .unwrap()
+    };
+
+    // A 200 that is not the relay's 202 with a seq is not a delivery.
+    let (ok_page, _) = fake_server(200, "", "<html>welcome</html>".into());
+    point_bob_at(&ok_page);
+    assert_eq!(alice.sync().delivered, 0);
+    assert_eq!(state().state, OutboxState::Pending);
+    let (no_seq, _) = fake_server(202, "", "{}".into());
+    point_bob_at(&no_seq);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(alice.sync().delivered, 0);
+    assert!(state().last_error.unwrap().contains("without a seq"));
+    // A redirect is not followed.
+    let (redirect, _) = fake_server(302, "Location: http://127.0.0.1:1/\r\n", String::new());
+    point_bob_at(&redirect);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(alice.sync().delivered, 0);
+    // An absurd Retry-After is capped at our own longest wait.
+    let (busy, _) = fake_server(429, "Retry-After: 999999999999\r\n", "{}".into());
+    point_bob_at(&busy);
+    std::thread::sleep(Duration::from_millis(500));
+    alice.sync();
+    let s = state();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    assert!(
+        s.next_attempt_at <= now + 1000,
+        "{} vs {now}",
+        s.next_attempt_at
+    );
+    // Refused for good: failed, kept for the user, retried on request.
+    let (refusing, _) = fake_server(
+        413,
+        "",
+        r#"{"error":{"type":413,"field":null,"message":"too large"}}"#.into(),
+    );
+    point_bob_at(&refusing);
+    std::thread::sleep(Duration::from_millis(500));
+    alice.sync();
+    let s = state();
+    assert_eq!(s.state, OutboxState::Failed);
+    assert!(s.last_error.as_deref().unwrap().contains("too large"));
+    alice.wallet.retry_delivery(s.row).unwrap();
+    assert_eq!(state().state, OutboxState::Pending);
+
+    // A relay whose seqs do not grow cannot make a fetch loop.
+    let page = r#"{"messages":[{"seq":5,"received_at":0,"envelope":"{}"},{"seq":5,"received_at":0,"envelope":"{}"}],"next_after":5}"#;
+    let (looping, _) = fake_server(200, "", page.into());
+    let bob = world.party_with("bob", &kb, 1, World::sync_config(&world.relays[1].url()));
+    bob.wallet
+        .set_own_inbox(&OwnInbox {
+            relay: looping,
+            inbox_id: "00".repeat(16),
+            credential: "11".repeat(32),
+            inbox_url: format!("{}/v1/inboxes/{}", world.relays[1].url(), "00".repeat(16)),
+            registered_at: Some(1),
+            registered_tx: None,
+        })
+        .unwrap();
+    match bob.engine.fetch_blocking_result() {
+        Err(SyncError::Relay { message, .. }) => {
+            assert!(message.contains("not increasing"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 mod reqwest {

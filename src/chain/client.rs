@@ -684,9 +684,9 @@ fn read_error(status: u16, body: &[u8]) -> Answer {
         // 403 {"type","message"}.
         if let Some(Value::String(message)) = o.get("message") {
             let error_type = o.get("type").and_then(Value::as_str).map(str::to_string);
-            let fields = o.get("fields").and_then(|f| {
-                serde_json::from_value::<Vec<FioFieldError>>(f.clone()).ok()
-            });
+            let fields = o
+                .get("fields")
+                .and_then(|f| serde_json::from_value::<Vec<FioFieldError>>(f.clone()).ok());
             let fio = match status {
                 404 => o.len() == 1,
                 400 => error_type.is_some() && fields.is_some(),

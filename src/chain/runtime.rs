@@ -61,7 +61,17 @@ impl NetRuntime {
         self.handle().spawn(async move {
             let _ = tx.send(fut.await);
         });
-        match rx.recv() {
+        let wait = || rx.recv();
+        // On a worker of a multi-thread runtime (this one included), hand
+        // the worker's other tasks to another thread while we wait, so the
+        // task we wait for can always run.
+        let received = match tokio::runtime::Handle::try_current() {
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(wait)
+            }
+            _ => wait(),
+        };
+        match received {
             Ok(v) => v,
             Err(_) => panic!("the task panicked"),
         }

@@ -134,8 +134,12 @@ pub struct SyncReport {
     pub rejected: u64,
     /// Already received before (a fetch after a crash between commit and ack).
     pub duplicates: u64,
-    /// Left on the relay because a key lookup failed; fetched again next time.
-    pub deferred: u64,
+    /// Envelopes that wait in the wallet for their sender's key (the chain
+    /// was unreachable), fetched now or by an earlier sync; a later sync
+    /// receives them.
+    pub held: u64,
+    /// Fetches from inboxes we moved away from that failed (not fatal).
+    pub previous_inbox_failures: u64,
     /// Envelopes acknowledged (deleted on the relay).
     pub acked: u64,
     /// Delivered to peers' inboxes, and their bytes.
@@ -195,6 +199,25 @@ struct Fetched {
 struct FetchedMessage {
     seq: i64,
     envelope: String,
+}
+
+/// Held envelopes tried again per sync.
+const HELD_PER_SYNC: usize = 500;
+
+/// Adds receive results to the report.
+fn count(report: &mut SyncReport, results: &[Result<crate::wallet::Received, WalletError>]) {
+    for result in results {
+        match result {
+            Ok(_) => report.received += 1,
+            Err(WalletError::Rejected { error, .. })
+                if error.kind == ErrorKind::InvalidMessageId =>
+            {
+                report.duplicates += 1
+            }
+            Err(WalletError::Rejected { .. }) => report.rejected += 1,
+            Err(_) => report.held += 1,
+        }
+    }
 }
 
 fn now_ms() -> i64 {
@@ -407,44 +430,42 @@ impl Engine {
         cancel: &CancelToken,
     ) -> Result<SyncReport, SyncError> {
         let mut report = SyncReport::default();
+        // Deliver first: our own relay or the chain being down must not
+        // hold up what we send to others.
+        self.deliver(&mut report, progress, cancel).await?;
         let own = self.blocking(|w| w.own_inbox()).await?;
-        let has_inbox = own.is_some();
-        if has_inbox || self.config.relay.is_some() {
-            let due = {
-                let last = self
-                    .last_registration_check
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner());
-                last.is_none_or(|t| t.elapsed() >= self.config.registration_check)
-            };
-            let registered_before = own.and_then(|i| i.registered_at).is_some();
-            if due || !registered_before {
-                if let Some(p) = progress {
-                    p.progress(SyncPhase::Registering, &report);
-                }
-                self.ensure_inbox().await?;
-                // An unreachable chain must not stop messages: the check
-                // runs again next sync.
-                match self.register_inbox(false).await {
-                    Ok(pushed) => report.registered = pushed,
-                    Err(SyncError::Chain(e)) => report.registration_error = Some(e.to_string()),
-                    Err(e) => return Err(e),
-                }
+        if own.is_none() && self.config.relay.is_none() {
+            return Ok(report);
+        }
+        let due = {
+            let last = self
+                .last_registration_check
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            last.is_none_or(|t| t.elapsed() >= self.config.registration_check)
+        };
+        let registered_before = own.and_then(|i| i.registered_at).is_some();
+        if due || !registered_before {
+            if let Some(p) = progress {
+                p.progress(SyncPhase::Registering, &report);
+            }
+            self.ensure_inbox().await?;
+            // An unreachable chain must not stop messages: the check runs
+            // again next sync.
+            match self.register_inbox(false).await {
+                Ok(pushed) => report.registered = pushed,
+                Err(SyncError::Chain(e)) => report.registration_error = Some(e.to_string()),
+                Err(e) => return Err(e),
             }
         }
-        // Deliver first, so a relay of ours that is down does not hold up
-        // what we send to others.
-        self.deliver(&mut report, progress, cancel).await?;
-        if has_inbox || self.config.relay.is_some() {
-            if cancel.is_cancelled() {
-                return Err(SyncError::Cancelled);
-            }
-            let before = report.received + report.rejected;
-            self.fetch(&mut report, progress, cancel).await?;
-            // Replies the fetch produced go out now.
-            if report.received + report.rejected > before {
-                self.deliver(&mut report, progress, cancel).await?;
-            }
+        if cancel.is_cancelled() {
+            return Err(SyncError::Cancelled);
+        }
+        let before = report.received + report.rejected;
+        self.fetch(&mut report, progress, cancel).await?;
+        // Replies the fetch produced go out now.
+        if report.received + report.rejected > before {
+            self.deliver(&mut report, progress, cancel).await?;
         }
         Ok(report)
     }
@@ -499,11 +520,12 @@ impl Engine {
             .ok_or_else(|| SyncError::Config("no relay to create the inbox on".into()))?;
         let mut report = SyncReport::default();
         let cancel = CancelToken::new();
-        // The old inbox becomes a previous inbox, still fetched by every sync.
+        // The old inbox becomes a previous inbox, still fetched by every
+        // sync: whatever happens next, nothing sent to either is lost.
         let inbox = self.create_inbox(&relay).await?;
-        report.registered = self.register_inbox(true).await?;
         let location = InboxLocation::parse("URL", &inbox.inbox_url)
             .map_err(|e| SyncError::Config(e.to_string()))?;
+        // Queued in the outbox before anything can fail.
         self.blocking(move |w| {
             for ch in w.channels()? {
                 if ch.state == crate::wallet::ChannelState::Open {
@@ -513,6 +535,13 @@ impl Engine {
             Ok(())
         })
         .await?;
+        // Not registered yet (registered_at is empty): a failure here is
+        // retried by the next sync's registration check.
+        match self.register_inbox(true).await {
+            Ok(pushed) => report.registered = pushed,
+            Err(SyncError::Chain(e)) => report.registration_error = Some(e.to_string()),
+            Err(e) => return Err(e),
+        }
         self.deliver(&mut report, None, &cancel).await?;
         Ok(report)
     }
@@ -527,11 +556,14 @@ impl Engine {
         let me = self.blocking(|w| Ok(w.fio_address())).await?;
         self.chain.invalidate(&me);
         let current = self.chain.inbox(&me).await?;
-        *self
-            .last_registration_check
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+        let checked = || {
+            *self
+                .last_registration_check
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = Some(Instant::now())
+        };
         if current.as_ref() == Some(&location) && !force {
+            checked();
             if inbox.registered_at.is_none() {
                 self.blocking(|w| w.record_registration(None)).await?;
             }
@@ -548,6 +580,7 @@ impl Engine {
             )
             .await?;
         drop(key);
+        checked();
         self.chain.invalidate(&me);
         let id = pushed.transaction_id.clone();
         self.blocking(move |w| w.record_registration(Some(&id)))
@@ -630,6 +663,7 @@ impl Engine {
             .blocking(|w| w.own_inbox())
             .await?
             .ok_or(SyncError::NoInbox)?;
+        self.receive_held(report).await?;
         self.fetch_inbox(Arc::new(inbox), report, progress, cancel)
             .await?;
         for old in self.blocking(|w| w.previous_inboxes()).await? {
@@ -642,6 +676,10 @@ impl Engine {
                 // The relay no longer has it (deleted, or lost with its data).
                 Err(SyncError::Relay { status: 401, .. }) => {
                     self.blocking(move |w| w.forget_previous_inbox(&id)).await?
+                }
+                // Its relay is down: our own inbox matters more; next time.
+                Err(SyncError::Relay { .. }) | Err(SyncError::Transport(_)) => {
+                    report.previous_inbox_failures += 1
                 }
                 Err(e) => return Err(e),
             }
@@ -656,33 +694,39 @@ impl Engine {
         progress: Option<&dyn SyncProgress>,
         cancel: &CancelToken,
     ) -> Result<(), SyncError> {
-        // Highest seq such that it and everything before it is committed.
-        let mut ackable: Option<i64> = None;
-        let mut acked: Option<i64> = None;
-        // A deferred envelope stops the ack point: it must be fetched again.
-        let mut deferred_at: Option<i64> = None;
+        let mut after = 0i64;
         let mut page = self.get_page(&inbox, 0, self.config.long_poll).await;
         loop {
             let (messages, bytes) = page?;
             if messages.is_empty() {
                 break;
             }
+            // seqs must grow: a relay that repeats or reorders them could
+            // make this loop forever or ack what was not received.
+            let mut last = after;
+            for m in &messages {
+                if m.seq <= last {
+                    return Err(SyncError::Relay {
+                        status: 200,
+                        message: format!("seq {} after {last}: not increasing", m.seq),
+                    });
+                }
+                last = m.seq;
+            }
+            after = last;
             report.fetched += messages.len() as u64;
             report.fetched_bytes += bytes;
-            let last_seq = messages.last().map_or(0, |m| m.seq);
             // Start fetching the next page now; receive meanwhile.
             let next = {
-                let (http_engine, inbox) = (self.clone(), inbox.clone());
-                tokio::spawn(
-                    async move { http_engine.get_page(&inbox, last_seq, Duration::ZERO).await },
-                )
+                let (engine, inbox) = (self.clone(), inbox.clone());
+                tokio::spawn(async move { engine.get_page(&inbox, last, Duration::ZERO).await })
             };
-            let seqs: Vec<i64> = messages.iter().map(|m| m.seq).collect();
             let envelopes: Vec<String> = messages.into_iter().map(|m| m.envelope).collect();
+            // One transaction: received, rejected, or held for a key lookup.
             let results = self
                 .blocking(move |w| {
                     let refs: Vec<&[u8]> = envelopes.iter().map(|e| e.as_bytes()).collect();
-                    w.receive_batch(&refs)
+                    w.receive_batch_holding(&refs)
                 })
                 .await;
             let results = match results {
@@ -692,28 +736,15 @@ impl Engine {
                     return Err(e);
                 }
             };
-            for (seq, result) in seqs.iter().zip(&results) {
-                match result {
-                    Ok(_) => report.received += 1,
-                    Err(WalletError::Rejected { error, .. })
-                        if error.kind == ErrorKind::InvalidMessageId =>
-                    {
-                        report.duplicates += 1
-                    }
-                    Err(WalletError::Rejected { .. }) => report.rejected += 1,
-                    Err(_) => {
-                        report.deferred += 1;
-                        deferred_at.get_or_insert(*seq);
-                    }
+            count(report, &results);
+            // Everything up to `last` is in the database now.
+            report.acked += match self.ack(&inbox, last).await {
+                Ok(n) => n,
+                Err(e) => {
+                    next.abort();
+                    return Err(e);
                 }
-                if deferred_at.is_none() {
-                    ackable = Some(*seq);
-                }
-            }
-            if let Some(up_to) = ackable.filter(|a| Some(*a) != acked) {
-                report.acked += self.ack(&inbox, up_to).await?;
-                acked = Some(up_to);
-            }
+            };
             if let Some(p) = progress {
                 p.progress(SyncPhase::Fetching, report);
             }
@@ -726,6 +757,13 @@ impl Engine {
                 Err(e) => std::panic::resume_unwind(e.into_panic()),
             };
         }
+        Ok(())
+    }
+
+    /// Envelopes held for a key lookup, tried again.
+    async fn receive_held(&self, report: &mut SyncReport) -> Result<(), SyncError> {
+        let results = self.blocking(|w| w.receive_held(HELD_PER_SYNC)).await?;
+        count(report, &results);
         Ok(())
     }
 
@@ -747,10 +785,14 @@ impl Engine {
         let retry =
             |error: String, ask_chain: bool, after: Option<Duration>| DeliveryOutcome::Retry {
                 error,
-                at: now
-                    + after
+                // A relay's Retry-After is obeyed up to our own longest wait.
+                at: now.saturating_add(
+                    after
+                        .map(|a| a.min(self.config.retry_max))
                         .unwrap_or_else(|| self.backoff(item.attempts))
-                        .as_millis() as i64,
+                        .as_millis()
+                        .min(i64::MAX as u128) as i64,
+                ),
                 ask_chain,
             };
         let location = match &item.destination {
@@ -787,13 +829,19 @@ impl Engine {
             .map(Duration::from_secs);
         let body = read_capped(resp, SMALL_BODY).await.unwrap_or_default();
         match status {
-            200 | 202 => {
-                let seq = serde_json::from_slice::<Value>(&body)
-                    .ok()
-                    .and_then(|v| v["seq"].as_i64())
-                    .unwrap_or(0);
-                DeliveryOutcome::Delivered { seq }
-            }
+            // Only the relay's own answer counts as stored (docs/protocol.md
+            // §4.2): 202 with its seq. Anything else 2xx is somebody else.
+            202 => match serde_json::from_slice::<Value>(&body)
+                .ok()
+                .and_then(|v| v["seq"].as_i64())
+            {
+                Some(seq) => DeliveryOutcome::Delivered { seq },
+                None => retry(
+                    format!("{}: 202 without a seq: not an inbox", location.address),
+                    true,
+                    None,
+                ),
+            },
             // The inbox is gone: ask the chain where the peer's inbox is now.
             404 | 410 => {
                 self.chain.invalidate(&item.peer);

@@ -499,6 +499,26 @@ impl Wallet {
         &self,
         envelopes: &[&[u8]],
     ) -> Result<Vec<Result<Received, WalletError>>, WalletError> {
+        self.receive_batch_inner(envelopes, false)
+    }
+
+    /// [`receive_batch`](Self::receive_batch), but an envelope whose sender
+    /// cannot be looked up now (`WalletError::Directory`) is held in the
+    /// database in the same transaction, to be received by
+    /// [`receive_held`](Self::receive_held) later. After it returns, every
+    /// envelope of the batch is safe in the database and may be acknowledged.
+    pub fn receive_batch_holding(
+        &self,
+        envelopes: &[&[u8]],
+    ) -> Result<Vec<Result<Received, WalletError>>, WalletError> {
+        self.receive_batch_inner(envelopes, true)
+    }
+
+    fn receive_batch_inner(
+        &self,
+        envelopes: &[&[u8]],
+        hold: bool,
+    ) -> Result<Vec<Result<Received, WalletError>>, WalletError> {
         let mut inner = self.lock();
         let Inner { conn, ctx } = &mut *inner;
         let tx = conn.transaction()?;
@@ -506,8 +526,40 @@ impl Wallet {
         for envelope in envelopes {
             match ctx.receive(&tx, envelope) {
                 // Directory failures happen before any write: that envelope waits.
-                r
-                @ (Ok(_) | Err(WalletError::Rejected { .. }) | Err(WalletError::Directory(_))) => {
+                Err(WalletError::Directory(e)) => {
+                    if hold {
+                        outbox::hold(&tx, envelope, &e.to_string())?;
+                    }
+                    results.push(Err(WalletError::Directory(e)))
+                }
+                r @ (Ok(_) | Err(WalletError::Rejected { .. })) => results.push(r),
+                Err(e) => return Err(e),
+            }
+        }
+        tx.commit()?;
+        Ok(results)
+    }
+
+    /// Receives held envelopes again (at most `limit`, oldest first), in one
+    /// transaction: those that are now received or rejected leave the hold,
+    /// the others stay with their attempt counted.
+    pub fn receive_held(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<Result<Received, WalletError>>, WalletError> {
+        let mut inner = self.lock();
+        let Inner { conn, ctx } = &mut *inner;
+        let tx = conn.transaction()?;
+        let held = outbox::held(&tx, limit)?;
+        let mut results = Vec::with_capacity(held.len());
+        for (id, envelope) in held {
+            match ctx.receive(&tx, envelope.as_bytes()) {
+                Err(WalletError::Directory(e)) => {
+                    outbox::held_again(&tx, id, &e.to_string())?;
+                    results.push(Err(WalletError::Directory(e)))
+                }
+                r @ (Ok(_) | Err(WalletError::Rejected { .. })) => {
+                    outbox::release(&tx, id)?;
                     results.push(r)
                 }
                 Err(e) => return Err(e),

@@ -124,6 +124,43 @@ pub(crate) fn insert(
     Ok(())
 }
 
+/// Holds an envelope whose sender could not be looked up (once per envelope).
+pub(crate) fn hold(conn: &Connection, envelope: &[u8], error: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO held_envelopes (digest, envelope, held_at, last_error) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (digest) DO UPDATE SET attempts = attempts + 1, last_error = excluded.last_error",
+    )?
+    .execute(params![
+        crate::crypto::sha256(envelope).to_vec(),
+        String::from_utf8_lossy(envelope),
+        super::now(),
+        error
+    ])?;
+    Ok(())
+}
+
+/// Held envelopes, oldest first.
+pub(crate) fn held(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<(i64, String)>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT id, envelope FROM held_envelopes ORDER BY id LIMIT ?1")?;
+    let rows = stmt.query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+pub(crate) fn held_again(conn: &Connection, id: i64, error: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE held_envelopes SET attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+    )?
+    .execute(params![id, error])?;
+    Ok(())
+}
+
+pub(crate) fn release(conn: &Connection, id: i64) -> rusqlite::Result<()> {
+    conn.prepare_cached("DELETE FROM held_envelopes WHERE id = ?1")?
+        .execute([id])?;
+    Ok(())
+}
+
 const ITEM_SQL: &str = "
 SELECT o.message_row, c.peer_address, m.action, m.message_id, m.envelope,
        o.use_chain, COALESCE(o.to_type, c.peer_inbox_type), COALESCE(o.to_address, c.peer_inbox),
@@ -244,7 +281,8 @@ impl Wallet {
         Ok(())
     }
 
-    /// Puts a failed envelope back in line, due now.
+    /// Puts a failed envelope back in line, due now (its peer's later
+    /// envelopes may already have been delivered: it arrives after them).
     pub fn retry_delivery(&self, row: i64) -> Result<(), WalletError> {
         let inner = self.lock();
         let n = inner.conn.execute(
@@ -340,6 +378,16 @@ impl Wallet {
             .conn
             .execute("DELETE FROM previous_inbox WHERE inbox_id = ?1", [inbox_id])?;
         Ok(())
+    }
+
+    /// How many fetched envelopes wait for their sender's key.
+    pub fn held_count(&self) -> Result<u64, WalletError> {
+        let inner = self.lock();
+        Ok(inner
+            .conn
+            .query_row("SELECT count(*) FROM held_envelopes", [], |r| {
+                r.get::<_, i64>(0)
+            })? as u64)
     }
 
     /// Records that our inbox URL is registered on chain.

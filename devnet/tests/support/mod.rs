@@ -237,19 +237,28 @@ impl Party {
     }
 }
 
-/// Delivery alone, blocking (the engine's own blocking API is `sync`).
-pub trait DeliverBlocking {
+/// Delivery or fetch alone, blocking (the engine's own blocking API is `sync`).
+pub trait EngineBlocking {
     fn deliver_blocking(&self) -> SyncReport;
+    fn fetch_blocking_result(&self) -> Result<SyncReport, fio_peer::sync::SyncError>;
 }
 
-impl DeliverBlocking for SyncEngine {
+fn current_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+impl EngineBlocking for SyncEngine {
     fn deliver_blocking(&self) -> SyncReport {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
+        current_thread()
             .block_on(self.deliver(None, CancelToken::new()))
             .unwrap()
+    }
+
+    fn fetch_blocking_result(&self) -> Result<SyncReport, fio_peer::sync::SyncError> {
+        current_thread().block_on(self.fetch(None, CancelToken::new()))
     }
 }
 

@@ -40,3 +40,15 @@ CREATE TABLE previous_inbox (
     inbox_url    TEXT NOT NULL,
     replaced_at  INTEGER NOT NULL       -- unix seconds
 );
+
+-- Envelopes fetched whose sender's key could not be looked up yet (the
+-- chain was unreachable). Held here, in the transaction of their batch, so
+-- the relay can be acknowledged; received again by later syncs.
+CREATE TABLE held_envelopes (
+    id          INTEGER PRIMARY KEY,
+    digest      BLOB NOT NULL UNIQUE,   -- sha256 of the envelope: held once
+    envelope    TEXT NOT NULL,
+    held_at     INTEGER NOT NULL,       -- unix seconds
+    attempts    INTEGER NOT NULL DEFAULT 1,
+    last_error  TEXT
+);
