@@ -176,6 +176,7 @@ fn get_info_reads_big_numbers_sent_as_strings_and_checks_the_chain() {
 #[test]
 fn getters_read_the_node_shapes() {
     let node = Canned::json(|path, body| match path {
+        "/v1/chain/get_info" => (200, info()),
         "/v1/chain/get_pub_addresses" if body["offset"] == 0 => (
             200,
             json!({"public_addresses":[
@@ -208,8 +209,17 @@ fn getters_read_the_node_shapes() {
         block_on(c.get_fio_names("FIO8PRe4WRZJj5mkem6qVGKyvNFgPsNnjNN6kPhh6EaCpzCVin5Jj")).unwrap();
     assert_eq!(names.fio_domains[0].is_public, 0);
     assert_eq!(names.fio_addresses[0].remaining_bundled_tx, 4_294_967_296);
-    // The request bodies are the node's parameter names.
-    let reqs = node.requests.lock().unwrap().clone();
+    // The request bodies are the node's parameter names (after the node's
+    // get_info, which checks its chain once).
+    let reqs: Vec<_> = node
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(p, _)| p != "/v1/chain/get_info")
+        .cloned()
+        .collect();
+    assert_eq!(node.count("/v1/chain/get_info"), 1);
     assert_eq!(
         reqs[0].1,
         json!({"fio_address":"alice@wallet","limit":0,"offset":0})
@@ -425,12 +435,7 @@ fn failing_nodes_are_skipped_and_all_failing_is_unavailable() {
         other => panic!("{other:?}"),
     }
     // A FIO error is an answer: it is not retried elsewhere.
-    let refusing = Canned::json(|_, _| {
-        (
-            400,
-            invalid_input("fio_address", "x", "Invalid FIO Address"),
-        )
-    });
+    let refusing = refusing_node("x");
     let c = client(&[&refusing, &good], 1);
     assert!(matches!(
         block_on(c.get_pub_address("x", "FIO", "FIO")),
@@ -439,9 +444,21 @@ fn failing_nodes_are_skipped_and_all_failing_is_unavailable() {
     assert_eq!(good.count("/v1/chain/get_pub_address"), 0);
 }
 
+/// A node of the right chain that refuses every lookup with a FIO 400.
+fn refusing_node(value: &'static str) -> Canned {
+    Canned::json(move |path, _| match path {
+        "/v1/chain/get_info" => (200, info()),
+        _ => (
+            400,
+            invalid_input("fio_address", value, "Invalid FIO Address"),
+        ),
+    })
+}
+
 fn key_node(key: String) -> Canned {
     Canned::json(
         move |path, body| match (path, body["chain_code"].as_str()) {
+            ("/v1/chain/get_info", _) => (200, info()),
             ("/v1/chain/get_pub_address", Some("FIO")) => (200, json!({"public_address": key})),
             _ => (404, json!({"message":"Public address not found"})),
         },
@@ -549,7 +566,10 @@ fn the_client_is_the_engines_key_directory_from_any_thread() {
         offline.public_key(&alice),
         Err(DirectoryError::Unavailable(_))
     ));
-    let nothing = Canned::json(|_, _| (404, json!({"message":"Public address not found"})));
+    let nothing = Canned::json(|path, _| match path {
+        "/v1/chain/get_info" => (200, info()),
+        _ => (404, json!({"message":"Public address not found"})),
+    });
     let none: Arc<dyn KeyDirectory> = Arc::new(client(&[&nothing], 1));
     assert!(matches!(
         none.public_key(&alice),
@@ -593,23 +613,13 @@ fn a_refusal_is_one_nodes_answer_under_the_agreement_check() {
     let alice = FioAddress::parse("alice@wallet").unwrap();
     let key = PrivateKey::generate().public_key().to_fio_string();
     let good = key_node(key);
-    let refusing = Canned::json(|_, _| {
-        (
-            400,
-            invalid_input("fio_address", "alice@wallet", "Invalid FIO Address"),
-        )
-    });
+    let refusing = refusing_node("alice@wallet");
     // One node refusing cannot decide alone when two must agree.
     assert!(matches!(
         block_on(client(&[&refusing, &good], 2).fio_public_key(&alice)),
         Err(ChainError::Disagreement(_))
     ));
-    let refusing2 = Canned::json(|_, _| {
-        (
-            400,
-            invalid_input("fio_address", "alice@wallet", "Invalid FIO Address"),
-        )
-    });
+    let refusing2 = refusing_node("alice@wallet");
     assert!(matches!(
         block_on(client(&[&refusing, &refusing2], 2).fio_public_key(&alice)),
         Err(ChainError::Fio(_))
@@ -634,4 +644,36 @@ fn after_the_chain_was_unreachable_lookups_fail_fast_for_a_moment() {
         Err(ChainError::Unavailable(why)) => assert!(why.contains("moments ago"), "{why}"),
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn a_node_of_another_chain_is_never_asked_for_keys() {
+    let alice = FioAddress::parse("alice@wallet").unwrap();
+    let key = PrivateKey::generate().public_key().to_fio_string();
+    let honest = key_node(key.clone());
+    // A testnet node in a mainnet list, answering lookups with its own data.
+    let testnet = Canned::json(|path, _| match path {
+        "/v1/chain/get_info" => {
+            let mut i = info();
+            i["chain_id"] = json!(ChainId::TESTNET.to_hex());
+            (200, i)
+        }
+        _ => (
+            200,
+            json!({"public_address": PrivateKey::generate().public_key().to_fio_string()}),
+        ),
+    });
+    let c = client(&[&testnet, &honest], 1);
+    assert_eq!(
+        block_on(c.fio_public_key(&alice)).unwrap().to_fio_string(),
+        key
+    );
+    assert_eq!(testnet.count("/v1/chain/get_pub_address"), 0);
+    match block_on(client(&[&testnet], 1).fio_public_key(&alice)) {
+        Err(ChainError::Unavailable(why)) => assert!(why.contains("serves chain"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    // Checked once per node.
+    block_on(c.get_pub_addresses("alice@wallet", 0, 0)).ok();
+    assert_eq!(honest.count("/v1/chain/get_info"), 1);
 }

@@ -267,6 +267,8 @@ struct Inner {
     config: ChainConfig,
     cache: Mutex<LookupCache>,
     offline_until: Mutex<Option<Instant>>,
+    /// Nodes whose get_info showed the configured chain.
+    verified: Mutex<std::collections::HashSet<String>>,
 }
 
 /// The expiration of the last transaction built in this process: the next
@@ -373,6 +375,7 @@ impl ChainClient {
                 config,
                 cache: Mutex::new(HashMap::new()),
                 offline_until: Mutex::new(None),
+                verified: Mutex::new(Default::default()),
             }),
             rt,
         })
@@ -720,7 +723,46 @@ fn read_error(status: u16, body: &[u8]) -> Answer {
 }
 
 impl Inner {
+    /// One node's answer. A node is asked for anything only after its
+    /// get_info showed the configured chain: a testnet node in a mainnet
+    /// list must not answer key lookups.
     async fn call(&self, node: &str, endpoint: &str, body: &Value) -> Answer {
+        if endpoint != "get_info" {
+            let known = self
+                .verified
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(node);
+            if !known {
+                match self
+                    .request(node, "get_info", &Value::Object(Default::default()))
+                    .await
+                {
+                    Answer::Ok(v) => {
+                        let expected = self.config.chain_id.to_hex();
+                        match v.get("chain_id").and_then(Value::as_str) {
+                            Some(id) if id == expected => {
+                                self.verified
+                                    .lock()
+                                    .unwrap_or_else(|e| e.into_inner())
+                                    .insert(node.to_string());
+                            }
+                            other => {
+                                return Answer::Retry(format!(
+                                    "{node} serves chain {other:?}, not {expected}"
+                                ))
+                            }
+                        }
+                    }
+                    Answer::Err(e) => return Answer::Retry(format!("{node}: get_info: {e}")),
+                    Answer::Retry(why) => return Answer::Retry(why),
+                }
+            }
+        }
+        self.request(node, endpoint, body).await
+    }
+
+    async fn request(&self, node: &str, endpoint: &str, body: &Value) -> Answer {
         let url = format!("{}/v1/chain/{endpoint}", node.trim_end_matches('/'));
         let resp = match self.http.post(&url).json(body).send().await {
             Ok(r) => r,
@@ -927,7 +969,7 @@ const MAX_CACHED: usize = 4096;
 
 /// After every node failed a lookup, further lookups fail at once for this
 /// long instead of waiting for timeouts again.
-const OFFLINE_BACKOFF: Duration = Duration::from_secs(5);
+const OFFLINE_BACKOFF: Duration = Duration::from_secs(15);
 
 impl From<ChainError> for DirectoryError {
     fn from(e: ChainError) -> Self {

@@ -155,7 +155,10 @@ pub struct SyncReport {
     pub registration_error: Option<String>,
 }
 
-/// Receives progress: the phase and the counts so far.
+/// Receives progress: the phase and the counts so far. It is called on the
+/// engine's network threads: return quickly, and do not call the engine
+/// from it (a sync holds the engine until it ends); hand the figures to your
+/// own thread or UI instead.
 pub trait SyncProgress: Send + Sync {
     fn progress(&self, phase: SyncPhase, report: &SyncReport);
 }
