@@ -360,6 +360,11 @@ fn a_relay_killed_mid_conversation_loses_nothing() {
         Err(SyncError::Transport(_))
     ));
 
+    // Alice's wallet restarts meanwhile: her outbox is in her database.
+    drop(alice);
+    let alice = world.party("alice", &ka, 0);
+    assert_eq!(alice.wallet.outbox().unwrap().len(), 10);
+
     world.relays[1].restart();
     std::thread::sleep(Duration::from_millis(500));
     settle(&[&alice, &bob], 20);
