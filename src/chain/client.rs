@@ -499,12 +499,8 @@ impl ChainClient {
         max_fee: i64,
     ) -> Result<PushResult, ChainError> {
         let data = address_data(key, fio_address, entries, max_fee)?;
-        let trx = self.prepare(vec![data.add_action()]).await?;
-        self.push(
-            "add_pub_address",
-            &trx.sign(&self.inner.config.chain_id, key),
-        )
-        .await
+        self.sign_and_push("add_pub_address", data.add_action(), key)
+            .await
     }
 
     /// Removes exactly these `entries` (remaddress through
@@ -517,12 +513,20 @@ impl ChainClient {
         max_fee: i64,
     ) -> Result<PushResult, ChainError> {
         let data = address_data(key, fio_address, entries, max_fee)?;
-        let trx = self.prepare(vec![data.remove_action()]).await?;
-        self.push(
-            "remove_pub_address",
-            &trx.sign(&self.inner.config.chain_id, key),
-        )
-        .await
+        self.sign_and_push("remove_pub_address", data.remove_action(), key)
+            .await
+    }
+
+    /// A transaction of one action, prepared, signed by `key` and pushed.
+    async fn sign_and_push(
+        &self,
+        endpoint: &'static str,
+        action: Action,
+        key: &PrivateKey,
+    ) -> Result<PushResult, ChainError> {
+        let trx = self.prepare(vec![action]).await?;
+        self.push(endpoint, &trx.sign(&self.inner.config.chain_id, key))
+            .await
     }
 
     /// Registers `fio_address` for `owner`, paid by `payer`
@@ -541,12 +545,8 @@ impl ChainClient {
             actor: actor_of(payer)?,
             tpid: String::new(),
         };
-        let trx = self.prepare(vec![data.action()]).await?;
-        self.push(
-            "push_transaction",
-            &trx.sign(&self.inner.config.chain_id, payer),
-        )
-        .await
+        self.sign_and_push("push_transaction", data.action(), payer)
+            .await
     }
 
     /// FIP-24: the FIO public key of `address` (its FIO/FIO mapping),

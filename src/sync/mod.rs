@@ -19,6 +19,7 @@
 //! thread.
 
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -284,6 +285,36 @@ impl SyncEngine {
         })
     }
 
+    /// Runs `op` on the engine's runtime, one operation at a time.
+    async fn exclusive<T, F, Fut>(&self, op: F) -> Result<T, SyncError>
+    where
+        F: FnOnce(Arc<Engine>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, SyncError>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let e = self.engine.clone();
+        self.rt
+            .run(async move {
+                let _busy = e.busy.lock().await;
+                op(e.clone()).await
+            })
+            .await
+    }
+
+    /// [`exclusive`](Self::exclusive), blocking the calling thread.
+    fn exclusive_blocking<T, F, Fut>(&self, op: F) -> Result<T, SyncError>
+    where
+        F: FnOnce(Arc<Engine>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, SyncError>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let e = self.engine.clone();
+        self.rt.block_on(async move {
+            let _busy = e.busy.lock().await;
+            op(e.clone()).await
+        })
+    }
+
     pub fn wallet(&self) -> &Arc<Wallet> {
         &self.engine.wallet
     }
@@ -294,34 +325,20 @@ impl SyncEngine {
 
     /// Our inbox, created on the configured relay if the wallet has none.
     pub async fn ensure_inbox(&self) -> Result<OwnInbox, SyncError> {
-        let e = self.engine.clone();
-        self.rt
-            .run(async move {
-                let _busy = e.busy.lock().await;
-                e.ensure_inbox().await
-            })
+        self.exclusive(|e| async move { e.ensure_inbox().await })
             .await
     }
 
     /// Registers our inbox URL as FIB/URL unless the chain already maps it
     /// (`force`: push anyway). True when an addaddress was pushed.
     pub async fn register_inbox(&self, force: bool) -> Result<bool, SyncError> {
-        let e = self.engine.clone();
-        self.rt
-            .run(async move {
-                let _busy = e.busy.lock().await;
-                e.register_inbox(force).await
-            })
+        self.exclusive(move |e| async move { e.register_inbox(force).await })
             .await
     }
 
     /// [`register_inbox`](Self::register_inbox) for callers without an async runtime.
     pub fn register_inbox_blocking(&self, force: bool) -> Result<bool, SyncError> {
-        let e = self.engine.clone();
-        self.rt.block_on(async move {
-            let _busy = e.busy.lock().await;
-            e.register_inbox(force).await
-        })
+        self.exclusive_blocking(move |e| async move { e.register_inbox(force).await })
     }
 
     /// Fetches, receives, commits and acks everything in our inbox.
@@ -330,15 +347,12 @@ impl SyncEngine {
         progress: Option<Arc<dyn SyncProgress>>,
         cancel: CancelToken,
     ) -> Result<SyncReport, SyncError> {
-        let e = self.engine.clone();
-        self.rt
-            .run(async move {
-                let _busy = e.busy.lock().await;
-                let mut report = SyncReport::default();
-                e.fetch(&mut report, progress.as_deref(), &cancel).await?;
-                Ok(report)
-            })
-            .await
+        self.exclusive(|e| async move {
+            let mut report = SyncReport::default();
+            e.fetch(&mut report, progress.as_deref(), &cancel).await?;
+            Ok(report)
+        })
+        .await
     }
 
     /// Delivers every due envelope of the outbox.
@@ -347,15 +361,12 @@ impl SyncEngine {
         progress: Option<Arc<dyn SyncProgress>>,
         cancel: CancelToken,
     ) -> Result<SyncReport, SyncError> {
-        let e = self.engine.clone();
-        self.rt
-            .run(async move {
-                let _busy = e.busy.lock().await;
-                let mut report = SyncReport::default();
-                e.deliver(&mut report, progress.as_deref(), &cancel).await?;
-                Ok(report)
-            })
-            .await
+        self.exclusive(|e| async move {
+            let mut report = SyncReport::default();
+            e.deliver(&mut report, progress.as_deref(), &cancel).await?;
+            Ok(report)
+        })
+        .await
     }
 
     /// One full sync: inbox creation and registration check when due,
@@ -367,12 +378,7 @@ impl SyncEngine {
         progress: Option<Arc<dyn SyncProgress>>,
         cancel: CancelToken,
     ) -> Result<SyncReport, SyncError> {
-        let e = self.engine.clone();
-        self.rt
-            .run(async move {
-                let _busy = e.busy.lock().await;
-                e.sync(progress.as_deref(), &cancel).await
-            })
+        self.exclusive(|e| async move { e.sync(progress.as_deref(), &cancel).await })
             .await
     }
 
@@ -382,11 +388,7 @@ impl SyncEngine {
         progress: Option<Arc<dyn SyncProgress>>,
         cancel: CancelToken,
     ) -> Result<SyncReport, SyncError> {
-        let e = self.engine.clone();
-        self.rt.block_on(async move {
-            let _busy = e.busy.lock().await;
-            e.sync(progress.as_deref(), &cancel).await
-        })
+        self.exclusive_blocking(|e| async move { e.sync(progress.as_deref(), &cancel).await })
     }
 
     /// Moves our inbox to `relay` (the configured one when `None`): a new
@@ -396,22 +398,13 @@ impl SyncEngine {
     /// relay answers 401), so what peers sent there is not lost. Also the
     /// way out when the relay has lost our inbox (fetches answer 401).
     pub async fn replace_inbox(&self, relay: Option<String>) -> Result<SyncReport, SyncError> {
-        let e = self.engine.clone();
-        self.rt
-            .run(async move {
-                let _busy = e.busy.lock().await;
-                e.replace_inbox(relay).await
-            })
+        self.exclusive(|e| async move { e.replace_inbox(relay).await })
             .await
     }
 
     /// [`replace_inbox`](Self::replace_inbox) for callers without an async runtime.
     pub fn replace_inbox_blocking(&self, relay: Option<String>) -> Result<SyncReport, SyncError> {
-        let e = self.engine.clone();
-        self.rt.block_on(async move {
-            let _busy = e.busy.lock().await;
-            e.replace_inbox(relay).await
-        })
+        self.exclusive_blocking(|e| async move { e.replace_inbox(relay).await })
     }
 }
 
