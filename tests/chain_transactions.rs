@@ -191,3 +191,26 @@ fn malformed_packed_transactions_are_refused_without_panicking() {
     delayed[12] = 1;
     assert!(Transaction::unpack(&delayed).is_err());
 }
+
+/// regaddress action data as a FIO node's transaction trace shows it
+/// (`act.data` beside `act.hex_data`, from a public FIO test-net trace of
+/// 2020, when handles were written `name:domain`): field order and
+/// encodings of `fio.address::regaddress`.
+#[test]
+fn regaddress_data_matches_a_node_trace() {
+    let data = fio_peer::chain::RegAddress {
+        fio_address: "pawel554427:woohoo56311".into(),
+        owner_fio_public_key: String::new(),
+        max_fee: 5_000_000_000,
+        actor: name("gev2yeim1cjy"),
+        tpid: String::new(),
+    };
+    assert_eq!(
+        hex::encode(data.pack()),
+        "17706177656c3535343432373a776f6f686f6f35363331310000f2052a01000000e01f0ad2292fb66200"
+    );
+    assert_eq!(
+        fio_peer::chain::RegAddress::unpack(&data.pack()).unwrap(),
+        data
+    );
+}
