@@ -506,7 +506,14 @@ fn lookups_are_validated_cached_and_checked_for_agreement() {
     // FIO/FIO is owner-controlled: a mapping that is not a key is refused.
     assert!(matches!(
         block_on(client(&[&junk], 1).fio_public_key(&alice)),
-        Err(ChainError::InvalidResponse { .. })
+        Err(ChainError::InvalidMapping { .. })
+    ));
+    // For the engine that is a sender without a usable key (the envelope is
+    // refused), not an outage.
+    let dir: Arc<dyn KeyDirectory> = Arc::new(client(&[&junk], 1));
+    assert!(matches!(
+        dir.public_key(&alice),
+        Err(DirectoryError::NotFound(_))
     ));
     // The built-in configurations are valid.
     for config in [ChainConfig::mainnet(), ChainConfig::testnet()] {
@@ -599,6 +606,30 @@ fn pages_that_are_not_the_fio_api_are_not_answers() {
             }
             other => panic!("{other:?}"),
         }
+    }
+    // A node of the right chain whose lookups hit a portal's 200 page or a
+    // firewall's 403 page: not an answer, never "no such key".
+    for (status, page) in [
+        (200u16, "<html>login</html>"),
+        (403, "<html>forbidden</html>"),
+    ] {
+        let portal = Canned::start(move |path, _| match path {
+            "/v1/chain/get_info" => (200, "application/json", info().to_string()),
+            _ => (status, "text/html", page.into()),
+        });
+        let c = client(&[&portal, &good], 1);
+        assert_eq!(
+            block_on(c.fio_public_key(&alice)).unwrap().to_fio_string(),
+            key
+        );
+        let alone: Arc<dyn KeyDirectory> = Arc::new(client(&[&portal], 1));
+        assert!(
+            matches!(
+                alone.public_key(&alice),
+                Err(DirectoryError::Unavailable(_))
+            ),
+            "{status}"
+        );
     }
     // A redirect is not followed (a captive portal must not answer for a node).
     let portal = Canned::start(|_, _| (302, "text/html", String::new()));

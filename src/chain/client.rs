@@ -133,6 +133,11 @@ pub enum ChainError {
     /// A node answered something that is not the FIO API's shape.
     #[error("{node} gave an invalid answer: {detail}")]
     InvalidResponse { node: String, detail: String },
+    /// The chain maps something unusable for `address` (FIO/FIO that is not
+    /// a key, an FIB entry that is not an inbox location): the owner's data,
+    /// so asking again will not help.
+    #[error("{address}: {detail}")]
+    InvalidMapping { address: String, detail: String },
     #[error("{node} serves chain {found}, not {expected}")]
     WrongChain {
         node: String,
@@ -557,9 +562,9 @@ impl ChainClient {
             .on_runtime(|i| async move { i.lookup(addr, "FIO", &[("FIO", "FIO")]).await })
             .await?;
         match found {
-            Lookup::Found(key) => PublicKey::parse(&key).map_err(|_| ChainError::InvalidResponse {
-                node: "FIO/FIO".into(),
-                detail: format!("{address} maps FIO/FIO to {key:?}, which is not a FIO public key"),
+            Lookup::Found(key) => PublicKey::parse(&key).map_err(|_| ChainError::InvalidMapping {
+                address: address.to_string(),
+                detail: format!("FIO/FIO is {key:?}, which is not a FIO public key"),
             }),
             Lookup::NotFound => Err(ChainError::Fio(FioError {
                 status: 404,
@@ -584,9 +589,9 @@ impl ChainClient {
             Lookup::Found(tagged) => {
                 let (code, location) = tagged.split_once(' ').unwrap_or(("URL", &tagged));
                 InboxLocation::parse(code, location).map(Some).map_err(|e| {
-                    ChainError::InvalidResponse {
-                        node: format!("FIB/{code}"),
-                        detail: format!("{address}: {e}"),
+                    ChainError::InvalidMapping {
+                        address: address.to_string(),
+                        detail: format!("FIB/{code}: {e}"),
                     }
                 })
             }
@@ -652,7 +657,7 @@ fn parse<T: for<'de> Deserialize<'de>>(call: &str, v: Value) -> Result<T, ChainE
 
 /// Reads a non-success answer: a FIO error, a generic EOSIO error, or
 /// something else (a proxy page, a plain-text 403 from add_pub_address).
-fn read_error(status: u16, body: &[u8]) -> Answer {
+fn read_error(endpoint: &str, status: u16, body: &[u8]) -> Answer {
     let json: Option<Value> = serde_json::from_slice(body).ok();
     if let Some(Value::Object(o)) = &json {
         if let (Some(Value::Object(err)), Some(message)) = (o.get("error"), o.get("message")) {
@@ -708,7 +713,11 @@ fn read_error(status: u16, body: &[u8]) -> Answer {
     }
     // add_pub_address and the other action endpoints answer a transaction
     // that does not unpack with 403 and the exception's text.
-    if status == 403 && json.is_none() && !body.is_empty() {
+    let action_endpoint = matches!(
+        endpoint,
+        "push_transaction" | "add_pub_address" | "remove_pub_address" | "register_fio_address"
+    );
+    if status == 403 && action_endpoint && json.is_none() && !body.is_empty() {
         let text = String::from_utf8_lossy(&body[..body.len().min(512)]).into_owned();
         return Answer::Err(ChainError::Fio(FioError {
             status,
@@ -774,15 +783,14 @@ impl Inner {
             Err(e) => return Answer::Retry(format!("{node}: {e}")),
         };
         if status == 200 || status == 202 {
+            // A success that is not JSON (a captive portal's page) is not
+            // the FIO API answering.
             return match serde_json::from_slice(&bytes) {
                 Ok(v) => Answer::Ok(v),
-                Err(e) => Answer::Err(ChainError::InvalidResponse {
-                    node: node.into(),
-                    detail: format!("{endpoint}: {e}"),
-                }),
+                Err(e) => Answer::Retry(format!("{node}: {endpoint}: not JSON: {e}")),
             };
         }
-        match read_error(status, &bytes) {
+        match read_error(endpoint, status, &bytes) {
             Answer::Retry(why) => Answer::Retry(format!("{node}: {why}")),
             other => other,
         }
@@ -932,10 +940,10 @@ impl Inner {
             }
         }
         if answers.len() < self.config.agreement {
-            if answers.is_empty() {
-                *self.offline_until.lock().unwrap_or_else(|e| e.into_inner()) =
-                    Some(Instant::now() + OFFLINE_BACKOFF);
-            }
+            // Not enough nodes answer: the next lookups would wait for the
+            // same timeouts, inside the engine's transaction. Fail fast.
+            *self.offline_until.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(Instant::now() + OFFLINE_BACKOFF);
             return Err(ChainError::Unavailable(format!(
                 "{} of {} nodes needed for agreement answered: {}",
                 answers.len(),
@@ -977,7 +985,7 @@ impl From<ChainError> for DirectoryError {
             e if e.is_not_found() => DirectoryError::NotFound(e.to_string()),
             // A malformed handle, or a FIO/FIO mapping that is not a key:
             // asking again will not help.
-            ChainError::Fio(FioError { status: 400, .. }) | ChainError::InvalidResponse { .. } => {
+            ChainError::Fio(FioError { status: 400, .. }) | ChainError::InvalidMapping { .. } => {
                 DirectoryError::NotFound(e.to_string())
             }
             other => DirectoryError::Unavailable(other.to_string()),

@@ -141,6 +141,8 @@ pub struct SyncReport {
     pub held: u64,
     /// Fetches from inboxes we moved away from that failed (not fatal).
     pub previous_inbox_failures: u64,
+    /// Receiving the held envelopes failed (not fatal; tried next sync).
+    pub held_error: Option<String>,
     /// Envelopes acknowledged (deleted on the relay).
     pub acked: u64,
     /// Delivered to peers' inboxes, and their bytes.
@@ -659,9 +661,18 @@ impl Engine {
             .blocking(|w| w.own_inbox())
             .await?
             .ok_or(SyncError::NoInbox)?;
-        self.receive_held(report).await?;
-        self.fetch_inbox(Arc::new(inbox), report, progress, cancel)
-            .await?;
+        // Held envelopes cannot stop the fetch: their failure is reported.
+        if let Err(e) = self.receive_held(report).await {
+            report.held_error = Some(e.to_string());
+        }
+        // Our inbox failing does not skip the previous ones; its error is
+        // returned after them.
+        let current = self
+            .fetch_inbox(Arc::new(inbox), report, progress, cancel)
+            .await;
+        if matches!(current, Err(SyncError::Cancelled)) {
+            return current;
+        }
         for old in self.blocking(|w| w.previous_inboxes()).await? {
             let id = old.inbox_id.clone();
             match self
@@ -680,7 +691,7 @@ impl Engine {
                 Err(e) => return Err(e),
             }
         }
-        Ok(())
+        current
     }
 
     async fn fetch_inbox(

@@ -127,8 +127,9 @@ pub(crate) fn insert(
 /// Holds an envelope whose sender could not be looked up (once per envelope).
 pub(crate) fn hold(conn: &Connection, envelope: &[u8], error: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(
-        "INSERT INTO held_envelopes (digest, envelope, held_at, last_error) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (digest) DO UPDATE SET attempts = attempts + 1, last_error = excluded.last_error",
+        "INSERT INTO held_envelopes (digest, envelope, held_at, tried_at, last_error) VALUES (?1, ?2, ?3, ?3, ?4)
+         ON CONFLICT (digest) DO UPDATE SET attempts = attempts + 1, tried_at = excluded.tried_at,
+                                            last_error = excluded.last_error",
     )?
     .execute(params![
         crate::crypto::sha256(envelope).to_vec(),
@@ -139,19 +140,20 @@ pub(crate) fn hold(conn: &Connection, envelope: &[u8], error: &str) -> rusqlite:
     Ok(())
 }
 
-/// Held envelopes, oldest first.
+/// Held envelopes, least recently tried first (one that never resolves
+/// cannot keep the others from their turn).
 pub(crate) fn held(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<(i64, String)>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT id, envelope FROM held_envelopes ORDER BY id LIMIT ?1")?;
+    let mut stmt = conn
+        .prepare_cached("SELECT id, envelope FROM held_envelopes ORDER BY tried_at, id LIMIT ?1")?;
     let rows = stmt.query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect()
 }
 
 pub(crate) fn held_again(conn: &Connection, id: i64, error: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(
-        "UPDATE held_envelopes SET attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+        "UPDATE held_envelopes SET attempts = attempts + 1, tried_at = ?3, last_error = ?2 WHERE id = ?1",
     )?
-    .execute(params![id, error])?;
+    .execute(params![id, error, super::now()])?;
     Ok(())
 }
 

@@ -49,6 +49,9 @@ CREATE TABLE held_envelopes (
     digest      BLOB NOT NULL UNIQUE,   -- sha256 of the envelope: held once
     envelope    TEXT NOT NULL,
     held_at     INTEGER NOT NULL,       -- unix seconds
+    tried_at    INTEGER NOT NULL,       -- unix seconds of the last attempt:
+                                        --   least recently tried go first
     attempts    INTEGER NOT NULL DEFAULT 1,
     last_error  TEXT
 );
+CREATE INDEX held_envelopes_tried ON held_envelopes (tried_at, id);
