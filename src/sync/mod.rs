@@ -35,7 +35,9 @@ use crate::chain::{inbox_entry, ChainClient, ChainError, NetRuntime};
 const PAGE_BODY: usize = 16 << 20;
 const SMALL_BODY: usize = 64 << 10;
 use crate::protocol::{ErrorKind, InboxLocation};
-use crate::wallet::{DeliveryOutcome, Destination, OutboxItem, OwnInbox, Wallet, WalletError};
+use crate::wallet::{
+    now_ms, DeliveryOutcome, Destination, OutboxItem, OwnInbox, Wallet, WalletError,
+};
 
 /// How the engine behaves; the defaults suit a phone.
 #[derive(Clone, Debug)]
@@ -202,6 +204,34 @@ struct Fetched {
 }
 
 #[derive(Deserialize)]
+struct Acked {
+    deleted: u64,
+}
+
+/// Sends a relay request and reads its answer: `expect` with a JSON body of
+/// type `T` (and the body's size), or the relay's error.
+async fn relay_json<T: serde::de::DeserializeOwned>(
+    request: reqwest::RequestBuilder,
+    expect: u16,
+    cap: usize,
+) -> Result<(T, u64), SyncError> {
+    let resp = request
+        .send()
+        .await
+        .map_err(|e| SyncError::Transport(e.to_string()))?;
+    let status = resp.status().as_u16();
+    let body = read_capped(resp, cap).await.map_err(SyncError::Transport)?;
+    if status != expect {
+        return Err(relay_error(status, &body));
+    }
+    let value = serde_json::from_slice(&body).map_err(|e| SyncError::Relay {
+        status,
+        message: format!("unexpected answer: {e}"),
+    })?;
+    Ok((value, body.len() as u64))
+}
+
+#[derive(Deserialize)]
 struct FetchedMessage {
     seq: i64,
     envelope: String,
@@ -224,13 +254,6 @@ fn count(report: &mut SyncReport, results: &[Result<crate::wallet::Received, Wal
             Err(_) => report.held += 1,
         }
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 fn relay_error(status: u16, body: &[u8]) -> SyncError {
@@ -479,23 +502,7 @@ impl Engine {
     /// Creates an inbox on `relay` and makes it ours.
     async fn create_inbox(&self, relay: &str) -> Result<OwnInbox, SyncError> {
         let url = format!("{}/v1/inboxes", relay.trim_end_matches('/'));
-        let resp = self
-            .http
-            .post(&url)
-            .send()
-            .await
-            .map_err(|e| SyncError::Transport(e.to_string()))?;
-        let status = resp.status().as_u16();
-        let body = read_capped(resp, SMALL_BODY)
-            .await
-            .map_err(SyncError::Transport)?;
-        if status != 201 {
-            return Err(relay_error(status, &body));
-        }
-        let c: Created = serde_json::from_slice(&body).map_err(|e| SyncError::Relay {
-            status,
-            message: format!("unexpected answer: {e}"),
-        })?;
+        let (c, _): (Created, _) = relay_json(self.http.post(&url), 201, SMALL_BODY).await?;
         let inbox = OwnInbox {
             relay: relay.to_string(),
             inbox_id: c.inbox_id.clone(),
@@ -599,26 +606,13 @@ impl Engine {
             self.config.fetch_batch,
             wait.as_secs()
         );
-        let resp = self
+        let request = self
             .http
             .get(&url)
             .bearer_auth(&inbox.credential)
-            .timeout(self.config.timeout + wait)
-            .send()
-            .await
-            .map_err(|e| SyncError::Transport(e.to_string()))?;
-        let status = resp.status().as_u16();
-        let body = read_capped(resp, PAGE_BODY)
-            .await
-            .map_err(SyncError::Transport)?;
-        if status != 200 {
-            return Err(relay_error(status, &body));
-        }
-        let f: Fetched = serde_json::from_slice(&body).map_err(|e| SyncError::Relay {
-            status,
-            message: format!("unexpected answer: {e}"),
-        })?;
-        Ok((f.messages, body.len() as u64))
+            .timeout(self.config.timeout + wait);
+        let (f, bytes): (Fetched, _) = relay_json(request, 200, PAGE_BODY).await?;
+        Ok((f.messages, bytes))
     }
 
     async fn ack(&self, inbox: &OwnInbox, up_to: i64) -> Result<u64, SyncError> {
@@ -627,25 +621,13 @@ impl Engine {
             inbox.relay.trim_end_matches('/'),
             inbox.inbox_id
         );
-        let resp = self
+        let request = self
             .http
             .post(&url)
             .bearer_auth(&inbox.credential)
-            .json(&serde_json::json!({ "up_to": up_to }))
-            .send()
-            .await
-            .map_err(|e| SyncError::Transport(e.to_string()))?;
-        let status = resp.status().as_u16();
-        let body = read_capped(resp, SMALL_BODY)
-            .await
-            .map_err(SyncError::Transport)?;
-        if status != 200 {
-            return Err(relay_error(status, &body));
-        }
-        Ok(serde_json::from_slice::<Value>(&body)
-            .ok()
-            .and_then(|v| v["deleted"].as_u64())
-            .unwrap_or(0))
+            .json(&serde_json::json!({ "up_to": up_to }));
+        let (a, _): (Acked, _) = relay_json(request, 200, SMALL_BODY).await?;
+        Ok(a.deleted)
     }
 
     /// Fetch → receive → commit → ack, page by page. The next page is
@@ -787,7 +769,7 @@ impl Engine {
     }
 
     /// One delivery attempt.
-    async fn deliver_one(&self, item: &OutboxItem) -> DeliveryOutcome {
+    async fn deliver_one(&self, item: OutboxItem) -> DeliveryOutcome {
         let now = now_ms();
         let retry =
             |error: String, ask_chain: bool, after: Option<Duration>| DeliveryOutcome::Retry {
@@ -820,7 +802,7 @@ impl Engine {
             .http
             .post(location.submit_url())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(item.envelope.clone())
+            .body(item.envelope)
             .send()
             .await;
         let resp = match resp {
@@ -916,9 +898,10 @@ impl Engine {
                         if cancel.is_cancelled() {
                             break;
                         }
-                        let outcome = engine.deliver_one(&item).await;
+                        let (row, bytes) = (item.row, item.envelope.len() as u64);
+                        let outcome = engine.deliver_one(item).await;
                         let ok = matches!(outcome, DeliveryOutcome::Delivered { .. });
-                        outcomes.push((item.row, item.envelope.len() as u64, outcome));
+                        outcomes.push((row, bytes, outcome));
                         if !ok {
                             stopped = true;
                             break;

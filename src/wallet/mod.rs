@@ -25,6 +25,7 @@ use crate::protocol::{
 };
 use crate::store;
 
+pub(crate) use outbox::now_ms;
 pub use outbox::{DeliveryOutcome, Destination, OutboxItem, OutboxState, OwnInbox};
 pub use types::*;
 
