@@ -43,6 +43,7 @@
 
 pub mod chain;
 pub mod crypto;
+pub mod friends;
 pub mod protocol;
 pub mod store;
 pub mod sync;

@@ -42,6 +42,15 @@ impl ApiError {
         }
     }
 
+    /// FIP-3's advisory: a public action on a handle that elected private mode.
+    pub fn private_mode(address: &str) -> ApiError {
+        ApiError::field(
+            "fio_address",
+            address,
+            "FIO Address only supports private mode: use the priv_ actions",
+        )
+    }
+
     pub fn not_found(message: &str) -> ApiError {
         ApiError::NotFound(message.to_string())
     }

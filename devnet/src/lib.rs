@@ -9,6 +9,8 @@
 
 mod chain_time;
 mod errors;
+mod fees;
+mod privacy;
 mod push;
 mod state;
 
@@ -30,11 +32,36 @@ pub use state::{Devnet, DevnetError, Genesis, GenesisAddress, BLOCK_MS};
 
 /// The HTTP API on `devnet`.
 pub fn router(devnet: Arc<Devnet>) -> Router {
-    Router::new()
+    let mut router = Router::new();
+    for (action, endpoint) in fio_peer::chain::PRIVACY_ACTIONS {
+        router = router.route(
+            &format!("/v1/chain/{endpoint}"),
+            post(move |State(d): State<Arc<Devnet>>, body: Bytes| async move {
+                reply(
+                    StatusCode::ACCEPTED,
+                    push::push(&d, &body, push::Endpoint::Only(action)),
+                )
+            }),
+        );
+    }
+    for endpoint in PRIVACY_READS {
+        router = router.route(
+            &format!("/v1/chain/{endpoint}"),
+            post(move |State(d): State<Arc<Devnet>>, body: Bytes| async move {
+                reply(
+                    StatusCode::OK,
+                    body_json(&body).and_then(|v| privacy::read(&d, endpoint, &v)),
+                )
+            }),
+        );
+    }
+    router
         .route("/v1/chain/get_info", get(get_info).post(get_info))
         .route("/v1/chain/get_pub_address", post(get_pub_address))
         .route("/v1/chain/get_pub_addresses", post(get_pub_addresses))
         .route("/v1/chain/get_fio_names", post(get_fio_names))
+        .route("/v1/chain/get_fee", post(get_fee))
+        .route("/v1/chain/get_fio_balance", post(get_fio_balance))
         .route("/v1/chain/push_transaction", post(push_transaction))
         .route("/v1/chain/add_pub_address", post(add_pub_address))
         .route("/v1/chain/remove_pub_address", post(remove_pub_address))
@@ -43,6 +70,16 @@ pub fn router(devnet: Arc<Devnet>) -> Router {
         .fallback(any(|| async { ApiError::unknown_endpoint() }))
         .with_state(devnet)
 }
+
+/// FIP-3's read endpoints.
+const PRIVACY_READS: [&str; 6] = [
+    "priv_get_friend_list",
+    "priv_check_friend_list",
+    "priv_get_pub_address",
+    "priv_get_received_fio_requests",
+    "priv_get_sent_fio_requests",
+    "priv_get_received_actions",
+];
 
 /// Serves `devnet` on `listener` until `shutdown` completes.
 pub async fn serve(
@@ -177,6 +214,12 @@ async fn get_pub_address(State(d): State<Arc<Devnet>>, body: Bytes) -> Response 
                 "Invalid Chain Code",
             ));
         }
+        let key_lookup = p.chain_code.eq_ignore_ascii_case("FIO")
+            && p.token_code.eq_ignore_ascii_case("FIO");
+        // A private handle still shows its key: FIP-3's own flows start there.
+        if !key_lookup && d.is_private(&address)? {
+            return Err(ApiError::private_mode(&address));
+        }
         let found = d
             .pub_address(&address, &p.chain_code, &p.token_code)?
             .ok_or_else(|| ApiError::not_found("Public address not found"))?;
@@ -217,6 +260,9 @@ async fn get_pub_addresses(State(d): State<Arc<Devnet>>, body: Bytes) -> Respons
         let all = d
             .pub_addresses(&address)?
             .ok_or_else(|| ApiError::not_found("FIO Address does not exist"))?;
+        if d.is_private(&address)? {
+            return Err(ApiError::private_mode(&address));
+        }
         let offset = p.offset as usize;
         if offset >= all.len() {
             return Err(ApiError::not_found("Public Addresses not found"));
@@ -265,6 +311,40 @@ async fn get_fio_names(State(d): State<Arc<Devnet>>, body: Bytes) -> Response {
             })
             .collect();
         Ok(json!({ "fio_domains": [], "fio_addresses": addresses }))
+    };
+    reply(StatusCode::OK, run())
+}
+
+#[derive(Deserialize)]
+struct FeeParams {
+    end_point: String,
+    #[serde(default)]
+    fio_address: String,
+}
+
+/// get_fee: 0 when `fio_address` has a bundled transaction left for a
+/// bundle-eligible endpoint, else the endpoint's fee.
+async fn get_fee(State(d): State<Arc<Devnet>>, body: Bytes) -> Response {
+    let run = || -> Result<Value, ApiError> {
+        let p: FeeParams = params(&body)?;
+        d.fee(&p.end_point, &p.fio_address)?
+            .map(|fee| json!({ "fee": fee }))
+            .ok_or_else(|| ApiError::field("end_point", &p.end_point, "Invalid end point"))
+    };
+    reply(StatusCode::OK, run())
+}
+
+async fn get_fio_balance(State(d): State<Arc<Devnet>>, body: Bytes) -> Response {
+    let run = || -> Result<Value, ApiError> {
+        let p: FioNamesParams = params(&body)?;
+        let key = fio_peer::crypto::PublicKey::parse(&p.fio_public_key)
+            .ok()
+            .filter(|_| p.fio_public_key.starts_with("FIO"))
+            .ok_or_else(|| {
+                ApiError::field("fio_public_key", &p.fio_public_key, "Invalid FIO Public Key")
+            })?;
+        let balance = d.balance(&key.account_name())?;
+        Ok(json!({"balance": balance, "available": balance, "staked": 0, "srps": 0, "roe": "1.000000000000000"}))
     };
     reply(StatusCode::OK, run())
 }

@@ -4,13 +4,17 @@
 //! then the fio.address contract's own checks. Effects and the duplicate
 //! record commit together.
 
-use fio_peer::chain::{AddAddress, Name, RegAddress, Transaction};
+use fio_peer::chain::{
+    AddAddress, Name, PrivacyAction, RegAddress, Transaction, PRIVACY_ACTIONS, PRIVACY_CONTRACT,
+};
 use fio_peer::crypto::{PublicKey, Signature};
 use rusqlite::{params, Connection};
 use serde_json::{json, Value};
 
 use crate::chain_time;
 use crate::errors::ApiError;
+use crate::fees::{charge, check_fee_and_tpid};
+use crate::privacy;
 use crate::state::{self, Devnet};
 
 /// The chain's longest transaction lifetime (mainnet genesis).
@@ -92,12 +96,11 @@ pub fn push(devnet: &Devnet, body: &[u8], endpoint: Endpoint) -> Result<Value, A
         }
     };
 
-    let fio_address_account = Name::parse("fio.address").expect("name");
     // The action endpoints check what they carry before the transaction is
     // pushed (chain_plugin), so these come before expiration and TAPOS.
     if let Endpoint::Only(name) = endpoint {
         if trx.actions.len() != 1
-            || trx.actions[0].account != fio_address_account
+            || trx.actions[0].account != contract_of(name)
             || trx.actions[0].name.as_string() != name
         {
             return Err(ApiError::invalid_account_or_action());
@@ -188,12 +191,12 @@ pub fn push(devnet: &Devnet, body: &[u8], endpoint: Endpoint) -> Result<Value, A
         }
     }
 
-    let implemented = ["addaddress", "remaddress", "regaddress"];
     if endpoint == Endpoint::Any {
         for a in &trx.actions {
-            if a.account != fio_address_account
-                || !implemented.contains(&a.name.as_string().as_str())
-            {
+            let name = a.name.as_string();
+            let implemented = FIO_ADDRESS_ACTIONS.contains(&name.as_str())
+                || PRIVACY_ACTIONS.iter().any(|(n, _)| *n == name);
+            if !implemented || a.account != contract_of(&name) {
                 return Err(ApiError::invalid_account_or_action());
             }
         }
@@ -204,6 +207,14 @@ pub fn push(devnet: &Devnet, body: &[u8], endpoint: Endpoint) -> Result<Value, A
         let name = action.name.as_string();
         let signer = action.authorization[0].actor;
         let applied = match name.as_str() {
+            _ if a_privacy_action(&name) => {
+                let data = PrivacyAction::unpack(&name, &action.data)
+                    .map_err(|e| ApiError::invalid_action_args(e.to_string()))?;
+                require_auth(data.actor(), signer)?;
+                Applied {
+                    response: privacy::apply(&tx, head.time_ms.div_euclid(1000), &data)?,
+                }
+            }
             "addaddress" | "remaddress" => {
                 let data = AddAddress::unpack(&action.data)
                     .map_err(|e| ApiError::invalid_action_args(e.to_string()))?;
@@ -223,14 +234,14 @@ pub fn push(devnet: &Devnet, body: &[u8], endpoint: Endpoint) -> Result<Value, A
         };
         traces.push(json!({
             "receipt": {
-                "receiver": "fio.address",
+                "receiver": action.account.as_string(),
                 "response": applied.response,
                 "act_digest": hex::encode(fio_peer::crypto::sha256(&action.data)),
                 "global_sequence": 0, "recv_sequence": 0, "auth_sequence": [], "code_sequence": 0, "abi_sequence": 0,
             },
-            "receiver": "fio.address",
+            "receiver": action.account.as_string(),
             "act": {
-                "account": "fio.address",
+                "account": action.account.as_string(),
                 "name": name,
                 "authorization": action.authorization.iter().map(|l| json!({"actor": l.actor.as_string(), "permission": l.permission.as_string()})).collect::<Vec<_>>(),
                 "data": hex::encode(&action.data),
@@ -263,6 +274,22 @@ pub fn push(devnet: &Devnet, body: &[u8], endpoint: Endpoint) -> Result<Value, A
     }))
 }
 
+const FIO_ADDRESS_ACTIONS: &[&str] = &["addaddress", "remaddress", "regaddress"];
+
+fn a_privacy_action(name: &str) -> bool {
+    PRIVACY_ACTIONS.iter().any(|(n, _)| *n == name)
+}
+
+/// The contract account of an implemented action.
+fn contract_of(action: &str) -> Name {
+    let account = if a_privacy_action(action) {
+        PRIVACY_CONTRACT
+    } else {
+        "fio.address"
+    };
+    Name::parse(account).expect("valid name")
+}
+
 /// The contract's `require_auth(actor)`: the data's actor must have signed.
 fn require_auth(actor: Name, signer: Name) -> Result<(), ApiError> {
     if actor == signer {
@@ -274,26 +301,9 @@ fn require_auth(actor: Name, signer: Name) -> Result<(), ApiError> {
     }
 }
 
-fn check_fee_and_tpid(max_fee: i64, tpid: &str) -> Result<(), ApiError> {
-    if !tpid.is_empty() && state::handle(tpid).is_none() {
-        return Err(ApiError::field(
-            "tpid",
-            tpid,
-            "TPID must be empty or valid FIO address",
-        ));
-    }
-    if max_fee < 0 {
-        return Err(ApiError::field(
-            "max_fee",
-            &max_fee.to_string(),
-            "Invalid fee value",
-        ));
-    }
-    Ok(())
-}
-
-/// The handle `data` acts on, owned by its actor; one bundled transaction used.
-fn owned_handle(conn: &Connection, data: &AddAddress) -> Result<String, ApiError> {
+/// The handle `data` acts on, owned by its actor, public, and paid for
+/// (a bundled transaction or the fee).
+fn owned_handle(conn: &Connection, data: &AddAddress, endpoint: &str) -> Result<(String, u64), ApiError> {
     let address = state::handle(&data.fio_address).ok_or_else(|| {
         ApiError::field("fio_address", &data.fio_address, "FIO Address not found")
     })?;
@@ -302,6 +312,9 @@ fn owned_handle(conn: &Connection, data: &AddAddress) -> Result<String, ApiError
         .ok_or_else(|| ApiError::not_found("FIO Address not found"))?;
     if owner != data.actor.as_string() {
         return Err(ApiError::invalid_signature());
+    }
+    if state::is_private(conn, &address)? {
+        return Err(ApiError::private_mode(&address));
     }
     if data.public_addresses.is_empty() || data.public_addresses.len() > 5 {
         return Err(ApiError::field(
@@ -333,18 +346,23 @@ fn owned_handle(conn: &Connection, data: &AddAddress) -> Result<String, ApiError
             ));
         }
     }
-    // The devnet models no token balances: bundles count down to zero and
-    // the fee is not charged (fee_collected stays 0).
-    conn.execute(
-        "UPDATE addresses SET bundles = max(bundles - 1, 0) WHERE fio_address = ?1",
-        [&address],
+    let fee = charge(
+        conn,
+        endpoint,
+        data.max_fee,
+        &data.actor.as_string(),
+        Some(&address),
     )?;
-    Ok(address)
+    Ok((address, fee))
+}
+
+fn fee_response(fee: u64) -> String {
+    format!(r#"{{"status": "OK","fee_collected":{fee}}}"#)
 }
 
 /// Upsert per exact (token_code, chain_code), as `chain_data_update` does.
 fn add_address(conn: &Connection, data: &AddAddress) -> Result<Applied, ApiError> {
-    let address = owned_handle(conn, data)?;
+    let (address, fee) = owned_handle(conn, data, "add_pub_address")?;
     for a in &data.public_addresses {
         let updated = conn.execute(
             "UPDATE pub_addresses SET public_address = ?4 WHERE fio_address = ?1 AND token_code = ?2 AND chain_code = ?3",
@@ -370,13 +388,13 @@ fn add_address(conn: &Connection, data: &AddAddress) -> Result<Applied, ApiError
         }
     }
     Ok(Applied {
-        response: r#"{"status": "OK","fee_collected":0}"#.into(),
+        response: fee_response(fee),
     })
 }
 
 /// Removes exact (token, chain, public address) triples; FIO/FIO stays.
 fn remove_address(conn: &Connection, data: &AddAddress) -> Result<Applied, ApiError> {
-    let address = owned_handle(conn, data)?;
+    let (address, fee) = owned_handle(conn, data, "remove_pub_address")?;
     for a in &data.public_addresses {
         if a.token_code == "FIO" && a.chain_code == "FIO" {
             return Err(ApiError::field(
@@ -398,7 +416,7 @@ fn remove_address(conn: &Connection, data: &AddAddress) -> Result<Applied, ApiEr
         }
     }
     Ok(Applied {
-        response: r#"{"status": "OK","fee_collected":0}"#.into(),
+        response: fee_response(fee),
     })
 }
 
@@ -436,10 +454,17 @@ fn reg_address(conn: &Connection, data: &RegAddress) -> Result<Applied, ApiError
             "FIO address already registered",
         ));
     }
+    let fee = charge(
+        conn,
+        "register_fio_address",
+        data.max_fee,
+        &data.actor.as_string(),
+        None,
+    )?;
     state::insert_address(conn, &address, &owner, state::DEFAULT_BUNDLES)?;
     Ok(Applied {
         response: format!(
-            r#"{{"status": "OK","expiration":"{}","fee_collected":0}}"#,
+            r#"{{"status": "OK","expiration":"{}","fee_collected":{fee}}}"#,
             state::HANDLE_EXPIRATION
         ),
     })

@@ -1,5 +1,6 @@
 //! The devnet's state in SQLite, its genesis, and its clock of blocks.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -46,6 +47,76 @@ CREATE TABLE pub_addresses (
 CREATE TABLE transactions (id TEXT PRIMARY KEY, expiration INTEGER NOT NULL);
 ";
 
+/// Version 2: fees and balances, expiry, and FIP-3's state.
+const SCHEMA_2: &str = "
+ALTER TABLE domains ADD COLUMN expiration INTEGER;
+-- privacy: 0 public, 1 private (FIP-3 Backwards compatibility).
+ALTER TABLE addresses ADD COLUMN privacy INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE addresses ADD COLUMN expiration INTEGER;
+CREATE TABLE accounts (account TEXT PRIMARY KEY, balance INTEGER NOT NULL);
+CREATE TABLE fees (endpoint TEXT PRIMARY KEY, fee INTEGER NOT NULL);
+CREATE TABLE friends (
+    id INTEGER PRIMARY KEY,
+    owner_account TEXT NOT NULL,
+    fio_public_key_hash TEXT NOT NULL,
+    content TEXT NOT NULL,
+    UNIQUE (owner_account, fio_public_key_hash)
+);
+CREATE INDEX friends_hash ON friends (fio_public_key_hash);
+-- key_id never repeats, so a grant of a replaced NBPA opens nothing new.
+CREATE TABLE priv_nbpas (
+    key_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    fio_address TEXT NOT NULL REFERENCES addresses (fio_address),
+    chain_code TEXT NOT NULL,
+    token_code TEXT NOT NULL,
+    public_key_address_level TEXT NOT NULL,
+    public_key_chain_level TEXT NOT NULL,
+    public_key_nbpa_level TEXT NOT NULL,
+    UNIQUE (fio_address, chain_code, token_code)
+);
+CREATE TABLE priv_grants (
+    owner_account TEXT NOT NULL,
+    fio_public_key_hash TEXT NOT NULL,
+    level TEXT NOT NULL,
+    level_index TEXT NOT NULL,
+    decrypt_key TEXT NOT NULL,
+    PRIMARY KEY (owner_account, fio_public_key_hash, level, level_index)
+);
+CREATE TABLE priv_requests (
+    fio_request_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    payee_fio_address TEXT NOT NULL,
+    payee_fio_public_key TEXT NOT NULL,
+    lookup_index_for_payer TEXT NOT NULL,
+    content TEXT NOT NULL
+);
+CREATE INDEX priv_requests_payer ON priv_requests (lookup_index_for_payer);
+CREATE INDEX priv_requests_payee ON priv_requests (payee_fio_public_key);
+CREATE TABLE priv_actions (
+    id INTEGER PRIMARY KEY,
+    payer_fio_address TEXT NOT NULL,
+    payer_fio_public_key TEXT NOT NULL,
+    lookup_index_for_payee TEXT NOT NULL,
+    content TEXT NOT NULL
+);
+CREATE INDEX priv_actions_payee ON priv_actions (lookup_index_for_payee);
+";
+
+/// The fee of each endpoint in SUFs when the genesis names none. The
+/// fio.address endpoints are free so development needs no balances; the
+/// FIP-3 endpoints cost what FIO charges for comparable actions.
+pub const DEFAULT_FEES: &[(&str, u64)] = &[
+    ("add_pub_address", 0),
+    ("remove_pub_address", 0),
+    ("register_fio_address", 0),
+    ("priv_add_friend", 400_000_000),
+    ("priv_remove_friend", 400_000_000),
+    ("priv_add_pub_address", 400_000_000),
+    ("priv_grant_pub_address_access", 400_000_000),
+    ("priv_new_funds_request", 800_000_000),
+    ("priv_record_send_action", 800_000_000),
+    ("set_fio_address_privacy", 400_000_000),
+];
+
 /// The genesis file: the chain id, the domains anyone may register handles
 /// on, and handles that exist from the start with their owner keys.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,6 +129,15 @@ pub struct Genesis {
     pub domains: Vec<String>,
     #[serde(default)]
     pub addresses: Vec<GenesisAddress>,
+    /// Token balances in SUFs by FIO public key (absent: 0).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub balances: BTreeMap<String, u64>,
+    /// Fees in SUFs by endpoint, over [`DEFAULT_FEES`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fees: BTreeMap<String, u64>,
+    /// Expiration of domains (chain time, `YYYY-MM-DDTHH:MM:SS`); others never expire.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub domain_expirations: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +148,9 @@ pub struct GenesisAddress {
     pub public_key: String,
     #[serde(default)]
     pub bundles: Option<u64>,
+    /// Chain time the handle expired or expires; never when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -144,15 +227,16 @@ impl Devnet {
             0 => {
                 let tx = conn.unchecked_transaction()?;
                 tx.execute_batch(SCHEMA)?;
+                tx.execute_batch(SCHEMA_2)?;
                 apply_genesis(&tx, genesis)?;
                 tx.execute(
                     "INSERT INTO meta VALUES ('genesis', ?1), ('genesis_ms', ?2)",
                     params![genesis_json, now_ms().to_string()],
                 )?;
-                tx.pragma_update(None, "user_version", 1)?;
+                tx.pragma_update(None, "user_version", 2)?;
                 tx.commit()?;
             }
-            1 => {
+            1 | 2 => {
                 let stored: String =
                     conn.query_row("SELECT value FROM meta WHERE key = 'genesis'", [], |r| {
                         r.get(0)
@@ -161,6 +245,14 @@ impl Devnet {
                     return Err(DevnetError::Genesis(
                         "the database was created from another genesis file".into(),
                     ));
+                }
+                if version == 1 {
+                    // A version-1 genesis had none of the new fields.
+                    let tx = conn.unchecked_transaction()?;
+                    tx.execute_batch(SCHEMA_2)?;
+                    set_fees(&tx, genesis)?;
+                    tx.pragma_update(None, "user_version", 2)?;
+                    tx.commit()?;
                 }
             }
             v => {
@@ -274,6 +366,52 @@ impl Devnet {
         Ok(Some(rows))
     }
 
+    /// The fee `end_point` costs `fio_address` now (`None`: no such
+    /// endpoint). Bundle-eligible endpoints are free while it has bundles.
+    pub fn fee(&self, end_point: &str, fio_address: &str) -> Result<Option<u64>, rusqlite::Error> {
+        const BUNDLED: &[&str] = &[
+            "add_pub_address",
+            "remove_pub_address",
+            "priv_add_pub_address",
+            "priv_new_funds_request",
+            "priv_record_send_action",
+            "set_fio_address_privacy",
+        ];
+        let conn = self.lock();
+        let fee: Option<i64> = conn
+            .query_row("SELECT fee FROM fees WHERE endpoint = ?1", [end_point], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let Some(fee) = fee else { return Ok(None) };
+        if BUNDLED.contains(&end_point) {
+            if let Some(address) = handle(fio_address) {
+                if owner(&conn, &address)?.is_some_and(|(_, bundles)| bundles > 0) {
+                    return Ok(Some(0));
+                }
+            }
+        }
+        Ok(Some(fee as u64))
+    }
+
+    /// The balance of `account` in SUFs.
+    pub fn balance(&self, account: &str) -> Result<u64, rusqlite::Error> {
+        let conn = self.lock();
+        Ok(conn
+            .query_row(
+                "SELECT balance FROM accounts WHERE account = ?1",
+                [account],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?
+            .unwrap_or(0) as u64)
+    }
+
+    /// Whether `address` elected FIP-3's private mode.
+    pub fn is_private(&self, address: &str) -> Result<bool, rusqlite::Error> {
+        is_private(&self.lock(), address)
+    }
+
     /// Handles owned by `key`, with their remaining bundled transactions.
     pub fn names_of(&self, key: &str) -> Result<Vec<(String, u64)>, rusqlite::Error> {
         let conn = self.lock();
@@ -311,6 +449,41 @@ pub(crate) fn owner(
     .optional()
 }
 
+/// What the contracts check of a handle.
+pub(crate) struct HandleRow {
+    pub owner_account: String,
+    pub private: bool,
+    /// Seconds since the epoch; `None` never expires.
+    pub expiration: Option<i64>,
+    pub domain_expiration: Option<i64>,
+}
+
+pub(crate) fn handle_row(
+    conn: &Connection,
+    address: &str,
+) -> Result<Option<HandleRow>, rusqlite::Error> {
+    conn.query_row(
+        "SELECT a.owner_account, a.privacy, a.expiration, d.expiration
+         FROM addresses a LEFT JOIN domains d ON d.name = substr(a.fio_address, instr(a.fio_address, '@') + 1)
+         WHERE a.fio_address = ?1",
+        [address],
+        |r| {
+            Ok(HandleRow {
+                owner_account: r.get(0)?,
+                private: r.get::<_, i64>(1)? != 0,
+                expiration: r.get(2)?,
+                domain_expiration: r.get(3)?,
+            })
+        },
+    )
+    .optional()
+}
+
+/// Whether `address` elected FIP-3's private mode.
+pub(crate) fn is_private(conn: &Connection, address: &str) -> Result<bool, rusqlite::Error> {
+    Ok(handle_row(conn, address)?.is_some_and(|h| h.private))
+}
+
 pub(crate) fn domain_exists(conn: &Connection, domain: &str) -> Result<bool, rusqlite::Error> {
     Ok(conn
         .query_row(
@@ -341,7 +514,43 @@ pub(crate) fn insert_address(
     Ok(())
 }
 
+fn set_fees(conn: &Connection, genesis: &Genesis) -> Result<(), DevnetError> {
+    for (endpoint, fee) in DEFAULT_FEES {
+        conn.execute(
+            "INSERT INTO fees VALUES (?1, ?2)",
+            params![endpoint, *fee as i64],
+        )?;
+    }
+    for (endpoint, fee) in &genesis.fees {
+        if !DEFAULT_FEES.iter().any(|(e, _)| e == endpoint) {
+            return Err(DevnetError::Genesis(format!(
+                "fees: {endpoint:?} is not an endpoint with a fee"
+            )));
+        }
+        conn.execute(
+            "UPDATE fees SET fee = ?2 WHERE endpoint = ?1",
+            params![endpoint, *fee as i64],
+        )?;
+    }
+    Ok(())
+}
+
+fn genesis_time(what: &str, text: &str) -> Result<i64, DevnetError> {
+    fio_peer::chain::parse_chain_time(text)
+        .map(i64::from)
+        .map_err(|e| DevnetError::Genesis(format!("{what}: {e}")))
+}
+
 fn apply_genesis(conn: &Connection, genesis: &Genesis) -> Result<(), DevnetError> {
+    set_fees(conn, genesis)?;
+    for (key, balance) in &genesis.balances {
+        let key = PublicKey::parse(key)
+            .map_err(|_| DevnetError::Genesis(format!("balances: {key:?} is not a FIO public key")))?;
+        conn.execute(
+            "INSERT INTO accounts VALUES (?1, ?2)",
+            params![key.account_name(), *balance as i64],
+        )?;
+    }
     for domain in &genesis.domains {
         let valid = FioAddress::parse(&format!("a@{domain}")).is_some()
             && domain == &domain.to_ascii_lowercase();
@@ -365,6 +574,23 @@ fn apply_genesis(conn: &Connection, genesis: &Genesis) -> Result<(), DevnetError
             return Err(DevnetError::Genesis(format!("{address} is listed twice")));
         }
         insert_address(conn, &address, &key, a.bundles.unwrap_or(DEFAULT_BUNDLES))?;
+        if let Some(expiration) = &a.expiration {
+            conn.execute(
+                "UPDATE addresses SET expiration = ?2 WHERE fio_address = ?1",
+                params![address, genesis_time(&address, expiration)?],
+            )?;
+        }
+    }
+    for (domain, expiration) in &genesis.domain_expirations {
+        let updated = conn.execute(
+            "UPDATE domains SET expiration = ?2 WHERE name = ?1",
+            params![domain, genesis_time(domain, expiration)?],
+        )?;
+        if updated == 0 {
+            return Err(DevnetError::Genesis(format!(
+                "domain_expirations: {domain:?} is not a domain of the genesis"
+            )));
+        }
     }
     Ok(())
 }

@@ -135,6 +135,11 @@ impl<'a> Reader<'a> {
         String::from_utf8(b.to_vec()).map_err(|_| AbiError::BadUtf8 { field })
     }
     /// Ends reading: anything left is an error.
+    /// Bytes not read yet.
+    pub fn remaining(&self) -> usize {
+        self.rest.len()
+    }
+
     pub fn finish(self) -> Result<(), AbiError> {
         if self.rest.is_empty() {
             Ok(())
@@ -143,6 +148,62 @@ impl<'a> Reader<'a> {
                 count: self.rest.len(),
             })
         }
+    }
+}
+
+/// A value with an ABI binary form: the fields of FIP-3's action structs.
+pub trait AbiField: Sized {
+    fn write(&self, w: &mut Writer);
+    fn read(r: &mut Reader<'_>, field: &'static str) -> Result<Self, AbiError>;
+}
+
+impl AbiField for String {
+    fn write(&self, w: &mut Writer) {
+        w.string(self);
+    }
+    fn read(r: &mut Reader<'_>, field: &'static str) -> Result<Self, AbiError> {
+        r.string(field)
+    }
+}
+
+impl AbiField for i64 {
+    fn write(&self, w: &mut Writer) {
+        w.i64(*self);
+    }
+    fn read(r: &mut Reader<'_>, field: &'static str) -> Result<Self, AbiError> {
+        r.i64(field)
+    }
+}
+
+impl AbiField for Name {
+    fn write(&self, w: &mut Writer) {
+        w.name(*self);
+    }
+    fn read(r: &mut Reader<'_>, field: &'static str) -> Result<Self, AbiError> {
+        r.name(field)
+    }
+}
+
+/// `T[]`: varuint32 count, then the items. The count is checked against the
+/// bytes left (each item takes at least one), so a forged count cannot make
+/// the reader allocate.
+impl<T: AbiField> AbiField for Vec<T> {
+    fn write(&self, w: &mut Writer) {
+        w.varuint32(self.len() as u32);
+        for item in self {
+            item.write(w);
+        }
+    }
+    fn read(r: &mut Reader<'_>, field: &'static str) -> Result<Self, AbiError> {
+        let n = r.varuint32(field)? as usize;
+        if n > r.remaining() {
+            return Err(AbiError::Truncated { field });
+        }
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            out.push(T::read(r, field)?);
+        }
+        Ok(out)
     }
 }
 

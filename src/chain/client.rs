@@ -403,6 +403,16 @@ impl ChainClient {
         self.rt.run(f(self.inner.clone())).await
     }
 
+    /// POSTs `body` to /v1/chain/`endpoint` on the first node that answers.
+    pub(crate) async fn read(
+        &self,
+        endpoint: &'static str,
+        body: Value,
+    ) -> Result<Value, ChainError> {
+        self.on_runtime(|i| async move { i.first(endpoint, &body).await })
+            .await
+    }
+
     pub async fn get_info(&self) -> Result<ChainInfo, ChainError> {
         self.on_runtime(|i| async move { i.get_info().await }).await
     }
@@ -523,7 +533,7 @@ impl ChainClient {
     }
 
     /// A transaction of one action, prepared, signed by `key` and pushed.
-    async fn sign_and_push(
+    pub(crate) async fn sign_and_push(
         &self,
         endpoint: &'static str,
         action: Action,
@@ -648,7 +658,7 @@ pub fn transaction_at(info: &ChainInfo, actions: Vec<Action>) -> Result<Transact
     })
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(call: &str, v: Value) -> Result<T, ChainError> {
+pub(crate) fn parse<T: for<'de> Deserialize<'de>>(call: &str, v: Value) -> Result<T, ChainError> {
     serde_json::from_value(v).map_err(|e| ChainError::InvalidResponse {
         node: call.into(),
         detail: e.to_string(),

@@ -5,6 +5,7 @@
 pub mod abi;
 pub mod client;
 pub mod name;
+pub mod privacy;
 pub mod runtime;
 pub mod transaction;
 
@@ -15,6 +16,12 @@ pub use client::{
     PubAddress, PubAddresses, PushResult, EXPIRATION_SECONDS, MAINNET_NODES, TESTNET_NODES,
 };
 pub use name::Name;
+pub use privacy::{
+    AddFriend, DecryptKey, FriendListEntry, FriendListPage, Page, PrivActionRecord,
+    PrivActionsPage, PrivAddAddress, PrivFundsRequest, PrivGrantAccess, PrivPubAddress,
+    PrivPublicAddress, PrivRecordSend, PrivRequestRecord, PrivRequestsPage, PrivacyAction,
+    PrivacyResponse, RemoveFriend, SetAddressPrivacy, PRIVACY_ACTIONS, PRIVACY_CONTRACT,
+};
 pub use runtime::NetRuntime;
 pub use transaction::{
     parse_chain_time, tapos_from_block_id, Action, AddAddress, ChainId, PermissionLevel,

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::check::{check_decrypt_any, check_encrypt, check_encrypt_with_iv, IV_LEN};
-use super::{CryptoError, DecryptError, PrivateKey, PublicKey};
+use super::{CryptoError, DecryptError, PrivateKey, PublicKey, SharedSecret};
 
 struct Field {
     name: &'static str,
@@ -59,6 +59,26 @@ const RECORD_OBT_DATA_FIELDS: &[Field] = &[
     opt("offline_url"),
 ];
 
+/// FIP-3 `privrecsend` content: `record_obt_data_content` and the request it
+/// answers (absent for a payment that answers no request).
+const PRIV_RECORD_SEND_FIELDS: &[Field] = &[
+    req("payer_public_address"),
+    req("payee_public_address"),
+    req("amount"),
+    req("chain_code"),
+    req("token_code"),
+    req("status"),
+    req("obt_id"),
+    opt("memo"),
+    opt("hash"),
+    opt("offline_url"),
+    opt("fio_request_id"),
+];
+
+/// FIP-3 `addfriend` content: who the friend is, so the list can be
+/// restored from the key alone.
+const FRIEND_FIELDS: &[Field] = &[req("fio_address"), req("public_key")];
+
 /// The ABI struct a content blob packs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ContentType {
@@ -66,6 +86,10 @@ pub enum ContentType {
     NewFundsContent,
     /// `record_obt_data_content`: the content of an OBT (payment) record.
     RecordObtDataContent,
+    /// `priv_record_send_content`: FIP-3 send action (payment or rejection).
+    PrivRecordSendContent,
+    /// `friend_content`: FIP-3 friend-list backup entry.
+    FriendContent,
 }
 
 impl ContentType {
@@ -73,6 +97,8 @@ impl ContentType {
         match self {
             ContentType::NewFundsContent => "new_funds_content",
             ContentType::RecordObtDataContent => "record_obt_data_content",
+            ContentType::PrivRecordSendContent => "priv_record_send_content",
+            ContentType::FriendContent => "friend_content",
         }
     }
 
@@ -80,8 +106,10 @@ impl ContentType {
         match name {
             "new_funds_content" => Ok(ContentType::NewFundsContent),
             "record_obt_data_content" => Ok(ContentType::RecordObtDataContent),
+            "priv_record_send_content" => Ok(ContentType::PrivRecordSendContent),
+            "friend_content" => Ok(ContentType::FriendContent),
             other => Err(CryptoError::InvalidContent(format!(
-                "unknown content type {other:?}: expected new_funds_content or record_obt_data_content"
+                "unknown content type {other:?}: expected new_funds_content, record_obt_data_content, priv_record_send_content or friend_content"
             ))),
         }
     }
@@ -90,6 +118,8 @@ impl ContentType {
         match self {
             ContentType::NewFundsContent => NEW_FUNDS_FIELDS,
             ContentType::RecordObtDataContent => RECORD_OBT_DATA_FIELDS,
+            ContentType::PrivRecordSendContent => PRIV_RECORD_SEND_FIELDS,
+            ContentType::FriendContent => FRIEND_FIELDS,
         }
     }
 
@@ -379,6 +409,77 @@ impl FioContent for RecordObtDataContent {
             offline_url: next(),
         }
     }
+}
+
+/// FIP-3 `priv_record_send_content`: what a payer records with `privrecsend`,
+/// a payment (`status` "sent_to_blockchain") or a rejection ("rejected").
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrivRecordSendContent {
+    #[serde(flatten)]
+    pub record: RecordObtDataContent,
+    /// The FIO request this answers, when it answers one.
+    #[serde(default)]
+    pub fio_request_id: Option<String>,
+}
+
+impl FioContent for PrivRecordSendContent {
+    const TYPE: ContentType = ContentType::PrivRecordSendContent;
+    fn values(&self) -> Vec<Option<&str>> {
+        let mut v = self.record.values();
+        v.push(self.fio_request_id.as_deref());
+        v
+    }
+    fn from_values(mut v: Vec<Option<String>>) -> Self {
+        let fio_request_id = if v.len() == PRIV_RECORD_SEND_FIELDS.len() {
+            v.pop().flatten()
+        } else {
+            None
+        };
+        Self {
+            record: RecordObtDataContent::from_values(v),
+            fio_request_id,
+        }
+    }
+}
+
+/// FIP-3 `friend_content`: one friend-list entry as its owner stores it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FriendContent {
+    pub fio_address: String,
+    pub public_key: String,
+}
+
+impl FioContent for FriendContent {
+    const TYPE: ContentType = ContentType::FriendContent;
+    fn values(&self) -> Vec<Option<&str>> {
+        vec![Some(&self.fio_address), Some(&self.public_key)]
+    }
+    fn from_values(v: Vec<Option<String>>) -> Self {
+        let mut v = v.into_iter();
+        let mut next = || v.next().flatten().unwrap_or_default();
+        Self {
+            fio_address: next(),
+            public_key: next(),
+        }
+    }
+}
+
+/// Encrypts typed content under an already derived shared secret (FIP-3
+/// wallets cache one per friend instead of repeating the ECDH).
+pub fn encrypt_content_with_secret<T: FioContent>(secret: &SharedSecret, content: &T) -> String {
+    BASE64.encode(check_encrypt(secret.as_bytes(), &content.pack()))
+}
+
+/// Decrypts typed content with the first of `secrets` whose MAC matches
+/// (a pair's fiojs and padded ECDH forms). Any failure is the one
+/// [`DecryptError`].
+pub fn decrypt_content_with_secrets<T: FioContent>(
+    secrets: &[SharedSecret],
+    content: &str,
+) -> Result<T, DecryptError> {
+    let data = BASE64.decode(content.trim()).map_err(|_| DecryptError)?;
+    let packed = check_decrypt_any(secrets, &data)?;
+    T::unpack(&packed).map_err(|_| DecryptError)
 }
 
 /// Encrypts typed content from `sender` to `recipient`: base64 text for the chain.
