@@ -277,6 +277,7 @@ fn main() {
                     ensure_eq!(t.pack(), packed, "typed packing");
                     encrypt_content_with_iv(&sender, recipient.public_key(), &t, &iv)
                 }
+                other => return Err(format!("fiojs has no {} vectors", other.name()).into()),
             };
             ensure_eq!(
                 typed,

@@ -36,23 +36,27 @@ pub fn router(devnet: Arc<Devnet>) -> Router {
     for (action, endpoint) in fio_peer::chain::PRIVACY_ACTIONS {
         router = router.route(
             &format!("/v1/chain/{endpoint}"),
-            post(move |State(d): State<Arc<Devnet>>, body: Bytes| async move {
-                reply(
-                    StatusCode::ACCEPTED,
-                    push::push(&d, &body, push::Endpoint::Only(action)),
-                )
-            }),
+            post(
+                move |State(d): State<Arc<Devnet>>, body: Bytes| async move {
+                    reply(
+                        StatusCode::ACCEPTED,
+                        push::push(&d, &body, push::Endpoint::Only(action)),
+                    )
+                },
+            ),
         );
     }
     for endpoint in PRIVACY_READS {
         router = router.route(
             &format!("/v1/chain/{endpoint}"),
-            post(move |State(d): State<Arc<Devnet>>, body: Bytes| async move {
-                reply(
-                    StatusCode::OK,
-                    body_json(&body).and_then(|v| privacy::read(&d, endpoint, &v)),
-                )
-            }),
+            post(
+                move |State(d): State<Arc<Devnet>>, body: Bytes| async move {
+                    reply(
+                        StatusCode::OK,
+                        body_json(&body).and_then(|v| privacy::read(&d, endpoint, &v)),
+                    )
+                },
+            ),
         );
     }
     router
@@ -214,8 +218,8 @@ async fn get_pub_address(State(d): State<Arc<Devnet>>, body: Bytes) -> Response 
                 "Invalid Chain Code",
             ));
         }
-        let key_lookup = p.chain_code.eq_ignore_ascii_case("FIO")
-            && p.token_code.eq_ignore_ascii_case("FIO");
+        let key_lookup =
+            p.chain_code.eq_ignore_ascii_case("FIO") && p.token_code.eq_ignore_ascii_case("FIO");
         // A private handle still shows its key: FIP-3's own flows start there.
         if !key_lookup && d.is_private(&address)? {
             return Err(ApiError::private_mode(&address));
@@ -341,10 +345,16 @@ async fn get_fio_balance(State(d): State<Arc<Devnet>>, body: Bytes) -> Response 
             .ok()
             .filter(|_| p.fio_public_key.starts_with("FIO"))
             .ok_or_else(|| {
-                ApiError::field("fio_public_key", &p.fio_public_key, "Invalid FIO Public Key")
+                ApiError::field(
+                    "fio_public_key",
+                    &p.fio_public_key,
+                    "Invalid FIO Public Key",
+                )
             })?;
         let balance = d.balance(&key.account_name())?;
-        Ok(json!({"balance": balance, "available": balance, "staked": 0, "srps": 0, "roe": "1.000000000000000"}))
+        Ok(
+            json!({"balance": balance, "available": balance, "staked": 0, "srps": 0, "roe": "1.000000000000000"}),
+        )
     };
     reply(StatusCode::OK, run())
 }

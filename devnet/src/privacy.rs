@@ -28,7 +28,11 @@ const DOMAIN_GRACE_SECS: i64 = 30 * 24 * 3600;
 
 /// Applies one action at chain time `now` (seconds); returns the
 /// contract's response string.
-pub(crate) fn apply(conn: &Connection, now: i64, action: &PrivacyAction) -> Result<String, ApiError> {
+pub(crate) fn apply(
+    conn: &Connection,
+    now: i64,
+    action: &PrivacyAction,
+) -> Result<String, ApiError> {
     match action {
         PrivacyAction::AddFriend(a) => {
             index_field("fio_public_key_hash", &a.fio_public_key_hash)?;
@@ -116,8 +120,13 @@ fn friend_id(conn: &Connection, owner: &str, hash: &str) -> Result<Option<i64>, 
 
 /// The handle `text` names, which must exist and be the actor's: 404 and
 /// 403 as the FIP's tables give them.
-fn owned(conn: &Connection, text: &str, actor: &str) -> Result<(String, state::HandleRow), ApiError> {
-    let address = state::handle(text).ok_or_else(|| ApiError::not_found("FIO Address not found"))?;
+fn owned(
+    conn: &Connection,
+    text: &str,
+    actor: &str,
+) -> Result<(String, state::HandleRow), ApiError> {
+    let address =
+        state::handle(text).ok_or_else(|| ApiError::not_found("FIO Address not found"))?;
     let row = state::handle_row(conn, &address)?
         .ok_or_else(|| ApiError::not_found("FIO Address not found"))?;
     if row.owner_account != actor {
@@ -433,7 +442,11 @@ impl Paging {
         let limit = self.limit.unwrap_or(0);
         let offset = self.offset.unwrap_or(0);
         if limit < 0 {
-            return Err(ApiError::field("limit", &limit.to_string(), "Invalid limit"));
+            return Err(ApiError::field(
+                "limit",
+                &limit.to_string(),
+                "Invalid limit",
+            ));
         }
         if offset < 0 {
             return Err(ApiError::field(
@@ -502,7 +515,13 @@ fn indexes(body: &Value) -> Result<String, ApiError> {
     for v in list {
         match v.as_str() {
             Some(s) if is_index(s) => {}
-            _ => return Err(ApiError::field(field, &v.to_string(), "Invalid look-up index")),
+            _ => {
+                return Err(ApiError::field(
+                    field,
+                    &v.to_string(),
+                    "Invalid look-up index",
+                ))
+            }
         }
     }
     Ok(Value::Array(list.clone()).to_string())
@@ -622,19 +641,39 @@ pub(crate) fn read(devnet: &Devnet, endpoint: &str, body: &Value) -> Result<Valu
             let paging: Paging = params_of(body)?;
             let list = indexes(body)?;
             let (table, column, group, empty) = if endpoint == "priv_get_received_fio_requests" {
-                ("priv_requests", "lookup_index_for_payer", "requests", "No FIO Requests.")
+                (
+                    "priv_requests",
+                    "lookup_index_for_payer",
+                    "requests",
+                    "No FIO Requests.",
+                )
             } else {
-                ("priv_actions", "lookup_index_for_payee", "actions", "No Received Actions.")
+                (
+                    "priv_actions",
+                    "lookup_index_for_payee",
+                    "actions",
+                    "No Received Actions.",
+                )
             };
-            let order = if table == "priv_requests" { "fio_request_id" } else { "id" };
+            let order = if table == "priv_requests" {
+                "fio_request_id"
+            } else {
+                "id"
+            };
             let filter = format!("{column} IN (SELECT value FROM json_each(?1))");
             let (rows, more) = page(
                 &conn,
-                &format!("SELECT * FROM {table} WHERE {filter} ORDER BY {order} LIMIT ?2 OFFSET ?3"),
+                &format!(
+                    "SELECT * FROM {table} WHERE {filter} ORDER BY {order} LIMIT ?2 OFFSET ?3"
+                ),
                 &format!("SELECT count(*) FROM {table} WHERE {filter}"),
                 &[&list],
                 paging.check()?,
-                if table == "priv_requests" { request_row } else { action_row },
+                if table == "priv_requests" {
+                    request_row
+                } else {
+                    action_row
+                },
             )?;
             if rows.is_empty() && more == 0 {
                 return Err(ApiError::not_found(empty));

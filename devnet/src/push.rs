@@ -303,7 +303,11 @@ fn require_auth(actor: Name, signer: Name) -> Result<(), ApiError> {
 
 /// The handle `data` acts on, owned by its actor, public, and paid for
 /// (a bundled transaction or the fee).
-fn owned_handle(conn: &Connection, data: &AddAddress, endpoint: &str) -> Result<(String, u64), ApiError> {
+fn owned_handle(
+    conn: &Connection,
+    data: &AddAddress,
+    endpoint: &str,
+) -> Result<(String, u64), ApiError> {
     let address = state::handle(&data.fio_address).ok_or_else(|| {
         ApiError::field("fio_address", &data.fio_address, "FIO Address not found")
     })?;

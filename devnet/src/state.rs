@@ -140,7 +140,7 @@ pub struct Genesis {
     pub domain_expirations: BTreeMap<String, String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GenesisAddress {
     pub fio_address: String,
@@ -379,9 +379,11 @@ impl Devnet {
         ];
         let conn = self.lock();
         let fee: Option<i64> = conn
-            .query_row("SELECT fee FROM fees WHERE endpoint = ?1", [end_point], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT fee FROM fees WHERE endpoint = ?1",
+                [end_point],
+                |r| r.get(0),
+            )
             .optional()?;
         let Some(fee) = fee else { return Ok(None) };
         if BUNDLED.contains(&end_point) {
@@ -504,7 +506,7 @@ pub(crate) fn insert_address(
 ) -> Result<(), rusqlite::Error> {
     let key_text = key.to_fio_string();
     conn.execute(
-        "INSERT INTO addresses VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO addresses (fio_address, owner_key, owner_account, bundles) VALUES (?1, ?2, ?3, ?4)",
         params![address, key_text, key.account_name(), bundles as i64],
     )?;
     conn.execute(
@@ -544,8 +546,9 @@ fn genesis_time(what: &str, text: &str) -> Result<i64, DevnetError> {
 fn apply_genesis(conn: &Connection, genesis: &Genesis) -> Result<(), DevnetError> {
     set_fees(conn, genesis)?;
     for (key, balance) in &genesis.balances {
-        let key = PublicKey::parse(key)
-            .map_err(|_| DevnetError::Genesis(format!("balances: {key:?} is not a FIO public key")))?;
+        let key = PublicKey::parse(key).map_err(|_| {
+            DevnetError::Genesis(format!("balances: {key:?} is not a FIO public key"))
+        })?;
         conn.execute(
             "INSERT INTO accounts VALUES (?1, ?2)",
             params![key.account_name(), *balance as i64],
@@ -559,7 +562,7 @@ fn apply_genesis(conn: &Connection, genesis: &Genesis) -> Result<(), DevnetError
                 "{domain:?} is not a FIO domain"
             )));
         }
-        conn.execute("INSERT OR IGNORE INTO domains VALUES (?1)", [domain])?;
+        conn.execute("INSERT OR IGNORE INTO domains (name) VALUES (?1)", [domain])?;
     }
     for a in &genesis.addresses {
         let address = handle(&a.fio_address).ok_or_else(|| {
@@ -569,7 +572,7 @@ fn apply_genesis(conn: &Connection, genesis: &Genesis) -> Result<(), DevnetError
             DevnetError::Genesis(format!("{:?} is not a FIO public key", a.public_key))
         })?;
         let domain = address.split_once('@').map(|(_, d)| d).unwrap_or_default();
-        conn.execute("INSERT OR IGNORE INTO domains VALUES (?1)", [domain])?;
+        conn.execute("INSERT OR IGNORE INTO domains (name) VALUES (?1)", [domain])?;
         if exists(conn, &address)? {
             return Err(DevnetError::Genesis(format!("{address} is listed twice")));
         }

@@ -28,13 +28,16 @@ fn genesis(alice: &PrivateKey, bob: &PrivateKey) -> Genesis {
                 fio_address: "alice@devnet".into(),
                 public_key: alice.public_key().to_fio_string(),
                 bundles: None,
+                expiration: None,
             },
             GenesisAddress {
                 fio_address: "bob@devnet".into(),
                 public_key: bob.public_key().to_fio_string(),
                 bundles: Some(3),
+                expiration: None,
             },
         ],
+        ..Default::default()
     }
 }
 

@@ -342,12 +342,10 @@ impl ChainClient {
             .sign_and_push(action.endpoint(), action.action(), key)
             .await?;
         let response = match &result.response {
-            Some(text) => {
-                serde_json::from_str(text).map_err(|e| ChainError::InvalidResponse {
-                    node: action.endpoint().into(),
-                    detail: format!("contract response {text:?}: {e}"),
-                })?
-            }
+            Some(text) => serde_json::from_str(text).map_err(|e| ChainError::InvalidResponse {
+                node: action.endpoint().into(),
+                detail: format!("contract response {text:?}: {e}"),
+            })?,
             None => PrivacyResponse {
                 status: "OK".into(),
                 ..Default::default()

@@ -164,8 +164,14 @@ mod tests {
         let (a, b) = (key("a"), key("b"));
         let sa = a.shared_secret(b.public_key());
         let sb = b.shared_secret(a.public_key());
-        assert_eq!(look_up_index(&sa, b.public_key()), look_up_index(&sb, b.public_key()));
-        assert_eq!(request_index(&sa, a.public_key()), request_index(&sb, a.public_key()));
+        assert_eq!(
+            look_up_index(&sa, b.public_key()),
+            look_up_index(&sb, b.public_key())
+        );
+        assert_eq!(
+            request_index(&sa, a.public_key()),
+            request_index(&sb, a.public_key())
+        );
         let all = [
             look_up_index(&sa, a.public_key()),
             look_up_index(&sa, b.public_key()),
@@ -216,9 +222,11 @@ mod tests {
         let chain = w.chain_key("bob@devnet", "BTC");
         let ct = chain.encrypt_nbpa("bc1q-address");
         let granted = chain.grant(&owner.shared_secret(friend.public_key()));
-        let opened =
-            LevelKey::from_grant(&friend.shared_secret_candidates(owner.public_key()), &granted)
-                .unwrap();
+        let opened = LevelKey::from_grant(
+            &friend.shared_secret_candidates(owner.public_key()),
+            &granted,
+        )
+        .unwrap();
         assert_eq!(opened.decrypt_nbpa(&ct).unwrap(), "bc1q-address");
         assert!(LevelKey::from_grant(
             &stranger.shared_secret_candidates(owner.public_key()),

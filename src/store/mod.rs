@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_channels.sql"),
     include_str!("migrations/0002_requests_queue.sql"),
     include_str!("migrations/0003_outbox_inbox.sql"),
+    include_str!("migrations/0004_friends.sql"),
 ];
 
 /// The schema version this build writes.

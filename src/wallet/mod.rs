@@ -151,6 +151,12 @@ impl Wallet {
         *self.lock().ctx.key.public_key()
     }
 
+    /// Runs `f` on the wallet's database (FIP-3's tables live beside the
+    /// channels').
+    pub(crate) fn with_db<T>(&self, f: impl FnOnce(&Connection) -> T) -> T {
+        f(&self.lock().conn)
+    }
+
     /// The wallet's key, for the sync engine's chain transactions.
     pub(crate) fn private_key(&self) -> PrivateKey {
         self.lock().ctx.key.clone()

@@ -130,8 +130,10 @@ impl World {
                     fio_address: format!("{name}@devnet"),
                     public_key: key.public_key().to_fio_string(),
                     bundles: None,
+                    expiration: None,
                 })
                 .collect(),
+            ..Default::default()
         };
         let devnet_rt = runtime();
         let devnet = devnet_rt
