@@ -138,7 +138,7 @@ pub enum Grant {
 pub enum RequestStatus {
     Requested,
     /// The payer recorded a payment (`sent_to_blockchain`).
-    Paid(RecordObtDataContent),
+    Paid(Box<RecordObtDataContent>),
     Rejected,
 }
 
@@ -980,7 +980,7 @@ fn status_of(
         })
         .map(|(_, a)| {
             if a.content.record.status == STATUS_PAID {
-                RequestStatus::Paid(a.content.record.clone())
+                RequestStatus::Paid(Box::new(a.content.record.clone()))
             } else {
                 RequestStatus::Rejected
             }
