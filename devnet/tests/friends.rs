@@ -321,7 +321,10 @@ async fn story_two_a_private_funds_request_is_found_rejected_and_paid() {
         status: "sent_to_blockchain".into(),
         ..payment
     };
-    assert_eq!(sent.items[1].status, RequestStatus::Paid(Box::new(paid.clone())));
+    assert_eq!(
+        sent.items[1].status,
+        RequestStatus::Paid(Box::new(paid.clone()))
+    );
     let actions = payee.received_actions().await.unwrap();
     assert_eq!(actions.items.len(), 2);
     assert_eq!(actions.items[1].content.record, paid);

@@ -65,6 +65,20 @@ impl std::fmt::Display for Name {
     }
 }
 
+/// JSON form: the text, as the chain's API writes names.
+impl serde::Serialize for Name {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.as_string())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Name {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Name, D::Error> {
+        let text = String::deserialize(d)?;
+        Name::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 impl std::str::FromStr for Name {
     type Err = AbiError;
     fn from_str(s: &str) -> Result<Name, AbiError> {

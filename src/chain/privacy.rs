@@ -1,5 +1,5 @@
 //! FIP-3's chain side as fio-peer speaks it: the `fio.privacy` contract's
-//! actions (their ABI is docs/protocol.md §6.4) and the twelve `priv_*`
+//! actions (their ABI is docs/protocol.md §3.5) and the twelve `priv_*`
 //! endpoints. Write endpoints take a signed transaction of one action, as
 //! FIO's `add_pub_address` does; read endpoints take the FIP's JSON.
 
@@ -20,7 +20,8 @@ pub const PRIVACY_CONTRACT: &str = "fio.privacy";
 macro_rules! abi_struct {
     ($(#[$m:meta])* $name:ident { $($(#[$fm:meta])* $field:ident : $ty:ty),* $(,)? }) => {
         $(#[$m])*
-        #[derive(Clone, Debug, PartialEq, Eq)]
+        #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields)]
         pub struct $name { $($(#[$fm])* pub $field: $ty),* }
 
         impl AbiField for $name {
@@ -191,6 +192,41 @@ impl PrivacyAction {
             PrivacyAction::RecordSend(a) => a.actor,
             PrivacyAction::SetPrivacy(a) => a.actor,
         }
+    }
+
+    /// The action data as the FIP's request JSON.
+    pub fn to_json(&self) -> Value {
+        match self {
+            PrivacyAction::AddFriend(a) => serde_json::to_value(a),
+            PrivacyAction::RemoveFriend(a) => serde_json::to_value(a),
+            PrivacyAction::AddAddress(a) => serde_json::to_value(a),
+            PrivacyAction::GrantAccess(a) => serde_json::to_value(a),
+            PrivacyAction::FundsRequest(a) => serde_json::to_value(a),
+            PrivacyAction::RecordSend(a) => serde_json::to_value(a),
+            PrivacyAction::SetPrivacy(a) => serde_json::to_value(a),
+        }
+        .expect("plain data serializes")
+    }
+
+    /// Action `name` from the FIP's request JSON (every field, no others).
+    pub fn from_json(name: &str, v: &Value) -> Result<PrivacyAction, serde_json::Error> {
+        fn de<T: for<'de> Deserialize<'de>>(v: &Value) -> Result<T, serde_json::Error> {
+            T::deserialize(v)
+        }
+        Ok(match name {
+            "addfriend" => PrivacyAction::AddFriend(de(v)?),
+            "removefriend" => PrivacyAction::RemoveFriend(de(v)?),
+            "privaddadr" => PrivacyAction::AddAddress(de(v)?),
+            "privganbpa" => PrivacyAction::GrantAccess(de(v)?),
+            "privfundsreq" => PrivacyAction::FundsRequest(de(v)?),
+            "privrecsend" => PrivacyAction::RecordSend(de(v)?),
+            "setaddpriv" => PrivacyAction::SetPrivacy(de(v)?),
+            other => {
+                return Err(serde::de::Error::custom(format!(
+                    "{other} is not a {PRIVACY_CONTRACT} action"
+                )))
+            }
+        })
     }
 
     /// The action data.

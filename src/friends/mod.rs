@@ -6,7 +6,7 @@
 //! (fio-devnet does) through the [`ChainClient`], and keeps its working copy
 //! in the wallet's database. Each pair's shared secret and indexes are
 //! derived once per process and cached, so no call repeats an ECDH.
-//! Constructions: [`secrets`] and docs/protocol.md §6.
+//! Constructions: [`secrets`] and docs/protocol.md §3.
 
 pub mod secrets;
 mod store;

@@ -1,4 +1,4 @@
-//! FIP-3's constructions as fio-peer reads them (docs/protocol.md §6):
+//! FIP-3's constructions as fio-peer reads them (docs/protocol.md §3):
 //! look-up indexes, the wallet secret and the three NBPA level keys, and the
 //! ciphers of NBPAs, granted decrypt keys and friend-list backups. Every
 //! cipher is fiojs checkEncrypt; every index is fiojs hashA.
@@ -50,6 +50,11 @@ impl WalletSecret {
             &scalar[..],
             &[b"FIP-3 wallet secret"],
         )))
+    }
+
+    /// The 32 bytes (test vectors; a wallet never needs them outside this type).
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
     }
 
     /// Address level: decrypts every NBPA placed under `fio_address`.
