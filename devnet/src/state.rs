@@ -597,3 +597,65 @@ fn apply_genesis(conn: &Connection, genesis: &Genesis) -> Result<(), DevnetError
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_1_database_is_upgraded_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.sqlite");
+        let key = fio_peer::crypto::PrivateKey::generate();
+        let genesis = Genesis {
+            domains: vec!["devnet".into()],
+            addresses: vec![GenesisAddress {
+                fio_address: "alice@devnet".into(),
+                public_key: key.public_key().to_fio_string(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        {
+            // What fio-devnet wrote before FIP-3: schema 1 only.
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA).unwrap();
+            conn.execute(
+                "INSERT INTO meta VALUES ('genesis', ?1), ('genesis_ms', '1700000000000')",
+                [serde_json::to_string(&genesis).unwrap()],
+            )
+            .unwrap();
+            conn.execute("INSERT INTO domains VALUES ('devnet')", [])
+                .unwrap();
+            conn.execute(
+                "INSERT INTO addresses VALUES ('alice@devnet', ?1, ?2, 5)",
+                params![
+                    key.public_key().to_fio_string(),
+                    key.public_key().account_name()
+                ],
+            )
+            .unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+        }
+        let devnet = Devnet::open(Some(&path), &genesis).unwrap();
+        let conn = devnet.lock();
+        let version: u32 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 2);
+        let row = handle_row(&conn, "alice@devnet").unwrap().unwrap();
+        assert!(!row.private && row.expiration.is_none());
+        let fee: i64 = conn
+            .query_row(
+                "SELECT fee FROM fees WHERE endpoint = 'priv_add_friend'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(fee, 400_000_000);
+        drop(conn);
+        // Opening again leaves it at version 2.
+        drop(devnet);
+        Devnet::open(Some(&path), &genesis).unwrap();
+    }
+}

@@ -424,3 +424,66 @@ async fn the_friend_list_is_restored_from_the_seed_phrase() {
         .iter()
         .all(|f| !f.content.contains("devnet") && !f.content.contains("FIO")));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn records_filed_by_others_under_copied_indexes_are_skipped() {
+    use fio_peer::chain::{Name, PrivFundsRequest, PrivRecordSend, PrivacyAction};
+    use fio_peer::friends::request_index;
+    let [kb, ka, kd] = std::array::from_fn(|_| PrivateKey::generate());
+    let w = world(&[("bob", &kb), ("alice", &ka), ("dave", &kd)]).await;
+    let (payee, payer) = (w.friends("bob", &kb), w.friends("alice", &ka));
+    payer.add_friend("bob@devnet").await.unwrap();
+    let id = payee
+        .request_funds("alice@devnet", &request("2", "real"))
+        .await
+        .unwrap()
+        .unwrap();
+
+    // Dave reads the indexes off the chain and files his own records under
+    // them: a request "for Alice" and an action "for Bob". He can only sign
+    // as himself, so the chain shows his key on both.
+    let chain = w.chain();
+    let for_alice = request_index(&kb.shared_secret(ka.public_key()), ka.public_key());
+    let for_bob = request_index(&ka.shared_secret(kb.public_key()), kb.public_key());
+    let dave = Name::parse(&kd.public_key().account_name()).unwrap();
+    let junk = fio_peer::crypto::encrypt_content(&kd, ka.public_key(), &request("999", "pay me"));
+    chain
+        .push_privacy(
+            &kd,
+            PrivacyAction::FundsRequest(PrivFundsRequest {
+                payee_fio_address: "dave@devnet".into(),
+                payee_fio_public_key: kd.public_key().to_fio_string(),
+                lookup_index_for_payer: for_alice,
+                content: junk,
+                max_fee: 10_000_000_000,
+                tpid: String::new(),
+                actor: dave,
+            }),
+        )
+        .await
+        .unwrap();
+    chain
+        .push_privacy(
+            &kd,
+            PrivacyAction::RecordSend(PrivRecordSend {
+                payer_fio_address: "dave@devnet".into(),
+                payer_fio_public_key: kd.public_key().to_fio_string(),
+                lookup_index_for_payee: for_bob,
+                content: "bm90IGEgY2lwaGVydGV4dA==".into(),
+                max_fee: 10_000_000_000,
+                tpid: String::new(),
+                actor: dave,
+            }),
+        )
+        .await
+        .unwrap();
+
+    let received = payer.received_requests().await.unwrap();
+    assert_eq!(received.skipped, 1);
+    assert_eq!(received.items.len(), 1);
+    assert_eq!(received.items[0].fio_request_id, id);
+    let actions = payee.received_actions().await.unwrap();
+    assert_eq!((actions.items.len(), actions.skipped), (0, 1));
+    let sent = payee.sent_requests().await.unwrap();
+    assert_eq!(sent.items[0].status, RequestStatus::Requested);
+}

@@ -1274,3 +1274,93 @@ async fn actions_go_only_to_their_endpoint_and_contract() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn the_fee_table_comes_from_the_genesis() {
+    let (alice, friend) = (PrivateKey::generate(), PrivateKey::generate());
+    let genesis = Genesis {
+        domains: vec!["devnet".into()],
+        addresses: vec![address("alice@devnet", &alice, 0)],
+        balances: [(alice.public_key().to_fio_string(), 1000)]
+            .into_iter()
+            .collect(),
+        fees: [
+            ("priv_add_friend".to_string(), 123),
+            ("add_pub_address".to_string(), 7),
+        ]
+        .into_iter()
+        .collect(),
+        ..Default::default()
+    };
+    let running = Running::start(None, &genesis).await.unwrap();
+    let mut config = ChainConfig::new(ChainId::parse(DEVNET).unwrap(), vec![running.url()]);
+    config.agreement = 1;
+    let client = ChainClient::new(config).unwrap();
+    let (_, r) = client
+        .push_privacy(&alice, add_friend(&alice, &friend, 200, ""))
+        .await
+        .unwrap();
+    assert_eq!(r.fee_collected, 123);
+    // A fio.address action pays its fee too once the bundles are gone.
+    let r = client
+        .add_pub_address(
+            &alice,
+            "alice@devnet",
+            vec![TokenPubAddress {
+                token_code: "BTC".into(),
+                chain_code: "BTC".into(),
+                public_address: "bc1q".into(),
+            }],
+            7,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        r.response.as_deref(),
+        Some(r#"{"status": "OK","fee_collected":7}"#)
+    );
+    fio_peer::chain::install_tls_provider();
+    let fee = |end_point: &str| {
+        let url = format!("{}/v1/chain/get_fee", running.url());
+        let body = json!({"end_point": end_point, "fio_address": "alice@devnet"});
+        async move {
+            let v: Value = reqwest::Client::new()
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v
+        }
+    };
+    assert_eq!(fee("priv_add_friend").await, json!({"fee": 123}));
+    assert_eq!(
+        fee("priv_new_funds_request").await,
+        json!({"fee": 800_000_000})
+    );
+    assert_eq!(fee("nope").await["fields"][0]["name"], "end_point");
+    let (_, v) = {
+        let url = format!("{}/v1/chain/get_fio_balance", running.url());
+        let v: Value = reqwest::Client::new()
+            .post(url)
+            .json(&json!({"fio_public_key": alice.public_key().to_fio_string()}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ((), v)
+    };
+    assert_eq!(v["balance"], 1000 - 123 - 7);
+
+    // A fee for an endpoint the devnet does not charge is a genesis error.
+    let bad = Genesis {
+        fees: [("get_info".to_string(), 1)].into_iter().collect(),
+        ..Default::default()
+    };
+    assert!(Running::start(None, &bad).await.is_err());
+}
