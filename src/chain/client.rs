@@ -164,7 +164,7 @@ impl ChainError {
 }
 
 /// A u64 the node sends as a number, or as a decimal string above 2^32.
-fn flex_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+pub(crate) fn flex_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     match Value::deserialize(d)? {
         Value::Number(n) => n
             .as_u64()
@@ -174,6 +174,13 @@ fn flex_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
             .map_err(|_| de::Error::custom(format!("{s:?} is not a u64"))),
         other => Err(de::Error::custom(format!("{other} is not a u64"))),
     }
+}
+
+/// An optional [`flex_u64`].
+pub(crate) fn flex_opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    struct Flex(#[serde(deserialize_with = "flex_u64")] u64);
+    Ok(Option::<Flex>::deserialize(d)?.map(|f| f.0))
 }
 
 /// `more`: a boolean on the node, an integer in FIP-13 and the TS SDK.

@@ -285,11 +285,19 @@ impl PrivacyAction {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PrivacyResponse {
     pub status: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::client::flex_u64")]
     pub fee_collected: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "super::client::flex_opt_u64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub key_id: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "super::client::flex_opt_u64",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub fio_request_id: Option<u64>,
 }
 
@@ -529,6 +537,22 @@ mod tests {
             assert!(PrivacyAction::unpack(a.name(), &longer).is_err());
             assert!(PrivacyAction::unpack(a.name(), &data[..data.len() - 1]).is_err());
         }
+        // Ids and fees as numbers or (the FIP's example) decimal strings.
+        let r: PrivacyResponse =
+            serde_json::from_str(r#"{"fio_request_id": "10", "status": "OK", "fee_collected": 0}"#)
+                .unwrap();
+        assert_eq!((r.fio_request_id, r.key_id), (Some(10), None));
+        let r: PrivacyResponse = serde_json::from_str(
+            r#"{"status": "OK", "key_id": 1000000, "fee_collected": "2000000000"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (r.key_id, r.fee_collected),
+            (Some(1_000_000), 2_000_000_000)
+        );
+        assert!(
+            serde_json::from_str::<PrivacyResponse>(r#"{"status": "OK", "key_id": -1}"#).is_err()
+        );
         // A forged element count fails without allocating for it.
         let mut forged = Writer::new();
         forged.string("a@b").varuint32(u32::MAX);
