@@ -1,6 +1,7 @@
-//! The chain side of FIP-3: the `fio.privacy` contract's actions (checked
-//! in the order of the FIP's Exception handling tables, then charged and
-//! applied) and the six read endpoints. devnet/README.md lists every check.
+//! The chain side of FIP-3: the `fio.privacy` contract's actions (checked,
+//! then charged and applied, all in the push's one SQLite transaction) and
+//! the six read endpoints. devnet/README.md lists every check in order.
+//! Chain and token codes are stored in upper case.
 
 use fio_peer::chain::{
     DecryptKey, PrivAddAddress, PrivFundsRequest, PrivGrantAccess, PrivRecordSend, PrivacyAction,
@@ -186,17 +187,21 @@ fn add_nbpas(conn: &Connection, a: &PrivAddAddress) -> Result<String, ApiError> 
     )?;
     let mut first_key_id = None;
     for p in &a.public_addresses {
+        let (chain, token) = (
+            p.chain_code.to_ascii_uppercase(),
+            p.token_code.to_ascii_uppercase(),
+        );
         // A new NBPA for a (chain, token) replaces the old one under a new id.
         conn.execute(
             "DELETE FROM priv_nbpas WHERE fio_address = ?1 AND chain_code = ?2 AND token_code = ?3",
-            params![address, p.chain_code, p.token_code],
+            params![address, chain, token],
         )?;
         conn.execute(
             "INSERT INTO priv_nbpas (fio_address, chain_code, token_code, public_key_address_level, public_key_chain_level, public_key_nbpa_level) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![
                 address,
-                p.chain_code,
-                p.token_code,
+                chain,
+                token,
                 p.public_key_address_level,
                 p.public_key_chain_level,
                 p.public_key_nbpa_level
@@ -221,7 +226,7 @@ fn grant_index(conn: &Connection, actor: &str, k: &DecryptKey) -> Result<String,
                 return Err(bad_chain());
             }
             let (address, _) = owned(conn, address, actor)?;
-            Ok(format!("{address}/{chain}"))
+            Ok(format!("{address}/{}", chain.to_ascii_uppercase()))
         }
         "nbpa" => {
             // The FIP's message for a bad NBPA id is "Invalid Chain Code" too.
@@ -296,7 +301,7 @@ fn party(
     key_field: &'static str,
     key_text: &str,
     actor: &str,
-) -> Result<String, ApiError> {
+) -> Result<(String, String), ApiError> {
     let invalid = || {
         ApiError::field(
             address_field,
@@ -339,12 +344,13 @@ fn party(
             "FIO Public Key is not the signer's",
         ));
     }
-    Ok(address)
+    // Stored in its canonical form, so reads by key find it.
+    Ok((address, key.to_fio_string()))
 }
 
 fn funds_request(conn: &Connection, now: i64, a: &PrivFundsRequest) -> Result<String, ApiError> {
     let actor = a.actor.as_string();
-    let address = party(
+    let (address, key) = party(
         conn,
         now,
         "payee_fio_address",
@@ -365,7 +371,7 @@ fn funds_request(conn: &Connection, now: i64, a: &PrivFundsRequest) -> Result<St
     )?;
     conn.execute(
         "INSERT INTO priv_requests (payee_fio_address, payee_fio_public_key, lookup_index_for_payer, content) VALUES (?1, ?2, ?3, ?4)",
-        params![address, a.payee_fio_public_key, a.lookup_index_for_payer, a.content],
+        params![address, key, a.lookup_index_for_payer, a.content],
     )?;
     Ok(format!(
         r#"{{"fio_request_id":{},"status": "OK","fee_collected":{fee}}}"#,
@@ -375,7 +381,7 @@ fn funds_request(conn: &Connection, now: i64, a: &PrivFundsRequest) -> Result<St
 
 fn record_send(conn: &Connection, now: i64, a: &PrivRecordSend) -> Result<String, ApiError> {
     let actor = a.actor.as_string();
-    let address = party(
+    let (address, key) = party(
         conn,
         now,
         "payer_fio_address",
@@ -396,7 +402,7 @@ fn record_send(conn: &Connection, now: i64, a: &PrivRecordSend) -> Result<String
     )?;
     conn.execute(
         "INSERT INTO priv_actions (payer_fio_address, payer_fio_public_key, lookup_index_for_payee, content) VALUES (?1, ?2, ?3, ?4)",
-        params![address, a.payer_fio_public_key, a.lookup_index_for_payee, a.content],
+        params![address, key, a.lookup_index_for_payee, a.content],
     )?;
     Ok(fee_response(fee))
 }
@@ -608,8 +614,12 @@ pub(crate) fn read(devnet: &Devnet, endpoint: &str, body: &Value) -> Result<Valu
             let nbpa: Nbpa = conn
                 .query_row(
                     "SELECT key_id, chain_code, public_key_address_level, public_key_chain_level, public_key_nbpa_level FROM priv_nbpas
-                     WHERE fio_address = ?1 AND lower(chain_code) = lower(?2) AND lower(token_code) = lower(?3)",
-                    params![address, p.chain_code, p.token_code],
+                     WHERE fio_address = ?1 AND chain_code = ?2 AND token_code = ?3",
+                    params![
+                        address,
+                        p.chain_code.to_ascii_uppercase(),
+                        p.token_code.to_ascii_uppercase()
+                    ],
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
                 )
                 .optional()?

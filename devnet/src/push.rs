@@ -301,13 +301,8 @@ fn require_auth(actor: Name, signer: Name) -> Result<(), ApiError> {
     }
 }
 
-/// The handle `data` acts on, owned by its actor, public, and paid for
-/// (a bundled transaction or the fee).
-fn owned_handle(
-    conn: &Connection,
-    data: &AddAddress,
-    endpoint: &str,
-) -> Result<(String, u64), ApiError> {
+/// The handle `data` acts on, owned by its actor and public, with valid entries.
+fn owned_handle(conn: &Connection, data: &AddAddress) -> Result<String, ApiError> {
     let address = state::handle(&data.fio_address).ok_or_else(|| {
         ApiError::field("fio_address", &data.fio_address, "FIO Address not found")
     })?;
@@ -350,14 +345,24 @@ fn owned_handle(
             ));
         }
     }
-    let fee = charge(
+    Ok(address)
+}
+
+/// One bundled transaction of the handle, else the endpoint's fee, charged
+/// after every other check (a failing push rolls back anyway).
+fn pay(
+    conn: &Connection,
+    data: &AddAddress,
+    address: &str,
+    endpoint: &str,
+) -> Result<u64, ApiError> {
+    charge(
         conn,
         endpoint,
         data.max_fee,
         &data.actor.as_string(),
-        Some(&address),
-    )?;
-    Ok((address, fee))
+        Some(address),
+    )
 }
 
 fn fee_response(fee: u64) -> String {
@@ -366,7 +371,7 @@ fn fee_response(fee: u64) -> String {
 
 /// Upsert per exact (token_code, chain_code), as `chain_data_update` does.
 fn add_address(conn: &Connection, data: &AddAddress) -> Result<Applied, ApiError> {
-    let (address, fee) = owned_handle(conn, data, "add_pub_address")?;
+    let address = owned_handle(conn, data)?;
     for a in &data.public_addresses {
         let updated = conn.execute(
             "UPDATE pub_addresses SET public_address = ?4 WHERE fio_address = ?1 AND token_code = ?2 AND chain_code = ?3",
@@ -391,6 +396,7 @@ fn add_address(conn: &Connection, data: &AddAddress) -> Result<Applied, ApiError
             )?;
         }
     }
+    let fee = pay(conn, data, &address, "add_pub_address")?;
     Ok(Applied {
         response: fee_response(fee),
     })
@@ -398,7 +404,7 @@ fn add_address(conn: &Connection, data: &AddAddress) -> Result<Applied, ApiError
 
 /// Removes exact (token, chain, public address) triples; FIO/FIO stays.
 fn remove_address(conn: &Connection, data: &AddAddress) -> Result<Applied, ApiError> {
-    let (address, fee) = owned_handle(conn, data, "remove_pub_address")?;
+    let address = owned_handle(conn, data)?;
     for a in &data.public_addresses {
         if a.token_code == "FIO" && a.chain_code == "FIO" {
             return Err(ApiError::field(
@@ -419,6 +425,7 @@ fn remove_address(conn: &Connection, data: &AddAddress) -> Result<Applied, ApiEr
             ));
         }
     }
+    let fee = pay(conn, data, &address, "remove_pub_address")?;
     Ok(Applied {
         response: fee_response(fee),
     })

@@ -516,6 +516,12 @@ pub(crate) fn insert_address(
     Ok(())
 }
 
+/// A genesis amount as SQLite stores it (i64).
+fn amount(what: &str, value: u64) -> Result<i64, DevnetError> {
+    i64::try_from(value)
+        .map_err(|_| DevnetError::Genesis(format!("{what}: {value} is above {}", i64::MAX)))
+}
+
 fn set_fees(conn: &Connection, genesis: &Genesis) -> Result<(), DevnetError> {
     for (endpoint, fee) in DEFAULT_FEES {
         conn.execute(
@@ -531,7 +537,7 @@ fn set_fees(conn: &Connection, genesis: &Genesis) -> Result<(), DevnetError> {
         }
         conn.execute(
             "UPDATE fees SET fee = ?2 WHERE endpoint = ?1",
-            params![endpoint, *fee as i64],
+            params![endpoint, amount(endpoint, *fee)?],
         )?;
     }
     Ok(())
@@ -551,7 +557,7 @@ fn apply_genesis(conn: &Connection, genesis: &Genesis) -> Result<(), DevnetError
         })?;
         conn.execute(
             "INSERT INTO accounts VALUES (?1, ?2)",
-            params![key.account_name(), *balance as i64],
+            params![key.account_name(), amount("balances", *balance)?],
         )?;
     }
     for domain in &genesis.domains {
@@ -576,7 +582,9 @@ fn apply_genesis(conn: &Connection, genesis: &Genesis) -> Result<(), DevnetError
         if exists(conn, &address)? {
             return Err(DevnetError::Genesis(format!("{address} is listed twice")));
         }
-        insert_address(conn, &address, &key, a.bundles.unwrap_or(DEFAULT_BUNDLES))?;
+        let bundles = a.bundles.unwrap_or(DEFAULT_BUNDLES);
+        amount("bundles", bundles)?;
+        insert_address(conn, &address, &key, bundles)?;
         if let Some(expiration) = &a.expiration {
             conn.execute(
                 "UPDATE addresses SET expiration = ?2 WHERE fio_address = ?1",

@@ -111,7 +111,7 @@ async fn story_one_nbpas_are_seen_exactly_as_granted() {
         ])
         .await
         .unwrap();
-    assert_eq!(placed[1].key_id, placed[0].key_id + 1);
+    assert_eq!(placed[1].key_id, placed[0].key_id.map(|k| k + 1));
     assert_eq!(bob.own_nbpas().unwrap().len(), 2);
 
     // Alice gets BTC at chain level; Carol gets the one ETH NBPA.
@@ -486,4 +486,96 @@ async fn records_filed_by_others_under_copied_indexes_are_skipped() {
     assert_eq!((actions.items.len(), actions.skipped), (0, 1));
     let sent = payee.sent_requests().await.unwrap();
     assert_eq!(sent.items[0].status, RequestStatus::Requested);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn codes_in_any_case_and_unknown_key_ids() {
+    let [kb, kc] = std::array::from_fn(|_| PrivateKey::generate());
+    let w = world(&[("bob", &kb), ("carol", &kc)]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bob.sqlite");
+    let (bob, carol) = (w.friends_at("bob", &kb, Some(&db)), w.friends("carol", &kc));
+    bob.add_friend("carol@devnet").await.unwrap();
+    // Lower-case codes are the same codes: placed, granted and looked up in any case.
+    bob.place_nbpas(&[nbpa("btc", "btc", "bc1qlower")])
+        .await
+        .unwrap();
+    bob.place_nbpas(&[nbpa("BTC", "BTC", "bc1qupper")])
+        .await
+        .unwrap();
+    assert_eq!(bob.own_nbpas().unwrap().len(), 1);
+    bob.grant("carol@devnet", &[Grant::Chain("Btc".into())])
+        .await
+        .unwrap();
+    assert_eq!(
+        carol
+            .lookup_nbpa("bob@devnet", "btc", "BTC")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("bc1qupper")
+    );
+
+    // An NBPA the chain accepted without answering its id (a 409) is placed
+    // again when an NBPA-level grant needs the id.
+    bob.place_nbpas(&[nbpa("ETH", "ETH", "0xB0B")])
+        .await
+        .unwrap();
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "UPDATE own_nbpas SET key_id = NULL WHERE chain_code = 'ETH'",
+            [],
+        )
+        .unwrap();
+    bob.grant(
+        "carol@devnet",
+        &[Grant::Nbpa {
+            chain_code: "eth".into(),
+            token_code: "eth".into(),
+        }],
+    )
+    .await
+    .unwrap();
+    assert!(bob.own_nbpas().unwrap().iter().all(|n| n.key_id.is_some()));
+    assert_eq!(
+        carol
+            .lookup_nbpa("bob@devnet", "ETH", "ETH")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("0xB0B")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_copied_look_up_index_does_not_fake_friendship() {
+    use fio_peer::chain::{AddFriend, Name, PrivacyAction};
+    let [kb, ka, kd] = std::array::from_fn(|_| PrivateKey::generate());
+    let w = world(&[("bob", &kb), ("alice", &ka), ("dave", &kd)]).await;
+    let (bob, alice) = (w.friends("bob", &kb), w.friends("alice", &ka));
+    bob.add_friend("alice@devnet").await.unwrap();
+    // Dave copies Alice's index (it is on chain) onto his own list.
+    let index = look_up_index(&kb.shared_secret(ka.public_key()), ka.public_key());
+    w.chain()
+        .push_privacy(
+            &kd,
+            PrivacyAction::AddFriend(AddFriend {
+                fio_public_key_hash: index.clone(),
+                content: "copied".into(),
+                max_fee: 10_000_000_000,
+                tpid: String::new(),
+                actor: Name::parse(&kd.public_key().account_name()).unwrap(),
+            }),
+        )
+        .await
+        .unwrap();
+    bob.remove_friend("alice@devnet").await.unwrap();
+    // The FIP's check answers for any list; the wallet reads Bob's own.
+    assert!(w.chain().priv_check_friend_list(&index).await.unwrap());
+    assert!(!alice.is_on_friend_list_of("bob@devnet").await.unwrap());
+    assert!(matches!(
+        alice.request_funds("bob@devnet", &request("1", "x")).await,
+        Err(FriendsError::NotOnTheirFriendList(_))
+    ));
 }

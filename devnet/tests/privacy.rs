@@ -1364,3 +1364,68 @@ async fn the_fee_table_comes_from_the_genesis() {
     };
     assert!(Running::start(None, &bad).await.is_err());
 }
+
+#[tokio::test]
+async fn a_refused_push_charges_nothing() {
+    let net = net().await;
+    let bundles = |net: &Net, key: &PrivateKey| {
+        let key = key.public_key().to_fio_string();
+        let client = net.client.clone();
+        async move {
+            let names = client.get_fio_names(&key).await.unwrap();
+            names.fio_addresses[0].remaining_bundled_tx
+        }
+    };
+    let (balance, left) = (net.balance(&net.bob).await, bundles(&net, &net.bob).await);
+    // Checked after the charge would be: an invalid ciphertext, a bad level.
+    let mut bad = nbpa("BTC", "BTC", "x");
+    bad.public_key_nbpa_level = String::new();
+    assert!(net
+        .push(
+            &net.bob,
+            add_nbpas(&net.bob, "bob@devnet", vec![bad], FIO as i64, "")
+        )
+        .await
+        .is_err());
+    // Two actions in one push_transaction: the second fails, the first's
+    // charge (a bundle and a fee) is undone with it.
+    let friend = PrivateKey::generate();
+    let first = add_nbpas(
+        &net.bob,
+        "bob@devnet",
+        vec![nbpa("BTC", "BTC", "ok")],
+        FIO as i64,
+        "",
+    );
+    let second = add_friend(&net.bob, &friend, 1, "");
+    let trx = net
+        .client
+        .prepare(vec![first.action(), second.action()])
+        .await
+        .unwrap();
+    let signed = trx.sign(&ChainId::parse(DEVNET).unwrap(), &net.bob);
+    match net.client.push("push_transaction", &signed).await {
+        Err(ChainError::Fio(f)) => assert_eq!(f.fields[0].error, "Fee exceeds supplied maximum"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(net.balance(&net.bob).await, balance);
+    assert_eq!(bundles(&net, &net.bob).await, left);
+    let (s, _) = net
+        .raw(
+            "priv_get_pub_address",
+            json!({"fio_public_key_hash": index(&net.bob, &friend), "fio_address": "bob@devnet", "chain_code": "BTC", "token_code": "BTC"}),
+        )
+        .await;
+    assert_eq!(s, 404);
+    // The same two actions with enough max_fee both apply.
+    let second = add_friend(&net.bob, &friend, FIO as i64, "");
+    let trx = net
+        .client
+        .prepare(vec![first.action(), second.action()])
+        .await
+        .unwrap();
+    let signed = trx.sign(&ChainId::parse(DEVNET).unwrap(), &net.bob);
+    net.client.push("push_transaction", &signed).await.unwrap();
+    assert_eq!(net.balance(&net.bob).await, balance - FRIEND_FEE);
+    assert_eq!(bundles(&net, &net.bob).await, left - 1);
+}

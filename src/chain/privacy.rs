@@ -409,7 +409,9 @@ impl ChainClient {
         self.read_or_empty("priv_get_friend_list", body).await
     }
 
-    /// /priv_check_friend_list: whether `fio_public_key_hash` is on a list.
+    /// /priv_check_friend_list: whether `fio_public_key_hash` is on *any*
+    /// list. Indexes are public once used, so this cannot tell whose list;
+    /// read the owner's list to know (docs/protocol.md §3.4).
     pub async fn priv_check_friend_list(
         &self,
         fio_public_key_hash: &str,

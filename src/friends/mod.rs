@@ -15,9 +15,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::chain::{
-    AddFriend, ChainClient, ChainError, DecryptKey, FriendListPage, Name, Page, PrivAddAddress,
-    PrivFundsRequest, PrivGrantAccess, PrivPublicAddress, PrivRecordSend, PrivacyAction,
-    PrivacyResponse, RemoveFriend, SetAddressPrivacy,
+    AddFriend, ChainClient, ChainError, DecryptKey, Name, Page, PrivAddAddress, PrivFundsRequest,
+    PrivGrantAccess, PrivPublicAddress, PrivRecordSend, PrivacyAction, PrivacyResponse,
+    RemoveFriend, SetAddressPrivacy,
 };
 use crate::crypto::{
     decrypt_content_with_secrets, encrypt_content_with_secret, FriendContent, NewFundsContent,
@@ -37,6 +37,8 @@ pub use store::{Friend, PlacedNbpa};
 pub const INDEX_BATCH: usize = 1000;
 /// Records per page when reading lists from the chain.
 const PAGE: u32 = 1000;
+/// Pairs whose secrets a [`Friends`] keeps at most.
+pub const MAX_CACHED_PAIRS: usize = 100_000;
 /// NBPAs per privaddadr, decrypt keys per privganbpa (the FIP's maximum).
 pub const MAX_PER_CALL: usize = 5;
 
@@ -255,9 +257,13 @@ impl Friends {
         })
     }
 
-    /// The pair with `them`, derived once and cached.
+    /// The pair with `them`, derived once and cached (the cache is emptied
+    /// when it reaches [`MAX_CACHED_PAIRS`]).
     fn pair(&self, them: &PublicKey) -> Arc<Pair> {
         let mut pairs = self.pairs.lock().unwrap_or_else(|e| e.into_inner());
+        if pairs.len() >= MAX_CACHED_PAIRS && !pairs.contains_key(them.as_bytes()) {
+            pairs.clear();
+        }
         pairs
             .entry(*them.as_bytes())
             .or_insert_with(|| Arc::new(Pair::derive(&self.key, them)))
@@ -322,7 +328,9 @@ impl Friends {
             .await;
         match pushed {
             Ok(_) => {}
-            Err(FriendsError::Chain(e)) if chain_field(&e, "fio_public_key_hash") => {
+            Err(FriendsError::Chain(e))
+                if chain_says(&e, "FIO public key already in Friend List") =>
+            {
                 // Already on the list on chain (an earlier call whose answer
                 // was lost): only the local copy is missing.
             }
@@ -357,7 +365,7 @@ impl Friends {
         match pushed {
             Ok(_) => {}
             // Not on the list on chain any more: finish locally.
-            Err(FriendsError::Chain(e)) if chain_field(&e, "fio_public_key_hash") => {}
+            Err(FriendsError::Chain(e)) if chain_says(&e, "FIO public key not in Friend List") => {}
             Err(e) => return Err(e),
         }
         self.wallet
@@ -377,44 +385,55 @@ impl Friends {
     /// Whether the owner of `fio_address` has us on their friend list.
     pub async fn is_on_friend_list_of(&self, fio_address: &str) -> Result<bool, FriendsError> {
         let (_, key) = self.key_of(fio_address).await?;
-        let pair = self.pair(&key);
-        Ok(self
-            .chain
-            .priv_check_friend_list(&pair.our_look_up_index)
-            .await?)
+        self.on_list_of(&key).await
+    }
+
+    /// Whether our look-up index is on `owner`'s own list. Reading the
+    /// owner's list, not asking whether the index is on any list: indexes
+    /// are public once used, and anyone could copy ours onto their list.
+    async fn on_list_of(&self, owner: &PublicKey) -> Result<bool, FriendsError> {
+        let ours = self.pair(owner).our_look_up_index.clone();
+        let owner = owner.to_fio_string();
+        let entries = all_pages(|offset| {
+            let owner = owner.clone();
+            async move {
+                let page = self
+                    .chain
+                    .priv_get_friend_list(&owner, page_at(offset))
+                    .await?;
+                Ok((page.friends, page.more))
+            }
+        })
+        .await?;
+        Ok(entries.iter().any(|e| e.fio_public_key_hash == ours))
     }
 
     /// Rebuilds the local friend list from the chain with the key alone
     /// (after restoring a wallet from its seed phrase).
     pub async fn restore(&self) -> Result<RestoreReport, FriendsError> {
         let own = self.key.public_key().to_fio_string();
-        let mut report = RestoreReport::default();
-        let mut offset = 0;
-        loop {
-            let page: FriendListPage = self
-                .chain
-                .priv_get_friend_list(
-                    &own,
-                    Page {
-                        limit: Some(PAGE),
-                        offset,
-                    },
-                )
-                .await?;
-            for entry in &page.friends {
-                match self.restored_friend(&entry.fio_public_key_hash, &entry.content) {
-                    Some(friend) => {
-                        self.wallet.with_db(|c| store::upsert_friend(c, &friend))?;
-                        report.restored += 1;
-                    }
-                    None => report.skipped += 1,
-                }
+        let entries = all_pages(|offset| {
+            let own = own.clone();
+            async move {
+                let page = self
+                    .chain
+                    .priv_get_friend_list(&own, page_at(offset))
+                    .await?;
+                Ok((page.friends, page.more))
             }
-            offset += page.friends.len() as u32;
-            if page.more == 0 || page.friends.is_empty() {
-                return Ok(report);
+        })
+        .await?;
+        let mut report = RestoreReport::default();
+        for entry in &entries {
+            match self.restored_friend(&entry.fio_public_key_hash, &entry.content) {
+                Some(friend) => {
+                    self.wallet.with_db(|c| store::upsert_friend(c, &friend))?;
+                    report.restored += 1;
+                }
+                None => report.skipped += 1,
             }
         }
+        Ok(report)
     }
 
     /// A backup entry, if it opens with our key and its index is the one
@@ -450,9 +469,13 @@ impl Friends {
         let address = self.address.as_str();
         let address_key = self.wallet_secret.address_key(address);
         let mut entries = Vec::with_capacity(nbpas.len());
+        let mut normal = Vec::with_capacity(nbpas.len());
         for n in nbpas {
-            check_code("chain_code", &n.chain_code, false)?;
-            check_code("token_code", &n.token_code, true)?;
+            let n = Nbpa {
+                chain_code: code("chain_code", &n.chain_code, false)?,
+                token_code: code("token_code", &n.token_code, true)?,
+                public_address: n.public_address.clone(),
+            };
             if n.public_address.is_empty()
                 || n.public_address.len() > 128
                 || n.public_address.contains(' ')
@@ -476,6 +499,7 @@ impl Friends {
                     .nbpa_key(&n.public_address)
                     .encrypt_nbpa(&n.public_address),
             });
+            normal.push(n);
         }
         let response = self
             .push(PrivacyAction::AddAddress(PrivAddAddress {
@@ -486,19 +510,18 @@ impl Friends {
                 actor: self.actor,
             }))
             .await?;
-        let first = response.key_id.ok_or_else(|| ChainError::InvalidResponse {
-            node: "priv_add_pub_address".into(),
-            detail: "the response has no key_id".into(),
-        })?;
         // The contract numbers one call's NBPAs consecutively from key_id.
-        let placed: Vec<PlacedNbpa> = nbpas
-            .iter()
+        // A push answered "already accepted" (409) carries no response: the
+        // NBPAs are on chain but their ids unknown; an NBPA-level grant
+        // places such an NBPA again first.
+        let placed: Vec<PlacedNbpa> = normal
+            .into_iter()
             .enumerate()
             .map(|(i, n)| PlacedNbpa {
-                chain_code: n.chain_code.clone(),
-                token_code: n.token_code.clone(),
-                public_address: n.public_address.clone(),
-                key_id: first + i as u64,
+                chain_code: n.chain_code,
+                token_code: n.token_code,
+                public_address: n.public_address,
+                key_id: response.key_id.map(|first| first + i as u64),
             })
             .collect();
         let now = crate::wallet::now();
@@ -538,27 +561,45 @@ impl Friends {
                     self.wallet_secret.address_key(address),
                 ),
                 Grant::Chain(chain) => {
-                    check_code("chain_code", chain, false)?;
+                    let chain = code("chain_code", chain, false)?;
                     (
                         "chain",
                         format!("{address}/{chain}"),
-                        self.wallet_secret.chain_key(address, chain),
+                        self.wallet_secret.chain_key(address, &chain),
                     )
                 }
                 Grant::Nbpa {
                     chain_code,
                     token_code,
                 } => {
-                    let placed = self
+                    let (chain, token) = (
+                        code("chain_code", chain_code, false)?,
+                        code("token_code", token_code, true)?,
+                    );
+                    let mut placed = self
                         .wallet
-                        .with_db(|c| store::own_nbpa(c, chain_code, token_code))?
+                        .with_db(|c| store::own_nbpa(c, &chain, &token))?
                         .ok_or_else(|| FriendsError::UnknownNbpa {
-                            chain_code: chain_code.clone(),
-                            token_code: token_code.clone(),
+                            chain_code: chain.clone(),
+                            token_code: token.clone(),
                         })?;
+                    if placed.key_id.is_none() {
+                        placed = self
+                            .place_nbpas(&[Nbpa {
+                                chain_code: chain,
+                                token_code: token,
+                                public_address: placed.public_address,
+                            }])
+                            .await?
+                            .remove(0);
+                    }
+                    let key_id = placed.key_id.ok_or_else(|| ChainError::InvalidResponse {
+                        node: "priv_add_pub_address".into(),
+                        detail: "the chain gave no key_id for the NBPA; place it again".into(),
+                    })?;
                     (
                         "nbpa",
-                        placed.key_id.to_string(),
+                        key_id.to_string(),
                         self.wallet_secret.nbpa_key(&placed.public_address),
                     )
                 }
@@ -600,8 +641,8 @@ impl Friends {
         chain_code: &str,
         token_code: &str,
     ) -> Result<Option<String>, FriendsError> {
-        check_code("chain_code", chain_code, false)?;
-        check_code("token_code", token_code, true)?;
+        let chain_code = &code("chain_code", chain_code, false)?;
+        let token_code = &code("token_code", token_code, true)?;
         let (address, owner) = self.key_of(fio_address).await?;
         let pair = self.pair(&owner);
         let found = self
@@ -650,11 +691,7 @@ impl Friends {
         check_request(content)?;
         let (address, payer) = self.key_of(payer_fio_address).await?;
         let pair = self.pair(&payer);
-        if !self
-            .chain
-            .priv_check_friend_list(&pair.our_look_up_index)
-            .await?
-        {
+        if !self.on_list_of(&payer).await? {
             return Err(FriendsError::NotOnTheirFriendList(address.to_string()));
         }
         let known = self
@@ -765,50 +802,43 @@ impl Friends {
     pub async fn received_requests(&self) -> Result<Fetched<PrivateRequest>, FriendsError> {
         let by_index = self.friends_by(|p| p.index_for_us.clone())?;
         let indexes: Vec<String> = by_index.keys().cloned().collect();
+        let mut rows = Vec::new();
+        for batch in indexes.chunks(INDEX_BATCH) {
+            rows.extend(
+                all_pages(|offset| async move {
+                    let page = self
+                        .chain
+                        .priv_get_received_fio_requests(batch, page_at(offset))
+                        .await?;
+                    Ok((page.requests, page.more))
+                })
+                .await?,
+            );
+        }
         let mut requests = Vec::new();
         let mut skipped = 0;
-        for batch in indexes.chunks(INDEX_BATCH) {
-            let mut offset = 0;
-            loop {
-                let page = self
-                    .chain
-                    .priv_get_received_fio_requests(
-                        batch,
-                        Page {
-                            limit: Some(PAGE),
-                            offset,
-                        },
-                    )
-                    .await?;
-                for r in &page.requests {
-                    let opened = by_index
-                        .get(&r.lookup_index_for_payer)
-                        .and_then(|(f, pair)| {
-                            // Only the friend's own key may have filed it.
-                            (r.payee_fio_public_key == f.public_key.to_fio_string())
-                                .then(|| {
-                                    decrypt_content_with_secrets(&pair.secrets, &r.content).ok()
-                                })
-                                .flatten()
-                                .map(|content| PrivateRequest {
-                                    fio_request_id: r.fio_request_id,
-                                    payee_fio_address: r.payee_fio_address.clone(),
-                                    payee_public_key: f.public_key,
-                                    payer_fio_address: self.address.as_str().to_string(),
-                                    payer_public_key: *self.key.public_key(),
-                                    content,
-                                    status: RequestStatus::Requested,
-                                })
-                        });
-                    match opened {
-                        Some(request) => requests.push(request),
-                        None => skipped += 1,
+        for r in &rows {
+            let opened = by_index
+                .get(&r.lookup_index_for_payer)
+                .and_then(|(f, pair)| {
+                    // Only the friend's own key may have filed it.
+                    if !same_key(&r.payee_fio_public_key, &f.public_key) {
+                        return None;
                     }
-                }
-                offset += page.requests.len() as u32;
-                if page.more == 0 || page.requests.is_empty() {
-                    break;
-                }
+                    let content = decrypt_content_with_secrets(&pair.secrets, &r.content).ok()?;
+                    Some(PrivateRequest {
+                        fio_request_id: r.fio_request_id,
+                        payee_fio_address: r.payee_fio_address.clone(),
+                        payee_public_key: f.public_key,
+                        payer_fio_address: self.address.as_str().to_string(),
+                        payer_public_key: *self.key.public_key(),
+                        content,
+                        status: RequestStatus::Requested,
+                    })
+                });
+            match opened {
+                Some(request) => requests.push(request),
+                None => skipped += 1,
             }
         }
         // Our own send actions, found by the indexes the payees read them with.
@@ -829,44 +859,40 @@ impl Friends {
     pub async fn sent_requests(&self) -> Result<Fetched<PrivateRequest>, FriendsError> {
         let by_index = self.friends_by(|p| p.index_for_them.clone())?;
         let own = self.key.public_key().to_fio_string();
+        let rows = all_pages(|offset| {
+            let own = own.clone();
+            async move {
+                let page = self
+                    .chain
+                    .priv_get_sent_fio_requests(&own, page_at(offset))
+                    .await?;
+                Ok((page.requests, page.more))
+            }
+        })
+        .await?;
         let mut requests = Vec::new();
         let mut skipped = 0;
-        let mut offset = 0;
-        loop {
-            let page = self
-                .chain
-                .priv_get_sent_fio_requests(
-                    &own,
-                    Page {
-                        limit: Some(PAGE),
-                        offset,
-                    },
-                )
-                .await?;
-            for r in &page.requests {
-                let opened = by_index
-                    .get(&r.lookup_index_for_payer)
-                    .and_then(|(f, pair)| {
-                        decrypt_content_with_secrets(&pair.secrets, &r.content)
-                            .ok()
-                            .map(|content| PrivateRequest {
-                                fio_request_id: r.fio_request_id,
-                                payee_fio_address: r.payee_fio_address.clone(),
-                                payee_public_key: *self.key.public_key(),
-                                payer_fio_address: f.fio_address.clone(),
-                                payer_public_key: f.public_key,
-                                content,
-                                status: RequestStatus::Requested,
-                            })
-                    });
-                match opened {
-                    Some(request) => requests.push(request),
-                    None => skipped += 1,
-                }
-            }
-            offset += page.requests.len() as u32;
-            if page.more == 0 || page.requests.is_empty() {
-                break;
+        for r in &rows {
+            let opened = by_index
+                .get(&r.lookup_index_for_payer)
+                .and_then(|(f, pair)| {
+                    if !same_key(&r.payee_fio_public_key, self.key.public_key()) {
+                        return None;
+                    }
+                    let content = decrypt_content_with_secrets(&pair.secrets, &r.content).ok()?;
+                    Some(PrivateRequest {
+                        fio_request_id: r.fio_request_id,
+                        payee_fio_address: r.payee_fio_address.clone(),
+                        payee_public_key: *self.key.public_key(),
+                        payer_fio_address: f.fio_address.clone(),
+                        payer_public_key: f.public_key,
+                        content,
+                        status: RequestStatus::Requested,
+                    })
+                });
+            match opened {
+                Some(request) => requests.push(request),
+                None => skipped += 1,
             }
         }
         let payers = unique_keys(requests.iter().map(|r| r.payer_public_key));
@@ -913,56 +939,94 @@ impl Friends {
             })
             .collect();
         let indexes: Vec<String> = by_index.keys().cloned().collect();
+        let mut rows = Vec::new();
+        for batch in indexes.chunks(INDEX_BATCH) {
+            rows.extend(
+                all_pages(|offset| async move {
+                    let page = self
+                        .chain
+                        .priv_get_received_actions(batch, page_at(offset))
+                        .await?;
+                    Ok((page.actions, page.more))
+                })
+                .await?,
+            );
+        }
         let mut items = Vec::new();
         let mut skipped = 0;
-        for batch in indexes.chunks(INDEX_BATCH) {
-            let mut offset = 0;
-            loop {
-                let page = self
-                    .chain
-                    .priv_get_received_actions(
-                        batch,
-                        Page {
-                            limit: Some(PAGE),
-                            offset,
-                        },
-                    )
-                    .await?;
-                for a in &page.actions {
-                    let opened = by_index
-                        .get(&a.lookup_index_for_payer)
-                        .and_then(|(k, pair)| {
-                            let payer = if by_us { *self.key.public_key() } else { *k };
-                            if a.payer_fio_public_key != payer.to_fio_string() {
-                                return None;
-                            }
-                            let content: PrivRecordSendContent =
-                                decrypt_content_with_secrets(&pair.secrets, &a.content).ok()?;
-                            let status = content.record.status.as_str();
-                            (status == STATUS_PAID || status == STATUS_REJECTED).then(|| {
-                                (
-                                    *k,
-                                    ReceivedAction {
-                                        payer_fio_address: a.payer_fio_address.clone(),
-                                        payer_public_key: payer,
-                                        content,
-                                    },
-                                )
-                            })
-                        });
-                    match opened {
-                        Some(action) => items.push(action),
-                        None => skipped += 1,
+        for a in &rows {
+            let opened = by_index
+                .get(&a.lookup_index_for_payer)
+                .and_then(|(k, pair)| {
+                    let payer = if by_us { *self.key.public_key() } else { *k };
+                    if !same_key(&a.payer_fio_public_key, &payer) {
+                        return None;
                     }
-                }
-                offset += page.actions.len() as u32;
-                if page.more == 0 || page.actions.is_empty() {
-                    break;
-                }
+                    let content: PrivRecordSendContent =
+                        decrypt_content_with_secrets(&pair.secrets, &a.content).ok()?;
+                    let status = content.record.status.as_str();
+                    (status == STATUS_PAID || status == STATUS_REJECTED).then(|| {
+                        (
+                            *k,
+                            ReceivedAction {
+                                payer_fio_address: a.payer_fio_address.clone(),
+                                payer_public_key: payer,
+                                content,
+                            },
+                        )
+                    })
+                });
+            match opened {
+                Some(action) => items.push(action),
+                None => skipped += 1,
             }
         }
         Ok((items, skipped))
     }
+}
+
+/// Most rows one list read follows, however many a node claims there are.
+pub const MAX_ROWS: usize = 1_000_000;
+
+fn page_at(offset: u32) -> Page {
+    Page {
+        limit: Some(PAGE),
+        offset,
+    }
+}
+
+/// Every row of a paged read. `fetch(offset)` gives a page and the node's
+/// `more`. The first page fixes how many rows there are: a node that keeps
+/// answering past that, or past [`MAX_ROWS`], is not followed.
+async fn all_pages<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, FriendsError>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, u64), ChainError>>,
+{
+    let mut rows: Vec<T> = Vec::new();
+    let mut total = None;
+    loop {
+        let offset = u32::try_from(rows.len()).unwrap_or(u32::MAX);
+        let (page, more) = fetch(offset).await?;
+        let got = page.len() as u64;
+        rows.extend(page);
+        let total = *total.get_or_insert(got.saturating_add(more));
+        if total > MAX_ROWS as u64 {
+            return Err(ChainError::InvalidResponse {
+                node: "list".into(),
+                detail: format!("the node claims {total} rows; at most {MAX_ROWS} are read"),
+            }
+            .into());
+        }
+        if got == 0 || more == 0 || rows.len() as u64 >= total {
+            return Ok(rows);
+        }
+    }
+}
+
+/// Whether the key text a node returned is `key` (any accepted form).
+fn same_key(text: &str, key: &PublicKey) -> bool {
+    PublicKey::parse(text).is_ok_and(|k| &k == key)
 }
 
 /// The status of request `id` with `counterparty`: its latest send action.
@@ -994,10 +1058,16 @@ fn unique_keys(keys: impl Iterator<Item = PublicKey>) -> Vec<PublicKey> {
     keys.filter(|k| seen.insert(*k.as_bytes())).collect()
 }
 
-/// Whether a chain error is a 400 about `field` (the contract's "already
-/// in" / "not in Friend List" answers name fio_public_key_hash).
-fn chain_field(e: &ChainError, field: &str) -> bool {
-    matches!(e, ChainError::Fio(f) if f.status == 400 && f.fields.iter().any(|x| x.name == field))
+/// Whether a chain error is the contract's 400 with this message.
+fn chain_says(e: &ChainError, message: &str) -> bool {
+    matches!(e, ChainError::Fio(f) if f.status == 400 && f.fields.iter().any(|x| x.error == message))
+}
+
+/// A chain or token code, checked and in upper case (the form level keys,
+/// grants and the chain's rows use).
+fn code(field: &'static str, text: &str, token: bool) -> Result<String, FriendsError> {
+    check_code(field, text, token)?;
+    Ok(text.to_ascii_uppercase())
 }
 
 /// chain_code: 1–10 of `[A-Za-z0-9$]`; token_code may also be `*`.
@@ -1039,4 +1109,54 @@ fn check_request(c: &NewFundsContent) -> Result<(), FriendsError> {
         return Err(invalid("amount", &c.amount, "Invalid amount value"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run<T>(f: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn paging_follows_the_first_pages_count_and_no_further() {
+        // A node that keeps saying "more" gets read up to what its first
+        // page announced.
+        let mut calls = 0;
+        let rows = run(all_pages(|offset| {
+            calls += 1;
+            async move { Ok((vec![offset; 2], 4)) }
+        }))
+        .unwrap();
+        assert_eq!(rows, vec![0, 0, 2, 2, 4, 4]);
+        assert_eq!(calls, 3);
+        // An empty page ends the read, whatever `more` says.
+        let rows: Vec<u32> = run(all_pages(|_| async { Ok((vec![], 10)) })).unwrap();
+        assert!(rows.is_empty());
+        // A claim beyond MAX_ROWS is refused before anything is read further.
+        let err = run(all_pages(|_| async { Ok((vec![1u8], u64::MAX)) })).unwrap_err();
+        assert!(matches!(err, FriendsError::Chain(ChainError::InvalidResponse { .. })));
+    }
+
+    #[test]
+    fn codes_are_checked_and_upper_cased() {
+        assert_eq!(code("chain_code", "btc", false).unwrap(), "BTC");
+        assert_eq!(code("token_code", "*", true).unwrap(), "*");
+        assert!(code("chain_code", "*", false).is_err());
+        assert!(code("chain_code", "BTC!", false).is_err());
+        assert!(code("chain_code", "ABCDEFGHIJK", false).is_err());
+    }
+
+    #[test]
+    fn a_copied_key_string_is_compared_as_a_key() {
+        let k = *PrivateKey::generate().public_key();
+        assert!(same_key(&k.to_fio_string(), &k));
+        assert!(same_key(&k.to_pub_k1(), &k));
+        assert!(!same_key("FIO", &k));
+        assert!(!same_key(&PrivateKey::generate().public_key().to_fio_string(), &k));
+    }
 }

@@ -23,8 +23,9 @@ pub struct PlacedNbpa {
     pub chain_code: String,
     pub token_code: String,
     pub public_address: String,
-    /// The chain's id of this NBPA (what an NBPA-level grant names).
-    pub key_id: u64,
+    /// The chain's id of this NBPA (what an NBPA-level grant names);
+    /// `None` when the chain accepted it without telling (a 409 answer).
+    pub key_id: Option<u64>,
 }
 
 fn friend(r: &rusqlite::Row<'_>) -> rusqlite::Result<Friend> {
@@ -107,7 +108,13 @@ pub(crate) fn upsert_nbpa(conn: &Connection, n: &PlacedNbpa, now: i64) -> rusqli
     conn.execute(
         "INSERT INTO own_nbpas VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (chain_code, token_code) DO UPDATE SET public_address = excluded.public_address, key_id = excluded.key_id, placed_at = excluded.placed_at",
-        params![n.chain_code, n.token_code, n.public_address, n.key_id as i64, now],
+        params![
+            n.chain_code,
+            n.token_code,
+            n.public_address,
+            n.key_id.map(|k| k as i64),
+            now
+        ],
     )?;
     Ok(())
 }
@@ -117,7 +124,7 @@ fn nbpa(r: &rusqlite::Row<'_>) -> rusqlite::Result<PlacedNbpa> {
         chain_code: r.get(0)?,
         token_code: r.get(1)?,
         public_address: r.get(2)?,
-        key_id: r.get::<_, i64>(3)? as u64,
+        key_id: r.get::<_, Option<i64>>(3)?.map(|k| k as u64),
     })
 }
 

@@ -12,11 +12,12 @@ CREATE TABLE friends (
 );
 
 -- Our NBPAs placed with privaddadr, and the key id the chain gave each.
+-- Codes are in upper case.
 CREATE TABLE own_nbpas (
     chain_code     TEXT NOT NULL,
     token_code     TEXT NOT NULL,
     public_address TEXT NOT NULL,
-    key_id         INTEGER NOT NULL,
+    key_id         INTEGER,             -- NULL: accepted, id not answered (409)
     placed_at      INTEGER NOT NULL,
     PRIMARY KEY (chain_code, token_code)
 );
