@@ -1139,7 +1139,10 @@ mod tests {
         assert!(rows.is_empty());
         // A claim beyond MAX_ROWS is refused before anything is read further.
         let err = run(all_pages(|_| async { Ok((vec![1u8], u64::MAX)) })).unwrap_err();
-        assert!(matches!(err, FriendsError::Chain(ChainError::InvalidResponse { .. })));
+        assert!(matches!(
+            err,
+            FriendsError::Chain(ChainError::InvalidResponse { .. })
+        ));
     }
 
     #[test]
@@ -1157,6 +1160,9 @@ mod tests {
         assert!(same_key(&k.to_fio_string(), &k));
         assert!(same_key(&k.to_pub_k1(), &k));
         assert!(!same_key("FIO", &k));
-        assert!(!same_key(&PrivateKey::generate().public_key().to_fio_string(), &k));
+        assert!(!same_key(
+            &PrivateKey::generate().public_key().to_fio_string(),
+            &k
+        ));
     }
 }
