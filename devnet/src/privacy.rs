@@ -348,62 +348,88 @@ fn party(
     Ok((address, key.to_fio_string()))
 }
 
-fn funds_request(conn: &Connection, now: i64, a: &PrivFundsRequest) -> Result<String, ApiError> {
-    let actor = a.actor.as_string();
+/// One private record (a request or a send action) as filed: the filer's
+/// role names its fields, table and endpoint.
+struct Filing<'a> {
+    role: &'static str,
+    address: &'a str,
+    key: &'a str,
+    index: &'a str,
+    content: &'a str,
+    max_fee: i64,
+    tpid: &'a str,
+    actor: String,
+}
+
+/// Checks, charges and stores a filing; returns the new row's id and the fee.
+fn file(
+    conn: &Connection,
+    now: i64,
+    f: Filing<'_>,
+    endpoint: &str,
+    table: &str,
+) -> Result<(i64, u64), ApiError> {
+    let (address_field, key_field, index_field_name) = match f.role {
+        "payee" => (
+            "payee_fio_address",
+            "payee_fio_public_key",
+            "lookup_index_for_payer",
+        ),
+        _ => (
+            "payer_fio_address",
+            "payer_fio_public_key",
+            "lookup_index_for_payee",
+        ),
+    };
     let (address, key) = party(
         conn,
         now,
-        "payee_fio_address",
-        &a.payee_fio_address,
-        "payee_fio_public_key",
-        &a.payee_fio_public_key,
-        &actor,
+        address_field,
+        f.address,
+        key_field,
+        f.key,
+        &f.actor,
     )?;
-    index_field("lookup_index_for_payer", &a.lookup_index_for_payer)?;
-    text_field("content", &a.content, MAX_CONTENT)?;
-    check_fee_and_tpid(a.max_fee, &a.tpid)?;
-    let fee = charge(
-        conn,
-        "priv_new_funds_request",
-        a.max_fee,
-        &actor,
-        Some(&address),
-    )?;
+    index_field(index_field_name, f.index)?;
+    text_field("content", f.content, MAX_CONTENT)?;
+    check_fee_and_tpid(f.max_fee, f.tpid)?;
+    let fee = charge(conn, endpoint, f.max_fee, &f.actor, Some(&address))?;
     conn.execute(
-        "INSERT INTO priv_requests (payee_fio_address, payee_fio_public_key, lookup_index_for_payer, content) VALUES (?1, ?2, ?3, ?4)",
-        params![address, key, a.lookup_index_for_payer, a.content],
+        &format!("INSERT INTO {table} ({address_field}, {key_field}, {index_field_name}, content) VALUES (?1, ?2, ?3, ?4)"),
+        params![address, key, f.index, f.content],
     )?;
+    Ok((conn.last_insert_rowid(), fee))
+}
+
+fn funds_request(conn: &Connection, now: i64, a: &PrivFundsRequest) -> Result<String, ApiError> {
+    let filing = Filing {
+        role: "payee",
+        address: &a.payee_fio_address,
+        key: &a.payee_fio_public_key,
+        index: &a.lookup_index_for_payer,
+        content: &a.content,
+        max_fee: a.max_fee,
+        tpid: &a.tpid,
+        actor: a.actor.as_string(),
+    };
+    let (id, fee) = file(conn, now, filing, "priv_new_funds_request", "priv_requests")?;
     Ok(format!(
-        r#"{{"fio_request_id":{},"status": "OK","fee_collected":{fee}}}"#,
-        conn.last_insert_rowid()
+        r#"{{"fio_request_id":{id},"status": "OK","fee_collected":{fee}}}"#
     ))
 }
 
 fn record_send(conn: &Connection, now: i64, a: &PrivRecordSend) -> Result<String, ApiError> {
-    let actor = a.actor.as_string();
-    let (address, key) = party(
-        conn,
-        now,
-        "payer_fio_address",
-        &a.payer_fio_address,
-        "payer_fio_public_key",
-        &a.payer_fio_public_key,
-        &actor,
-    )?;
-    index_field("lookup_index_for_payee", &a.lookup_index_for_payee)?;
-    text_field("content", &a.content, MAX_CONTENT)?;
-    check_fee_and_tpid(a.max_fee, &a.tpid)?;
-    let fee = charge(
-        conn,
-        "priv_record_send_action",
-        a.max_fee,
-        &actor,
-        Some(&address),
-    )?;
-    conn.execute(
-        "INSERT INTO priv_actions (payer_fio_address, payer_fio_public_key, lookup_index_for_payee, content) VALUES (?1, ?2, ?3, ?4)",
-        params![address, key, a.lookup_index_for_payee, a.content],
-    )?;
+    let filing = Filing {
+        role: "payer",
+        address: &a.payer_fio_address,
+        key: &a.payer_fio_public_key,
+        index: &a.lookup_index_for_payee,
+        content: &a.content,
+        max_fee: a.max_fee,
+        tpid: &a.tpid,
+        actor: a.actor.as_string(),
+    };
+    let (_, fee) = file(conn, now, filing, "priv_record_send_action", "priv_actions")?;
     Ok(fee_response(fee))
 }
 

@@ -16,8 +16,8 @@ use std::sync::{Arc, Mutex};
 
 use crate::chain::{
     AddFriend, ChainClient, ChainError, DecryptKey, Name, Page, PrivAddAddress, PrivFundsRequest,
-    PrivGrantAccess, PrivPublicAddress, PrivRecordSend, PrivacyAction, PrivacyResponse,
-    RemoveFriend, SetAddressPrivacy,
+    PrivGrantAccess, PrivPublicAddress, PrivRecordSend, PrivRequestRecord, PrivacyAction,
+    PrivacyResponse, RemoveFriend, SetAddressPrivacy,
 };
 use crate::crypto::{
     decrypt_content_with_secrets, encrypt_content_with_secret, FriendContent, NewFundsContent,
@@ -815,44 +815,7 @@ impl Friends {
                 .await?,
             );
         }
-        let mut requests = Vec::new();
-        let mut skipped = 0;
-        for r in &rows {
-            let opened = by_index
-                .get(&r.lookup_index_for_payer)
-                .and_then(|(f, pair)| {
-                    // Only the friend's own key may have filed it.
-                    if !same_key(&r.payee_fio_public_key, &f.public_key) {
-                        return None;
-                    }
-                    let content = decrypt_content_with_secrets(&pair.secrets, &r.content).ok()?;
-                    Some(PrivateRequest {
-                        fio_request_id: r.fio_request_id,
-                        payee_fio_address: r.payee_fio_address.clone(),
-                        payee_public_key: f.public_key,
-                        payer_fio_address: self.address.as_str().to_string(),
-                        payer_public_key: *self.key.public_key(),
-                        content,
-                        status: RequestStatus::Requested,
-                    })
-                });
-            match opened {
-                Some(request) => requests.push(request),
-                None => skipped += 1,
-            }
-        }
-        // Our own send actions, found by the indexes the payees read them with.
-        let payees = unique_keys(requests.iter().map(|r| r.payee_public_key));
-        let (ours, _) = self
-            .actions_at(&payees, |p| p.index_for_them.clone(), true)
-            .await?;
-        for r in &mut requests {
-            r.status = status_of(&ours, &r.payee_public_key, r.fio_request_id);
-        }
-        Ok(Fetched {
-            items: requests,
-            skipped,
-        })
+        self.open_requests(&rows, &by_index, true).await
     }
 
     /// Requests we sent, decrypted and joined with the payers' send actions.
@@ -870,22 +833,42 @@ impl Friends {
             }
         })
         .await?;
+        self.open_requests(&rows, &by_index, false).await
+    }
+
+    /// Opens request rows attributed to friends by `by_index` and joins each
+    /// with its send actions. `we_pay`: the friend is the payee (its key
+    /// must be the row's payee key); else we are the payee.
+    async fn open_requests(
+        &self,
+        rows: &[PrivRequestRecord],
+        by_index: &HashMap<String, (Friend, Arc<Pair>)>,
+        we_pay: bool,
+    ) -> Result<Fetched<PrivateRequest>, FriendsError> {
+        let own = (self.address.as_str().to_string(), *self.key.public_key());
         let mut requests = Vec::new();
         let mut skipped = 0;
-        for r in &rows {
+        for r in rows {
             let opened = by_index
                 .get(&r.lookup_index_for_payer)
                 .and_then(|(f, pair)| {
-                    if !same_key(&r.payee_fio_public_key, self.key.public_key()) {
+                    let friend = (f.fio_address.clone(), f.public_key);
+                    let (payee, payer) = if we_pay {
+                        (friend, own.clone())
+                    } else {
+                        (own.clone(), friend)
+                    };
+                    // Only the payee's own key may have filed it.
+                    if !same_key(&r.payee_fio_public_key, &payee.1) {
                         return None;
                     }
                     let content = decrypt_content_with_secrets(&pair.secrets, &r.content).ok()?;
                     Some(PrivateRequest {
                         fio_request_id: r.fio_request_id,
                         payee_fio_address: r.payee_fio_address.clone(),
-                        payee_public_key: *self.key.public_key(),
-                        payer_fio_address: f.fio_address.clone(),
-                        payer_public_key: f.public_key,
+                        payee_public_key: payee.1,
+                        payer_fio_address: payer.0,
+                        payer_public_key: payer.1,
                         content,
                         status: RequestStatus::Requested,
                     })
@@ -895,12 +878,26 @@ impl Friends {
                 None => skipped += 1,
             }
         }
-        let payers = unique_keys(requests.iter().map(|r| r.payer_public_key));
-        let (actions, _) = self
-            .actions_at(&payers, |p| p.index_for_us.clone(), false)
-            .await?;
+        // The counterparty of each request, and the index its send actions
+        // are filed under: ours when we pay (the payee reads them with its
+        // index), the friend's "for us" index when we are the payee.
+        let counterparty = |r: &PrivateRequest| {
+            if we_pay {
+                r.payee_public_key
+            } else {
+                r.payer_public_key
+            }
+        };
+        let keys = unique_keys(requests.iter().map(counterparty));
+        let (actions, _) = if we_pay {
+            self.actions_at(&keys, |p| p.index_for_them.clone(), true)
+                .await?
+        } else {
+            self.actions_at(&keys, |p| p.index_for_us.clone(), false)
+                .await?
+        };
         for r in &mut requests {
-            r.status = status_of(&actions, &r.payer_public_key, r.fio_request_id);
+            r.status = status_of(&actions, &counterparty(r), r.fio_request_id);
         }
         Ok(Fetched {
             items: requests,
