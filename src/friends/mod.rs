@@ -15,9 +15,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::chain::{
-    AddFriend, ChainClient, ChainError, DecryptKey, Name, Page, PrivAddAddress, PrivFundsRequest,
-    PrivGrantAccess, PrivPublicAddress, PrivRecordSend, PrivRequestRecord, PrivacyAction,
-    PrivacyResponse, RemoveFriend, SetAddressPrivacy,
+    AddFriend, ChainClient, ChainError, DecryptKey, FriendListEntry, Name, Page, PrivAddAddress,
+    PrivFundsRequest, PrivGrantAccess, PrivPublicAddress, PrivRecordSend, PrivRequestRecord,
+    PrivacyAction, PrivacyResponse, RemoveFriend, SetAddressPrivacy,
 };
 use crate::crypto::{
     decrypt_content_with_secrets, encrypt_content_with_secret, FriendContent, NewFundsContent,
@@ -393,8 +393,14 @@ impl Friends {
     /// are public once used, and anyone could copy ours onto their list.
     async fn on_list_of(&self, owner: &PublicKey) -> Result<bool, FriendsError> {
         let ours = self.pair(owner).our_look_up_index.clone();
+        let entries = self.friend_list(owner).await?;
+        Ok(entries.iter().any(|e| e.fio_public_key_hash == ours))
+    }
+
+    /// Every entry of `owner`'s friend list on chain.
+    async fn friend_list(&self, owner: &PublicKey) -> Result<Vec<FriendListEntry>, FriendsError> {
         let owner = owner.to_fio_string();
-        let entries = all_pages(|offset| {
+        all_pages(|offset| {
             let owner = owner.clone();
             async move {
                 let page = self
@@ -404,25 +410,13 @@ impl Friends {
                 Ok((page.friends, page.more))
             }
         })
-        .await?;
-        Ok(entries.iter().any(|e| e.fio_public_key_hash == ours))
+        .await
     }
 
     /// Rebuilds the local friend list from the chain with the key alone
     /// (after restoring a wallet from its seed phrase).
     pub async fn restore(&self) -> Result<RestoreReport, FriendsError> {
-        let own = self.key.public_key().to_fio_string();
-        let entries = all_pages(|offset| {
-            let own = own.clone();
-            async move {
-                let page = self
-                    .chain
-                    .priv_get_friend_list(&own, page_at(offset))
-                    .await?;
-                Ok((page.friends, page.more))
-            }
-        })
-        .await?;
+        let entries = self.friend_list(self.key.public_key()).await?;
         let mut report = RestoreReport::default();
         for entry in &entries {
             match self.restored_friend(&entry.fio_public_key_hash, &entry.content) {
