@@ -6,7 +6,9 @@
 
 mod cmd_crypto;
 mod cmd_key;
+mod demo;
 mod error;
+mod home;
 
 use clap::{Parser, Subcommand};
 
@@ -19,6 +21,9 @@ use error::CliError;
     about = "Private wallet-to-wallet payment messaging on the FIO Protocol"
 )]
 struct Cli {
+    /// Print one JSON value instead of text (key and crypto always print JSON).
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -31,6 +36,9 @@ enum Command {
     /// Sign, verify, encrypt and decrypt exactly as fiojs/fiosdk do (a debugging tool).
     #[command(subcommand)]
     Crypto(cmd_crypto::CryptoCommand),
+    /// Run a local FIO chain, a relay and four wallets, and show every FIP-24
+    /// action and both FIP-3 stories over HTTP, checking each step.
+    Demo(demo::DemoArgs),
 }
 
 fn main() {
@@ -38,8 +46,11 @@ fn main() {
     let result = match cli.command {
         Command::Key(cmd) => cmd_key::run(cmd),
         Command::Crypto(cmd) => cmd_crypto::run(cmd),
+        Command::Demo(args) => demo::run(args, cli.json),
     };
     match result {
+        // Text output is printed by the command itself.
+        Ok(serde_json::Value::Null) => {}
         Ok(value) => println!("{value}"),
         Err(CliError {
             message,
