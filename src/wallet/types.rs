@@ -18,7 +18,7 @@ pub enum ChannelState {
 }
 
 impl ChannelState {
-    pub(crate) fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             ChannelState::Requested => "requested",
             ChannelState::Open => "open",
@@ -58,7 +58,7 @@ pub enum Direction {
 }
 
 impl Direction {
-    pub(crate) fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Direction::Incoming => "in",
             Direction::Outgoing => "out",
@@ -103,7 +103,7 @@ pub enum RequestKind {
 }
 
 impl RequestKind {
-    pub(crate) fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             RequestKind::Channel => "channel",
             RequestKind::Funds => "funds",
@@ -139,7 +139,7 @@ pub enum RequestState {
 }
 
 impl RequestState {
-    pub(crate) fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             RequestState::Pending => "pending",
             RequestState::Accepted => "accepted",

@@ -1,0 +1,1205 @@
+//! The CLI wallet: one wallet per home directory (`home.rs`), talking to the
+//! chain and relay its configuration names. Commands that send a message
+//! queue it and then sync (deliver and fetch) unless `--offline`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Subcommand};
+use fio_peer::chain::{ChainClient, ChainConfig, ChainId, MAINNET_NODES, TESTNET_NODES};
+use fio_peer::crypto::{
+    derive_from_mnemonic, generate_mnemonic, NewFundsContent, PrivateKey, RecordObtDataContent,
+};
+use fio_peer::friends::{
+    Friends, FriendsConfig, FriendsError, Grant, Nbpa, PrivateRequest, RequestStatus,
+};
+use fio_peer::sync::{CancelToken, SyncConfig, SyncEngine, SyncError, SyncPhase, SyncReport};
+use fio_peer::wallet::{
+    Acceptance, AddressRequest, Direction, FundsRequest, KeyDirectory, MessageRecord, OutboxState,
+    Outgoing, Wallet, WalletError,
+};
+use serde_json::{json, Value};
+
+use crate::error::{private_key_arg, CliError, CliResult};
+use crate::home::{self, Config, WalletFile};
+
+/// The devnet chain id (fio.devtools'), fio-devnet's default.
+const DEVNET_CHAIN: &str = "cf057bbfb72640471fd910bcb67639c22df9f92470936cddc1ade0e2f2e7dc4f";
+/// fio-devnet's default listen address.
+const DEVNET_NODE: &str = "http://127.0.0.1:8889";
+
+/// Where the wallet lives and what it talks to; flags and environment
+/// variables override the home's config.json.
+#[derive(Args, Clone, Debug, Default)]
+pub struct Endpoints {
+    /// The wallet's directory.
+    #[arg(long, global = true, env = "FIO_PEER_HOME")]
+    pub home: Option<PathBuf>,
+    /// devnet (default), testnet or mainnet.
+    #[arg(long, global = true, env = "FIO_PEER_NETWORK", value_parser = ["devnet", "testnet", "mainnet"])]
+    pub network: Option<String>,
+    /// A FIO API node (repeat for several; comma-separated in the variable).
+    #[arg(
+        long = "node",
+        global = true,
+        env = "FIO_PEER_NODES",
+        value_delimiter = ','
+    )]
+    pub nodes: Vec<String>,
+    /// The relay to keep this wallet's inbox on.
+    #[arg(long, global = true, env = "FIO_PEER_RELAY")]
+    pub relay: Option<String>,
+    /// Queue messages without syncing afterwards.
+    #[arg(long, global = true)]
+    pub offline: bool,
+}
+
+impl Endpoints {
+    fn home(&self) -> Result<PathBuf, CliError> {
+        if let Some(h) = &self.home {
+            return Ok(h.clone());
+        }
+        std::env::var_os("HOME")
+            .map(|h| PathBuf::from(h).join(".fio-peer"))
+            .ok_or_else(|| CliError::usage("no home directory: set FIO_PEER_HOME or pass --home"))
+    }
+
+    /// The home's config with these overrides applied.
+    fn config(&self, stored: Option<Config>) -> Config {
+        let mut c = stored.unwrap_or(Config {
+            network: "devnet".into(),
+            chain_id: None,
+            nodes: Vec::new(),
+            relay: None,
+        });
+        if let Some(n) = &self.network {
+            if *n != c.network {
+                c.chain_id = None;
+                c.nodes.clear();
+            }
+            c.network = n.clone();
+        }
+        if !self.nodes.is_empty() {
+            c.nodes = self.nodes.clone();
+        }
+        if self.relay.is_some() {
+            c.relay = self.relay.clone();
+        }
+        c
+    }
+}
+
+fn chain_config(c: &Config) -> Result<ChainConfig, CliError> {
+    let (id, nodes): (ChainId, Vec<String>) = match c.network.as_str() {
+        "mainnet" => (
+            ChainId::MAINNET,
+            MAINNET_NODES.iter().map(|s| s.to_string()).collect(),
+        ),
+        "testnet" => (
+            ChainId::TESTNET,
+            TESTNET_NODES.iter().map(|s| s.to_string()).collect(),
+        ),
+        "devnet" => (
+            ChainId::parse(DEVNET_CHAIN).expect("valid"),
+            vec![DEVNET_NODE.into()],
+        ),
+        other => {
+            return Err(CliError::usage(format!(
+                "config.json: network {other:?} is not devnet, testnet or mainnet"
+            )))
+        }
+    };
+    let id = match &c.chain_id {
+        Some(text) => ChainId::parse(text).map_err(|e| {
+            CliError::usage(format!(
+                "config.json: chain_id: {e}; give 64 hex digits or remove it"
+            ))
+        })?,
+        None => id,
+    };
+    let nodes = if c.nodes.is_empty() {
+        nodes
+    } else {
+        c.nodes.clone()
+    };
+    Ok(ChainConfig::new(id, nodes))
+}
+
+/// An open wallet with everything it talks to.
+struct Ctx {
+    json: bool,
+    offline: bool,
+    config: Config,
+    rt: tokio::runtime::Runtime,
+    chain: ChainClient,
+    wallet: Arc<Wallet>,
+    engine: SyncEngine,
+    friends: Friends,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::new(format!("could not start the async runtime: {e}")))
+}
+
+fn read_json<T: for<'de> serde::Deserialize<'de>>(
+    path: &std::path::Path,
+) -> Result<Option<T>, CliError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| {
+            CliError::new(format!(
+                "{} is not valid: {e}. Fix or remove it.",
+                path.display()
+            ))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(CliError::new(format!(
+            "could not read {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
+impl Ctx {
+    fn open(endpoints: &Endpoints, json: bool) -> Result<Ctx, CliError> {
+        let home = endpoints.home()?;
+        let file: WalletFile = read_json(&home.join(home::WALLET_FILE))?.ok_or_else(|| {
+            CliError::usage(format!(
+                "there is no wallet in {}: create one with `fio-peer wallet init --fio-address you@domain` (or import one), or point FIO_PEER_HOME at one",
+                home.display()
+            ))
+        })?;
+        let config = endpoints.config(read_json(&home.join(home::CONFIG))?);
+        let key = PrivateKey::parse(&file.private_key).map_err(|e| {
+            CliError::new(format!(
+                "{}: the private key is not valid ({e})",
+                home.join(home::WALLET_FILE).display()
+            ))
+        })?;
+        fio_peer::chain::install_tls_provider();
+        let chain = ChainClient::new(chain_config(&config)?)
+            .map_err(|e| CliError::new(format!("could not set up the chain client: {e}")))?;
+        let directory: Arc<dyn KeyDirectory> = Arc::new(chain.clone());
+        let wallet = Arc::new(
+            Wallet::open(
+                home.join(home::WALLET_DB),
+                key,
+                &file.fio_address,
+                directory,
+            )
+            .map_err(|e| CliError::new(format!("could not open the wallet database: {e}")))?,
+        );
+        let engine = SyncEngine::new(
+            wallet.clone(),
+            chain.clone(),
+            SyncConfig {
+                relay: config.relay.clone(),
+                ..SyncConfig::default()
+            },
+        )
+        .map_err(sync_error)?;
+        let friends = Friends::new(wallet.clone(), chain.clone(), FriendsConfig::default())
+            .map_err(friends_error)?;
+        Ok(Ctx {
+            json,
+            offline: endpoints.offline,
+            config,
+            rt: runtime()?,
+            chain,
+            wallet,
+            engine,
+            friends,
+        })
+    }
+
+    /// Prints `text` (text mode) or returns `value` (JSON mode).
+    fn out(&self, value: Value, text: impl Into<String>) -> CliResult {
+        if self.json {
+            Ok(value)
+        } else {
+            println!("{}", text.into());
+            Ok(Value::Null)
+        }
+    }
+
+    /// Syncs, drawing a progress line on stderr when it runs long.
+    fn sync(&self) -> Result<SyncReport, CliError> {
+        let started = Instant::now();
+        let drawn = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = drawn.clone();
+        let quiet = self.json;
+        let progress = Arc::new(move |phase: SyncPhase, r: &SyncReport| {
+            if quiet || started.elapsed() < Duration::from_secs(1) {
+                return;
+            }
+            flag.store(true, std::sync::atomic::Ordering::Relaxed);
+            let what = match phase {
+                SyncPhase::Registering => "registering the inbox",
+                SyncPhase::Fetching => "fetching",
+                SyncPhase::Delivering => "delivering",
+            };
+            eprint!(
+                "\r[{:>5.1}s] {what:<21} {} received, {} delivered, {} waiting   ",
+                started.elapsed().as_secs_f64(),
+                r.received,
+                r.delivered,
+                r.retrying
+            );
+        });
+        let report = self
+            .engine
+            .sync_blocking(Some(progress), CancelToken::new());
+        if drawn.load(std::sync::atomic::Ordering::Relaxed) {
+            eprintln!();
+        }
+        report.map_err(sync_error)
+    }
+
+    /// After queueing `o`: sync unless offline, and say what happened.
+    fn sent(&self, o: &Outgoing, what: &str) -> CliResult {
+        let mut value =
+            json!({"message_id": o.message_id, "action": o.action.name(), "peer": o.peer.as_str()});
+        let mut text = format!("{what} ({} {}).", o.action.name(), o.message_id);
+        if !self.offline {
+            let r = self.sync()?;
+            let delivered = self
+                .wallet
+                .delivery(o.peer.as_str(), &o.message_id)
+                .ok()
+                .flatten()
+                .map(|d| d.state == OutboxState::Delivered)
+                .unwrap_or(false);
+            value["delivered"] = json!(delivered);
+            value["sync"] = report_json(&r);
+            text.push_str(if delivered {
+                " Delivered to the peer's inbox."
+            } else {
+                " Queued: it will be delivered by a later `fio-peer sync`."
+            });
+        } else {
+            value["delivered"] = json!(false);
+            text.push_str(" Queued (offline).");
+        }
+        self.out(value, text)
+    }
+}
+
+fn report_json(r: &SyncReport) -> Value {
+    json!({
+        "fetched": r.fetched, "received": r.received, "rejected": r.rejected,
+        "duplicates": r.duplicates, "held": r.held, "delivered": r.delivered,
+        "retrying": r.retrying, "failed": r.failed, "registered": r.registered,
+    })
+}
+
+fn wallet_error(e: WalletError) -> CliError {
+    match e {
+        WalletError::InvalidInput(p) => {
+            CliError::usage(format!("{p}. Check the value and try again."))
+        }
+        WalletError::Channel(m) | WalletError::Request(m) => CliError::new(format!("{m}.")),
+        WalletError::Directory(d) => CliError::new(format!(
+            "the chain could not be asked ({d}); check --node / FIO_PEER_NODES and try again"
+        )),
+        other => CliError::new(other.to_string()),
+    }
+}
+
+fn sync_error(e: SyncError) -> CliError {
+    match e {
+        SyncError::NoInbox => CliError::usage(
+            "this wallet has no inbox and no relay is configured: pass --relay <url> (or set FIO_PEER_RELAY) and run `fio-peer inbox create`",
+        ),
+        other => CliError::new(format!("{other}; check the relay and chain endpoints and try again")),
+    }
+}
+
+fn friends_error(e: FriendsError) -> CliError {
+    match e {
+        FriendsError::InvalidInput { field, value, message } => {
+            CliError::usage(format!("{field} {value:?}: {message}"))
+        }
+        FriendsError::NotAFriend(who) => CliError::new(format!(
+            "{who} is not on your friend list: add them with `fio-peer friend add {who}` first"
+        )),
+        FriendsError::NotOnTheirFriendList(who) => CliError::new(format!(
+            "you are not on {who}'s friend list, so they would never see the request: ask them to add you first"
+        )),
+        other => CliError::new(format!("{other}")),
+    }
+}
+
+fn message_json(m: &MessageRecord) -> Value {
+    json!({
+        "message_id": m.message_id,
+        "direction": if m.direction == Direction::Incoming { "in" } else { "out" },
+        "action": m.action.name(),
+        "referenced_message_id": m.referenced_message_id,
+        "data": serde_json::from_str::<Value>(&m.data_text).unwrap_or(Value::Null),
+        "peer_status": m.peer_status,
+        "created_at": m.created_at,
+    })
+}
+
+fn message_line(m: &MessageRecord) -> String {
+    let arrow = if m.direction == Direction::Incoming {
+        "←"
+    } else {
+        "→"
+    };
+    let d = &m.data;
+    let mut parts = vec![format!("{arrow} {:<30} {}", m.action.name(), m.message_id)];
+    if let (Some(amount), Some(token)) = (&d.amount, &d.token_code) {
+        parts.push(format!("{amount} {token}"));
+    }
+    if let Some(a) = &d.payee_public_address {
+        parts.push(format!("to {a}"));
+    }
+    if let Some(s) = &d.message_status {
+        parts.push(s.clone());
+    }
+    if let Some(memo) = &d.memo {
+        parts.push(format!("{memo:?}"));
+    }
+    if let Some(r) = &m.referenced_message_id {
+        parts.push(format!("(re {r})"));
+    }
+    parts.join("  ")
+}
+
+// ---- commands ----
+
+#[derive(Subcommand)]
+pub enum WalletCommand {
+    /// Create a wallet: a new mnemonic and its FIO key, for a FIO address
+    /// the key owns (or will own).
+    Init {
+        #[arg(long)]
+        fio_address: String,
+        #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u16).range(12..=24))]
+        words: u16,
+    },
+    /// Create a wallet from an existing mnemonic or private key.
+    Import {
+        #[arg(long)]
+        fio_address: String,
+        /// The mnemonic words; `-` reads them from standard input.
+        #[arg(
+            long,
+            env = "FIO_PEER_MNEMONIC",
+            hide_env_values = true,
+            conflicts_with = "key"
+        )]
+        mnemonic: Option<String>,
+        /// A WIF or PVT_K1_ private key; `-` reads it from standard input.
+        #[arg(long, env = "FIO_PEER_KEY", hide_env_values = true)]
+        key: Option<String>,
+    },
+    /// Show the wallet: address, key, endpoints, inbox and counts.
+    Show,
+}
+
+pub fn wallet(cmd: WalletCommand, endpoints: &Endpoints, json: bool) -> CliResult {
+    match cmd {
+        WalletCommand::Init { fio_address, words } => {
+            if words != 12 && words != 24 {
+                return Err(CliError::usage("--words: give 12 or 24"));
+            }
+            let mnemonic =
+                generate_mnemonic(words as usize).map_err(|e| CliError::new(e.to_string()))?;
+            let key = derive_from_mnemonic(&mnemonic).map_err(|e| CliError::new(e.to_string()))?;
+            let home = create(endpoints, &fio_address, &key)?;
+            let value = json!({
+                "home": home, "fio_address": fio_address.to_ascii_lowercase(),
+                "public_key": key.public_key().to_fio_string(), "mnemonic": mnemonic.as_str(),
+            });
+            if json {
+                return Ok(value);
+            }
+            println!(
+                "Created the wallet of {} in {}.\nPublic key: {}\nWrite these words down; they are the only way to restore the wallet:\n  {}",
+                fio_address.to_ascii_lowercase(),
+                home.display(),
+                key.public_key().to_fio_string(),
+                mnemonic.as_str()
+            );
+            Ok(Value::Null)
+        }
+        WalletCommand::Import {
+            fio_address,
+            mnemonic,
+            key,
+        } => {
+            let key = match (mnemonic, key) {
+                (Some(m), _) => {
+                    let m = if m == "-" {
+                        read_stdin("--mnemonic")?
+                    } else {
+                        zeroize::Zeroizing::new(m)
+                    };
+                    derive_from_mnemonic(&m).map_err(|e| {
+                        CliError::usage(format!(
+                            "--mnemonic: {e}. Check the words: 12 or 24 English BIP39 words."
+                        ))
+                    })?
+                }
+                (None, Some(k)) => private_key_arg("--key", &k)?,
+                (None, None) => {
+                    return Err(CliError::usage(
+                        "give --mnemonic or --key (or FIO_PEER_MNEMONIC / FIO_PEER_KEY)",
+                    ))
+                }
+            };
+            let home = create(endpoints, &fio_address, &key)?;
+            let value = json!({"home": home, "fio_address": fio_address.to_ascii_lowercase(), "public_key": key.public_key().to_fio_string()});
+            if json {
+                return Ok(value);
+            }
+            println!(
+                "Imported the wallet of {} into {}.",
+                fio_address.to_ascii_lowercase(),
+                home.display()
+            );
+            Ok(Value::Null)
+        }
+        WalletCommand::Show => {
+            let ctx = Ctx::open(endpoints, json)?;
+            let inbox = ctx.wallet.own_inbox().map_err(wallet_error)?;
+            let channels = ctx.wallet.channels().map_err(wallet_error)?;
+            let queue = ctx.wallet.queue().map_err(wallet_error)?;
+            let outbox = ctx.wallet.outbox().map_err(wallet_error)?;
+            let friends = ctx.friends.friend_count().map_err(friends_error)?;
+            let key = ctx.wallet.public_key();
+            let nodes = ctx.chain.config().nodes.clone();
+            let value = json!({
+                "fio_address": ctx.wallet.fio_address().as_str(),
+                "public_key": key.to_fio_string(),
+                "account": key.account_name(),
+                "network": ctx.config.network, "nodes": nodes, "relay": ctx.config.relay,
+                "inbox": inbox.as_ref().map(|i| &i.inbox_url),
+                "inbox_registered": inbox.as_ref().map(|i| i.registered_at.is_some()),
+                "channels": channels.len(), "queue": queue.len(), "outbox": outbox.len(), "friends": friends,
+            });
+            let text = format!(
+                "{} ({})\n  account   {}\n  network   {} via {}\n  relay     {}\n  inbox     {}\n  channels {}, queue {}, outbox {}, friends {}",
+                ctx.wallet.fio_address(),
+                key.to_fio_string(),
+                key.account_name(),
+                ctx.config.network,
+                nodes.join(", "),
+                ctx.config.relay.as_deref().unwrap_or("(none: pass --relay)"),
+                inbox
+                    .as_ref()
+                    .map(|i| format!(
+                        "{}{}",
+                        i.inbox_url,
+                        if i.registered_at.is_some() { " (registered on chain)" } else { " (not registered yet)" }
+                    ))
+                    .unwrap_or_else(|| "(none yet: `fio-peer inbox create`)".into()),
+                channels.len(),
+                queue.len(),
+                outbox.len(),
+                friends
+            );
+            ctx.out(value, text)
+        }
+    }
+}
+
+fn read_stdin(flag: &str) -> Result<zeroize::Zeroizing<String>, CliError> {
+    let mut buf = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut buf)
+        .map_err(|e| CliError::new(format!("could not read {flag} from standard input: {e}")))?;
+    Ok(zeroize::Zeroizing::new(buf))
+}
+
+/// Writes a new home (refusing to overwrite a wallet) and opens its database.
+fn create(endpoints: &Endpoints, fio_address: &str, key: &PrivateKey) -> Result<PathBuf, CliError> {
+    let address = fio_peer::protocol::FioAddress::parse(fio_address).ok_or_else(|| {
+        CliError::usage(format!(
+            "--fio-address {fio_address:?} is not a FIO address: give name@domain"
+        ))
+    })?;
+    let home = endpoints.home()?;
+    if home.join(home::WALLET_FILE).exists() {
+        return Err(CliError::usage(format!(
+            "{} already holds a wallet; choose another --home (or FIO_PEER_HOME)",
+            home.display()
+        )));
+    }
+    let config = endpoints.config(read_json(&home.join(home::CONFIG))?);
+    fio_peer::chain::install_tls_provider();
+    // Nothing is asked of the chain yet; the wallet only needs a directory.
+    let chain = ChainClient::new(chain_config(&config)?)
+        .map_err(|e| CliError::new(format!("could not set up the chain client: {e}")))?;
+    home::write(&home, &config, &WalletFile::new(address.as_str(), key))
+        .map_err(|e| CliError::new(format!("could not write {}: {e}", home.display())))?;
+    let directory: Arc<dyn KeyDirectory> = Arc::new(chain);
+    Wallet::open(
+        home.join(home::WALLET_DB),
+        key.clone(),
+        address.as_str(),
+        directory,
+    )
+    .map_err(|e| CliError::new(format!("could not create the wallet database: {e}")))?;
+    Ok(home)
+}
+
+#[derive(Subcommand)]
+pub enum InboxCommand {
+    /// Create this wallet's inbox on the relay (--relay / FIO_PEER_RELAY / config.json).
+    Create,
+    /// Register the inbox's URL on chain (FIB/URL), even if it seems registered.
+    Register,
+}
+
+pub fn inbox(cmd: InboxCommand, endpoints: &Endpoints, json: bool) -> CliResult {
+    let ctx = Ctx::open(endpoints, json)?;
+    match cmd {
+        InboxCommand::Create => {
+            let inbox = ctx
+                .rt
+                .block_on(ctx.engine.ensure_inbox())
+                .map_err(sync_error)?;
+            // Keep the relay for later commands.
+            persist_relay(endpoints, &ctx.config)?;
+            ctx.out(
+                json!({"inbox": inbox.inbox_url, "relay": inbox.relay}),
+                format!(
+                    "Your inbox is {}. Register it on chain with `fio-peer inbox register`.",
+                    inbox.inbox_url
+                ),
+            )
+        }
+        InboxCommand::Register => {
+            let pushed = ctx
+                .engine
+                .register_inbox_blocking(true)
+                .map_err(sync_error)?;
+            let inbox = ctx.wallet.own_inbox().map_err(wallet_error)?;
+            ctx.out(
+                json!({"registered": pushed, "inbox": inbox.as_ref().map(|i| i.inbox_url.clone())}),
+                if pushed {
+                    "Registered your inbox on chain (FIB/URL).".to_string()
+                } else {
+                    "The chain already maps your inbox.".to_string()
+                },
+            )
+        }
+    }
+}
+
+/// Saves the effective relay into config.json (so `--relay` is given once).
+fn persist_relay(endpoints: &Endpoints, config: &Config) -> Result<(), CliError> {
+    let home = endpoints.home()?;
+    let text = serde_json::to_string_pretty(config).expect("plain data serializes");
+    std::fs::write(home.join(home::CONFIG), text + "\n")
+        .map_err(|e| CliError::new(format!("could not update config.json: {e}")))
+}
+
+#[derive(Subcommand)]
+pub enum ChannelCommand {
+    /// Ask a peer for a channel (peer_new_com_request).
+    Open {
+        peer: String,
+        #[arg(long)]
+        memo: Option<String>,
+    },
+    /// Every channel and its state.
+    List,
+    /// Close a channel (peer_close_com_request).
+    Close {
+        peer: String,
+        #[arg(long)]
+        memo: Option<String>,
+    },
+    /// Tell the peer a new id token (peer_update_com_data_request).
+    Update { peer: String },
+}
+
+pub fn channel(cmd: ChannelCommand, endpoints: &Endpoints, json: bool) -> CliResult {
+    let ctx = Ctx::open(endpoints, json)?;
+    match cmd {
+        ChannelCommand::Open { peer, memo } => {
+            let o = ctx
+                .wallet
+                .open_channel(&peer, memo.as_deref())
+                .map_err(wallet_error)?;
+            ctx.sent(&o, &format!("Asked {peer} for a channel"))
+        }
+        ChannelCommand::Close { peer, memo } => {
+            let o = ctx
+                .wallet
+                .close_channel(&peer, memo.as_deref())
+                .map_err(wallet_error)?;
+            ctx.sent(&o, &format!("Closed the channel with {peer}"))
+        }
+        ChannelCommand::Update { peer } => {
+            let o = ctx
+                .wallet
+                .update_com_data(&peer, None, true)
+                .map_err(wallet_error)?;
+            ctx.sent(&o, &format!("Gave {peer} a new id token"))
+        }
+        ChannelCommand::List => {
+            let list = ctx.wallet.channels().map_err(wallet_error)?;
+            let value: Vec<Value> = list
+                .iter()
+                .map(|c| json!({"peer": c.peer.as_str(), "state": c.state.as_str(), "initiated_by_us": c.initiated_by_us, "peer_public_key": c.peer_public_key.to_fio_string(), "updated_at": c.updated_at}))
+                .collect();
+            let text = if list.is_empty() {
+                "No channels yet: `fio-peer channel open <peer@domain>`.".to_string()
+            } else {
+                list.iter()
+                    .map(|c| format!("{:<30} {}", c.peer.as_str(), c.state.as_str()))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            ctx.out(json!(value), text)
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub enum RequestCommand {
+    /// Ask a peer for funds (peer_new_funds_request).
+    Funds {
+        peer: String,
+        #[arg(long)]
+        amount: String,
+        #[arg(long)]
+        chain: String,
+        #[arg(long)]
+        token: String,
+        /// Where to pay: your address on that chain.
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        memo: Option<String>,
+    },
+    /// Ask a peer for a public address (peer_new_pub_address_request).
+    Address {
+        peer: String,
+        #[arg(long)]
+        chain: String,
+        #[arg(long)]
+        token: String,
+        #[arg(long)]
+        memo: Option<String>,
+    },
+}
+
+pub fn request(cmd: RequestCommand, endpoints: &Endpoints, json: bool) -> CliResult {
+    let ctx = Ctx::open(endpoints, json)?;
+    match cmd {
+        RequestCommand::Funds {
+            peer,
+            amount,
+            chain,
+            token,
+            to,
+            memo,
+        } => {
+            let o = ctx
+                .wallet
+                .request_funds(
+                    &peer,
+                    FundsRequest {
+                        payee_public_address: to,
+                        chain_code: chain,
+                        token_code: token.clone(),
+                        amount: amount.clone(),
+                        memo,
+                        ..Default::default()
+                    },
+                )
+                .map_err(wallet_error)?;
+            ctx.sent(&o, &format!("Asked {peer} for {amount} {token}"))
+        }
+        RequestCommand::Address {
+            peer,
+            chain,
+            token,
+            memo,
+        } => {
+            let o = ctx
+                .wallet
+                .request_public_address(
+                    &peer,
+                    AddressRequest {
+                        chain_code: chain.clone(),
+                        token_code: token.clone(),
+                        memo,
+                        amount: None,
+                    },
+                )
+                .map_err(wallet_error)?;
+            ctx.sent(&o, &format!("Asked {peer} for a {chain}/{token} address"))
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct AnswerArgs {
+    pub peer: String,
+    /// The message id of the request.
+    pub message_id: String,
+    #[arg(long)]
+    pub memo: Option<String>,
+    /// Accepting an address request: the address to give.
+    #[arg(long)]
+    pub address: Option<String>,
+}
+
+pub fn answer(kind: &str, a: AnswerArgs, endpoints: &Endpoints, json: bool) -> CliResult {
+    let ctx = Ctx::open(endpoints, json)?;
+    let o = match kind {
+        "accept" => ctx.wallet.accept_request(
+            &a.peer,
+            &a.message_id,
+            Acceptance {
+                payee_public_address: a.address,
+                memo: a.memo,
+                ..Default::default()
+            },
+        ),
+        "reject" => ctx
+            .wallet
+            .reject_request(&a.peer, &a.message_id, a.memo.as_deref()),
+        _ => ctx
+            .wallet
+            .cancel_request(&a.peer, &a.message_id, a.memo.as_deref()),
+    }
+    .map_err(wallet_error)?;
+    let verb = match kind {
+        "accept" => "Accepted",
+        "reject" => "Rejected",
+        _ => "Cancelled",
+    };
+    ctx.sent(&o, &format!("{verb} {}", a.message_id))
+}
+
+pub fn send_text(peer: String, text: String, endpoints: &Endpoints, json: bool) -> CliResult {
+    let ctx = Ctx::open(endpoints, json)?;
+    let o = ctx
+        .wallet
+        .send_private_text(&peer, &text, None)
+        .map_err(wallet_error)?;
+    ctx.sent(&o, &format!("Sent {peer} a text"))
+}
+
+pub fn history(peer: String, endpoints: &Endpoints, json: bool) -> CliResult {
+    let ctx = Ctx::open(endpoints, json)?;
+    let list = ctx.wallet.history(&peer).map_err(wallet_error)?;
+    let text = if list.is_empty() {
+        format!("Nothing with {peer} yet.")
+    } else {
+        list.iter().map(message_line).collect::<Vec<_>>().join("\n")
+    };
+    ctx.out(
+        json!(list.iter().map(message_json).collect::<Vec<_>>()),
+        text,
+    )
+}
+
+pub fn queue(endpoints: &Endpoints, json: bool) -> CliResult {
+    let ctx = Ctx::open(endpoints, json)?;
+    let list = ctx.wallet.queue().map_err(wallet_error)?;
+    let value: Vec<Value> = list
+        .iter()
+        .map(|q| json!({"id": q.id, "peer": q.peer.as_str(), "action": q.action.name(), "message": message_json(&q.message)}))
+        .collect();
+    let text = if list.is_empty() {
+        "Nothing waits for you.".to_string()
+    } else {
+        list.iter()
+            .map(|q| format!("{:<24} {}", q.peer.as_str(), message_line(&q.message)))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    ctx.out(json!(value), text)
+}
+
+pub fn sync(endpoints: &Endpoints, json: bool) -> CliResult {
+    let ctx = Ctx::open(endpoints, json)?;
+    let r = ctx.sync()?;
+    let mut text = format!(
+        "Synced: {} received, {} delivered, {} waiting to be retried",
+        r.received, r.delivered, r.retrying
+    );
+    if r.registered {
+        text.push_str("; registered the inbox on chain");
+    }
+    if r.failed > 0 {
+        text.push_str(&format!(
+            "; {} could not be delivered (see `fio-peer history`)",
+            r.failed
+        ));
+    }
+    text.push('.');
+    ctx.out(report_json(&r), text)
+}
+
+// ---- FIP-3 ----
+
+#[derive(Subcommand)]
+pub enum FriendCommand {
+    /// Add the owner of a FIO address to your friend list (addfriend).
+    Add { fio_address: String },
+    /// Remove a friend (removefriend).
+    Remove { friend: String },
+    /// Your friend list.
+    List {
+        /// Rebuild it from the chain first (after restoring from the mnemonic).
+        #[arg(long)]
+        restore: bool,
+    },
+    /// Whether the owner of a FIO address has you on their friend list.
+    Check { fio_address: String },
+}
+
+pub fn friend(cmd: FriendCommand, endpoints: &Endpoints, json: bool) -> CliResult {
+    let ctx = Ctx::open(endpoints, json)?;
+    let f = &ctx.friends;
+    match cmd {
+        FriendCommand::Add { fio_address } => {
+            let added = ctx
+                .rt
+                .block_on(f.add_friend(&fio_address))
+                .map_err(friends_error)?;
+            ctx.out(
+                json!({"fio_address": added.fio_address, "public_key": added.public_key.to_fio_string(), "look_up_index": added.look_up_index}),
+                format!("{} is on your friend list.", added.fio_address),
+            )
+        }
+        FriendCommand::Remove { friend } => {
+            ctx.rt
+                .block_on(f.remove_friend(&friend))
+                .map_err(friends_error)?;
+            ctx.out(
+                json!({"removed": friend}),
+                format!("Removed {friend} from your friend list."),
+            )
+        }
+        FriendCommand::List { restore } => {
+            let restored = if restore {
+                Some(ctx.rt.block_on(f.restore()).map_err(friends_error)?)
+            } else {
+                None
+            };
+            let list = f.friends(u32::MAX, 0).map_err(friends_error)?;
+            let value = json!({
+                "friends": list.iter().map(|x| json!({"fio_address": x.fio_address, "public_key": x.public_key.to_fio_string(), "added_at": x.added_at})).collect::<Vec<_>>(),
+                "restored": restored.as_ref().map(|r| r.restored),
+                "skipped": restored.as_ref().map(|r| r.skipped),
+            });
+            let text = if list.is_empty() {
+                "No friends yet: `fio-peer friend add <name@domain>`.".to_string()
+            } else {
+                list.iter()
+                    .map(|x| format!("{:<30} {}", x.fio_address, x.public_key.to_fio_string()))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            ctx.out(value, text)
+        }
+        FriendCommand::Check { fio_address } => {
+            let on = ctx
+                .rt
+                .block_on(f.is_on_friend_list_of(&fio_address))
+                .map_err(friends_error)?;
+            ctx.out(
+                json!({"is_friend": on}),
+                if on {
+                    format!("You are on {fio_address}'s friend list.")
+                } else {
+                    format!("You are not on {fio_address}'s friend list.")
+                },
+            )
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub enum NbpaCommand {
+    /// Place one of your native-chain addresses on chain, encrypted (privaddadr).
+    Add {
+        #[arg(long)]
+        chain: String,
+        #[arg(long)]
+        token: String,
+        address: String,
+    },
+    /// Let a friend read your addresses: all (--all), a chain's (--chain), or one (--chain and --token).
+    Grant {
+        friend: String,
+        #[arg(long, conflicts_with_all = ["chain", "token"])]
+        all: bool,
+        #[arg(long)]
+        chain: Option<String>,
+        #[arg(long, requires = "chain")]
+        token: Option<String>,
+    },
+    /// A friend's address for a chain and token, if they granted it.
+    Get {
+        fio_address: String,
+        #[arg(long)]
+        chain: String,
+        #[arg(long)]
+        token: String,
+    },
+}
+
+pub fn nbpa(cmd: NbpaCommand, endpoints: &Endpoints, json: bool) -> CliResult {
+    let ctx = Ctx::open(endpoints, json)?;
+    let f = &ctx.friends;
+    match cmd {
+        NbpaCommand::Add {
+            chain,
+            token,
+            address,
+        } => {
+            let placed = ctx
+                .rt
+                .block_on(f.place_nbpas(&[Nbpa {
+                    chain_code: chain,
+                    token_code: token,
+                    public_address: address,
+                }]))
+                .map_err(friends_error)?;
+            let p = &placed[0];
+            ctx.out(
+                json!({"chain_code": p.chain_code, "token_code": p.token_code, "key_id": p.key_id}),
+                format!(
+                    "Placed your {}/{} address, encrypted; grant friends access with `fio-peer nbpa grant`.",
+                    p.chain_code, p.token_code
+                ),
+            )
+        }
+        NbpaCommand::Grant {
+            friend,
+            all,
+            chain,
+            token,
+        } => {
+            let grant = match (all, chain, token) {
+                (true, _, _) => Grant::Address,
+                (false, Some(c), None) => Grant::Chain(c),
+                (false, Some(c), Some(t)) => Grant::Nbpa {
+                    chain_code: c,
+                    token_code: t,
+                },
+                _ => return Err(CliError::usage(
+                    "say what to grant: --all, --chain <CODE>, or --chain <CODE> --token <CODE>",
+                )),
+            };
+            ctx.rt
+                .block_on(f.grant(&friend, &[grant]))
+                .map_err(friends_error)?;
+            ctx.out(
+                json!({"granted": friend}),
+                format!("Granted {friend} access."),
+            )
+        }
+        NbpaCommand::Get {
+            fio_address,
+            chain,
+            token,
+        } => {
+            let found = ctx
+                .rt
+                .block_on(f.lookup_nbpa(&fio_address, &chain, &token))
+                .map_err(friends_error)?;
+            match found {
+                Some(a) => ctx.out(json!({"public_address": a}), a),
+                None => Err(CliError {
+                    message: format!("{fio_address} has not granted you a {chain}/{token} address"),
+                    exit_code: 1,
+                    output: json.then(|| json!({"public_address": null})),
+                }),
+            }
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub enum PrivateRequestCommand {
+    /// Ask a friend for funds privately (privfundsreq).
+    New {
+        payer: String,
+        #[arg(long)]
+        amount: String,
+        #[arg(long)]
+        chain: String,
+        #[arg(long)]
+        token: String,
+        /// Where to pay: your address on that chain.
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        memo: Option<String>,
+    },
+    /// Record that you paid a received request (privrecsend, sent_to_blockchain).
+    Pay {
+        fio_request_id: u64,
+        /// The transaction id on the paying chain.
+        #[arg(long)]
+        obt_id: String,
+        /// Your address on the paying chain.
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        memo: Option<String>,
+    },
+    /// Reject a received request (privrecsend, rejected).
+    Reject { fio_request_id: u64 },
+    /// Received and sent private requests with their status.
+    List,
+}
+
+fn status_text(s: &RequestStatus) -> &'static str {
+    match s {
+        RequestStatus::Requested => "requested",
+        RequestStatus::Paid(_) => "paid",
+        RequestStatus::Rejected => "rejected",
+    }
+}
+
+fn private_json(r: &PrivateRequest) -> Value {
+    json!({
+        "fio_request_id": r.fio_request_id,
+        "payee": r.payee_fio_address, "payer": r.payer_fio_address,
+        "amount": r.content.amount, "chain_code": r.content.chain_code, "token_code": r.content.token_code,
+        "payee_public_address": r.content.payee_public_address, "memo": r.content.memo,
+        "status": status_text(&r.status),
+    })
+}
+
+pub fn private_request(cmd: PrivateRequestCommand, endpoints: &Endpoints, json: bool) -> CliResult {
+    let ctx = Ctx::open(endpoints, json)?;
+    let f = &ctx.friends;
+    let received = |id: u64| -> Result<PrivateRequest, CliError> {
+        let all = ctx
+            .rt
+            .block_on(f.received_requests())
+            .map_err(friends_error)?;
+        all.items
+            .into_iter()
+            .find(|r| r.fio_request_id == id)
+            .ok_or_else(|| {
+                CliError::usage(format!(
+                    "no received private request has id {id}: see `fio-peer private-request list`"
+                ))
+            })
+    };
+    match cmd {
+        PrivateRequestCommand::New {
+            payer,
+            amount,
+            chain,
+            token,
+            to,
+            memo,
+        } => {
+            let id = ctx
+                .rt
+                .block_on(f.request_funds(
+                    &payer,
+                    &NewFundsContent {
+                        payee_public_address: to,
+                        amount: amount.clone(),
+                        chain_code: chain,
+                        token_code: token.clone(),
+                        memo,
+                        hash: None,
+                        offline_url: None,
+                    },
+                ))
+                .map_err(friends_error)?;
+            ctx.out(
+                json!({"fio_request_id": id}),
+                format!(
+                    "Asked {payer} for {amount} {token} privately{}.",
+                    id.map(|i| format!(" (request {i})")).unwrap_or_default()
+                ),
+            )
+        }
+        PrivateRequestCommand::Pay {
+            fio_request_id,
+            obt_id,
+            from,
+            memo,
+        } => {
+            let r = received(fio_request_id)?;
+            let record = RecordObtDataContent {
+                payer_public_address: from,
+                payee_public_address: r.content.payee_public_address.clone(),
+                amount: r.content.amount.clone(),
+                chain_code: r.content.chain_code.clone(),
+                token_code: r.content.token_code.clone(),
+                obt_id,
+                memo,
+                ..Default::default()
+            };
+            ctx.rt
+                .block_on(f.pay_request(&r, record))
+                .map_err(friends_error)?;
+            ctx.out(
+                json!({"fio_request_id": fio_request_id, "status": "sent_to_blockchain"}),
+                format!("Recorded your payment of request {fio_request_id}."),
+            )
+        }
+        PrivateRequestCommand::Reject { fio_request_id } => {
+            let r = received(fio_request_id)?;
+            ctx.rt
+                .block_on(f.reject_request(&r))
+                .map_err(friends_error)?;
+            ctx.out(
+                json!({"fio_request_id": fio_request_id, "status": "rejected"}),
+                format!("Rejected request {fio_request_id}."),
+            )
+        }
+        PrivateRequestCommand::List => {
+            let received = ctx
+                .rt
+                .block_on(f.received_requests())
+                .map_err(friends_error)?;
+            let sent = ctx.rt.block_on(f.sent_requests()).map_err(friends_error)?;
+            let line = |dir: &str, r: &PrivateRequest| {
+                let who = if dir == "in" {
+                    &r.payee_fio_address
+                } else {
+                    &r.payer_fio_address
+                };
+                format!(
+                    "{dir:<3} {:>6}  {:<24} {} {}  {:<9} {}",
+                    r.fio_request_id,
+                    who,
+                    r.content.amount,
+                    r.content.token_code,
+                    status_text(&r.status),
+                    r.content.memo.as_deref().unwrap_or("")
+                )
+            };
+            let mut lines: Vec<String> = received.items.iter().map(|r| line("in", r)).collect();
+            lines.extend(sent.items.iter().map(|r| line("out", r)));
+            let text = if lines.is_empty() {
+                "No private requests.".to_string()
+            } else {
+                lines.join("\n")
+            };
+            ctx.out(
+                json!({
+                    "received": received.items.iter().map(private_json).collect::<Vec<_>>(),
+                    "sent": sent.items.iter().map(private_json).collect::<Vec<_>>(),
+                    "skipped": received.skipped + sent.skipped,
+                }),
+                text,
+            )
+        }
+    }
+}
