@@ -1,0 +1,416 @@
+//! Two CLI wallets in their own directories hold a scripted conversation
+//! over a relay and fio-devnet (started here, on loopback), through every
+//! command family; bad input gets a clear message and a non-zero exit.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+
+use fio_devnet::{Genesis, GenesisAddress, Running};
+use fio_inbox::{serve, AppState, HttpConfig, Quota, RateLimits, ServeConfig, Store};
+use fio_peer::crypto::PrivateKey;
+use serde_json::Value;
+
+struct Servers {
+    _rt: tokio::runtime::Runtime,
+    _devnet: Running,
+    devnet: String,
+    relay: String,
+    _dir: tempfile::TempDir,
+}
+
+fn servers(parties: &[(&str, &PrivateKey)]) -> Servers {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let genesis = Genesis {
+        domains: vec!["cli".into()],
+        addresses: parties
+            .iter()
+            .map(|(n, k)| GenesisAddress {
+                fio_address: format!("{n}@cli"),
+                public_key: k.public_key().to_fio_string(),
+                bundles: Some(100),
+                expiration: None,
+            })
+            .collect(),
+        balances: parties
+            .iter()
+            .map(|(_, k)| (k.public_key().to_fio_string(), 1_000_000_000_000))
+            .collect(),
+        ..Default::default()
+    };
+    let devnet = rt.block_on(Running::start(None, &genesis)).unwrap();
+    let db = dir.path().join("relay.sqlite");
+    let relay = rt.block_on(async move {
+        let store = Store::open(db.to_str().unwrap(), Quota::default(), 4)
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .unwrap();
+        let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let mut http = HttpConfig::new(&url);
+        http.limits = RateLimits::off();
+        tokio::spawn(serve(
+            listener,
+            Arc::new(AppState::new(store, http)),
+            ServeConfig::default(),
+            std::future::pending(),
+        ));
+        url
+    });
+    Servers {
+        devnet: devnet.url(),
+        relay,
+        _devnet: devnet,
+        _rt: rt,
+        _dir: dir,
+    }
+}
+
+/// One CLI wallet: its home and the endpoints it was created with.
+struct Cli {
+    home: PathBuf,
+}
+
+impl Cli {
+    fn run_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_fio-peer"))
+            .args(args)
+            .env("FIO_PEER_HOME", &self.home)
+            .env_remove("FIO_PEER_KEY")
+            .env_remove("FIO_PEER_MNEMONIC")
+            .env_remove("FIO_PEER_NODES")
+            .env_remove("FIO_PEER_RELAY")
+            .env_remove("FIO_PEER_NETWORK")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(input) = stdin {
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
+        }
+        drop(child.stdin.take());
+        child.wait_with_output().unwrap()
+    }
+
+    /// Runs with `--json`; the command must succeed.
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.run_stdin(&all, None);
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
+    }
+
+    /// Runs in text mode; the command must fail with `code`; returns stderr.
+    fn fails(&self, args: &[&str], code: i32) -> String {
+        let out = self.run_stdin(args, None);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8(out.stderr).unwrap()
+    }
+}
+
+fn import(dir: &Path, name: &str, key: &PrivateKey, s: &Servers) -> Cli {
+    let cli = Cli {
+        home: dir.join(name),
+    };
+    let address = format!("{name}@cli");
+    let out = cli.run_stdin(
+        &[
+            "--json",
+            "wallet",
+            "import",
+            "--fio-address",
+            &address,
+            "--key",
+            "-",
+            "--node",
+            &s.devnet,
+            "--relay",
+            &s.relay,
+        ],
+        Some(key.to_wif().as_str()),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["fio_address"], address.as_str());
+    cli
+}
+
+fn find<'a>(list: &'a Value, action: &str) -> &'a Value {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["action"] == action || m["message"]["action"] == action)
+        .unwrap_or_else(|| panic!("no {action} in {list}"))
+}
+
+#[test]
+fn two_cli_wallets_hold_a_conversation_over_a_relay_and_the_devnet() {
+    let (ka, kb) = (PrivateKey::generate(), PrivateKey::generate());
+    let s = servers(&[("alice", &ka), ("bob", &kb)]);
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, bob) = (
+        import(dir.path(), "alice", &ka, &s),
+        import(dir.path(), "bob", &kb, &s),
+    );
+
+    // Each home remembers its endpoints; the key file is the owner's only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(alice.home.join("wallet.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let shown = alice.json(&["wallet", "show"]);
+    assert_eq!(shown["fio_address"], "alice@cli");
+    assert_eq!(shown["nodes"][0], s.devnet.as_str());
+    assert_eq!(shown["relay"], s.relay.as_str());
+
+    // Inboxes: created on the relay, registered on chain.
+    for w in [&alice, &bob] {
+        let created = w.json(&["inbox", "create"]);
+        assert!(created["inbox"].as_str().unwrap().starts_with(&s.relay));
+        assert_eq!(w.json(&["inbox", "register"])["registered"], true);
+    }
+
+    // FIP-24: a channel, a funds request rejected, a text.
+    let opened = alice.json(&["channel", "open", "bob@cli", "--memo", "Hi Bob"]);
+    assert_eq!(opened["delivered"], true);
+    assert_eq!(bob.json(&["sync"])["received"], 1);
+    let queue = bob.json(&["queue"]);
+    let hello = find(&queue, "peer_new_com_request");
+    assert_eq!(hello["message"]["data"]["memo"], "Hi Bob");
+    let id = hello["message"]["message_id"].as_str().unwrap().to_string();
+    bob.json(&["accept", "alice@cli", &id]);
+    alice.json(&["sync"]);
+    let channels = alice.json(&["channel", "list"]);
+    assert_eq!(channels[0]["state"], "open");
+
+    let asked = alice.json(&[
+        "request",
+        "funds",
+        "bob@cli",
+        "--amount",
+        "1.5",
+        "--chain",
+        "BTC",
+        "--token",
+        "BTC",
+        "--to",
+        "bc1qalicewantspaid",
+        "--memo",
+        "rent",
+    ]);
+    bob.json(&["sync"]);
+    let rid = asked["message_id"].as_str().unwrap();
+    bob.json(&["reject", "alice@cli", rid, "--memo", "not this month"]);
+    alice.json(&["sync"]);
+    let history = alice.json(&["history", "bob@cli"]);
+    let rejection = find(&history, "peer_reject_request");
+    assert_eq!(rejection["referenced_message_id"], rid);
+    assert_eq!(rejection["data"]["memo"], "not this month");
+
+    alice.json(&["send", "text", "bob@cli", "see you at 8"]);
+    bob.json(&["sync"]);
+    let history = bob.json(&["history", "alice@cli"]);
+    assert_eq!(
+        find(&history, "peer_send_private_text")["data"]["memo"],
+        "see you at 8"
+    );
+
+    // Address request answered.
+    let ask = bob.json(&[
+        "request",
+        "address",
+        "alice@cli",
+        "--chain",
+        "ETH",
+        "--token",
+        "ETH",
+    ]);
+    alice.json(&["sync"]);
+    alice.json(&[
+        "accept",
+        "bob@cli",
+        ask["message_id"].as_str().unwrap(),
+        "--address",
+        "0xa11ce",
+    ]);
+    bob.json(&["sync"]);
+    let history = bob.json(&["history", "alice@cli"]);
+    let answers: Vec<&Value> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["action"] == "peer_accept_request" && m["direction"] == "in")
+        .collect();
+    assert_eq!(answers[0]["data"]["payee_public_address"], "0xa11ce");
+
+    // FIP-3: friends, a private NBPA, a private request paid.
+    bob.json(&["friend", "add", "alice@cli"]);
+    assert_eq!(
+        alice.json(&["friend", "check", "bob@cli"])["is_friend"],
+        true
+    );
+    assert_eq!(
+        bob.json(&["friend", "check", "alice@cli"])["is_friend"],
+        false
+    );
+    bob.json(&[
+        "nbpa",
+        "add",
+        "--chain",
+        "BTC",
+        "--token",
+        "BTC",
+        "bc1qbobsaddress",
+    ]);
+    bob.json(&["nbpa", "grant", "alice@cli", "--chain", "BTC"]);
+    let got = alice.json(&["nbpa", "get", "bob@cli", "--chain", "BTC", "--token", "BTC"]);
+    assert_eq!(got["public_address"], "bc1qbobsaddress");
+
+    alice.json(&["friend", "add", "bob@cli"]);
+    let new = bob.json(&[
+        "private-request",
+        "new",
+        "alice@cli",
+        "--amount",
+        "0.01",
+        "--chain",
+        "BTC",
+        "--token",
+        "BTC",
+        "--to",
+        "bc1qbobsaddress",
+        "--memo",
+        "lunch",
+    ]);
+    let fid = new["fio_request_id"].as_u64().unwrap().to_string();
+    let list = alice.json(&["private-request", "list"]);
+    assert_eq!(list["received"][0]["memo"], "lunch");
+    assert_eq!(list["received"][0]["status"], "requested");
+    alice.json(&[
+        "private-request",
+        "pay",
+        &fid,
+        "--obt-id",
+        "deadbeef",
+        "--from",
+        "bc1qalice",
+    ]);
+    let list = bob.json(&["private-request", "list"]);
+    assert_eq!(list["sent"][0]["status"], "paid");
+    assert_eq!(list["sent"][0]["payer"], "alice@cli");
+    let friends = bob.json(&["friend", "list"]);
+    assert_eq!(friends["friends"][0]["fio_address"], "alice@cli");
+
+    // Text mode says it in a sentence.
+    let out = alice.run_stdin(&["channel", "list"], None);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("bob@cli"));
+}
+
+#[test]
+fn bad_input_gets_a_clear_message_and_a_non_zero_exit() {
+    let (ka, kb) = (PrivateKey::generate(), PrivateKey::generate());
+    let s = servers(&[("alice", &ka), ("bob", &kb)]);
+    let dir = tempfile::tempdir().unwrap();
+
+    // No wallet yet.
+    let nobody = Cli {
+        home: dir.path().join("nobody"),
+    };
+    let e = nobody.fails(&["channel", "list"], 2);
+    assert!(
+        e.contains("there is no wallet") && e.contains("wallet init"),
+        "{e}"
+    );
+    // A bad FIO address and a bad key at import.
+    let e = nobody.fails(
+        &[
+            "wallet",
+            "import",
+            "--fio-address",
+            "no-at-sign",
+            "--key",
+            "5Kxx",
+        ],
+        2,
+    );
+    assert!(e.contains("--key") || e.contains("FIO address"), "{e}");
+    let e = nobody.fails(&["wallet", "init", "--fio-address", "not an address"], 2);
+    assert!(e.contains("is not a FIO address"), "{e}");
+
+    let alice = import(dir.path(), "alice", &ka, &s);
+    // A second wallet in the same home is refused.
+    let e = alice.fails(&["wallet", "init", "--fio-address", "alice@cli"], 2);
+    assert!(e.contains("already holds a wallet"), "{e}");
+    // A peer that is not a FIO address.
+    let e = alice.fails(&["channel", "open", "bob"], 2);
+    assert!(e.contains("invalid") || e.contains("Invalid"), "{e}");
+    // Granting to someone not on the list.
+    let e = alice.fails(&["nbpa", "grant", "bob@cli", "--all"], 1);
+    assert!(e.contains("friend add bob@cli"), "{e}");
+    // A private request to a payer who has not added us.
+    let e = alice.fails(
+        &[
+            "private-request",
+            "new",
+            "bob@cli",
+            "--amount",
+            "1",
+            "--chain",
+            "BTC",
+            "--token",
+            "BTC",
+            "--to",
+            "bc1q",
+        ],
+        1,
+    );
+    assert!(e.contains("not on bob@cli's friend list"), "{e}");
+    // Nothing granted: exit 1 with a sentence.
+    let e = alice.fails(
+        &["nbpa", "get", "bob@cli", "--chain", "BTC", "--token", "BTC"],
+        1,
+    );
+    assert!(e.contains("has not granted you"), "{e}");
+    // An unreachable chain says what to check.
+    let e = alice.fails(
+        &["--node", "http://127.0.0.1:9", "friend", "add", "bob@cli"],
+        1,
+    );
+    assert!(!e.is_empty(), "{e}");
+    // Unknown network.
+    let e = alice.fails(&["--network", "moon", "wallet", "show"], 2);
+    assert!(e.contains("moon"), "{e}");
+}
