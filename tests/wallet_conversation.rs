@@ -38,7 +38,15 @@ fn channel_request_accept_and_status_replies() {
         Some("Hello! This is Alice")
     );
     assert_eq!(state(&bob, "alice@demo"), ChannelState::Requested);
-    assert_eq!(bob.wallet.queue().unwrap().len(), 1);
+    let queued = bob.wallet.queue().unwrap();
+    assert_eq!(queued.len(), 1);
+    // A handled item leaves the queue; an unknown id is an error.
+    bob.wallet.dismiss(queued[0].id).unwrap();
+    assert!(bob.wallet.queue().unwrap().is_empty());
+    assert!(matches!(
+        bob.wallet.dismiss(queued[0].id + 1000),
+        Err(WalletError::Request(_))
+    ));
     // Bob's automatic status reply reached Alice and marked her message.
     let sent = &alice.wallet.history("bob@demo").unwrap()[0];
     assert_eq!(sent.peer_status.as_deref(), Some("success"));

@@ -43,7 +43,7 @@ pub enum CryptoCommand {
         content_type: String,
         /// The content object, e.g. '{"payee_public_address":"…","amount":"1","chain_code":"BTC","token_code":"BTC"}'.
         #[arg(long)]
-        json: String,
+        object: String,
     },
     /// Decrypt content (base64) and print the object.
     Decrypt {
@@ -131,15 +131,15 @@ pub fn run(cmd: CryptoCommand) -> CliResult {
             key,
             peer,
             content_type,
-            json,
+            object,
         } => {
             let key = private_key_arg("--key", &key.key)?;
             let peer = public_key_arg("--peer", &peer)?;
             let ty =
                 ContentType::parse(&content_type).map_err(|e| CliError::usage(e.to_string()))?;
-            let object: Value = serde_json::from_str(&json).map_err(|e| {
+            let object: Value = serde_json::from_str(&object).map_err(|e| {
                 CliError::usage(format!(
-                    "--json is not valid JSON ({e}); quote the object in single quotes."
+                    "--object is not valid JSON ({e}); quote the object in single quotes."
                 ))
             })?;
             let content = encrypt_content_json(ty, &key, &peer, &object)

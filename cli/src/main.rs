@@ -65,8 +65,11 @@ enum Command {
     Cancel(wallet_cmd::AnswerArgs),
     /// The messages exchanged with a peer.
     History { peer: String },
-    /// What waits for you to act on.
-    Queue,
+    /// What waits for you to act on (`--dismiss <id>` once handled).
+    Queue {
+        #[arg(long)]
+        dismiss: Option<i64>,
+    },
     /// Deliver the outbox and fetch the inbox.
     Sync,
     /// FIP-3 friend list: add, remove, list, check.
@@ -103,7 +106,7 @@ fn main() {
         Command::Reject(a) => wallet_cmd::answer("reject", a, &cli.endpoints, cli.json),
         Command::Cancel(a) => wallet_cmd::answer("cancel", a, &cli.endpoints, cli.json),
         Command::History { peer } => wallet_cmd::history(peer, &cli.endpoints, cli.json),
-        Command::Queue => wallet_cmd::queue(&cli.endpoints, cli.json),
+        Command::Queue { dismiss } => wallet_cmd::queue(dismiss, &cli.endpoints, cli.json),
         Command::Sync => wallet_cmd::sync(&cli.endpoints, cli.json),
         Command::Friend(cmd) => wallet_cmd::friend(cmd, &cli.endpoints, cli.json),
         Command::Nbpa(cmd) => wallet_cmd::nbpa(cmd, &cli.endpoints, cli.json),

@@ -806,8 +806,22 @@ pub fn history(peer: String, endpoints: &Endpoints, json: bool) -> CliResult {
     )
 }
 
-pub fn queue(endpoints: &Endpoints, json: bool) -> CliResult {
+pub fn queue(dismiss: Option<i64>, endpoints: &Endpoints, json: bool) -> CliResult {
     let ctx = Ctx::open(endpoints, json)?;
+    if let Some(id) = dismiss {
+        if !ctx
+            .wallet
+            .queue()
+            .map_err(wallet_error)?
+            .iter()
+            .any(|q| q.id == id)
+        {
+            return Err(CliError::usage(format!(
+                "nothing in the queue has id {id}: see `fio-peer queue`"
+            )));
+        }
+        ctx.wallet.dismiss(id).map_err(wallet_error)?;
+    }
     let list = ctx.wallet.queue().map_err(wallet_error)?;
     let value: Vec<Value> = list
         .iter()

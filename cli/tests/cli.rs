@@ -263,7 +263,7 @@ fn crypto_encrypt_and_decrypt_content() {
             BOB_PUB,
             "--type",
             ty,
-            "--json",
+            "--object",
             &obj.to_string(),
         ]);
         let opened = ok(&[
@@ -337,7 +337,7 @@ fn bad_input_gets_a_clear_message_and_a_non_zero_exit() {
             BOB_PUB,
             "--type",
             "new_funds_content",
-            "--json",
+            "--object",
             r#"{"amount":"1"}"#,
         ],
         2,
@@ -356,7 +356,7 @@ fn bad_input_gets_a_clear_message_and_a_non_zero_exit() {
             BOB_PUB,
             "--type",
             "new_funds_content",
-            "--json",
+            "--object",
             "{nope"
         ],
         2

@@ -212,6 +212,14 @@ fn two_cli_wallets_hold_a_conversation_over_a_relay_and_the_devnet() {
     assert_eq!(hello["message"]["data"]["memo"], "Hi Bob");
     let id = hello["message"]["message_id"].as_str().unwrap().to_string();
     bob.json(&["accept", "alice@cli", &id]);
+    let qid = hello["id"].as_i64().unwrap().to_string();
+    let left = bob.json(&["queue", "--dismiss", &qid]);
+    assert!(left
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|q| q["id"] != hello["id"]));
+    bob.fails(&["queue", "--dismiss", &qid], 2);
     alice.json(&["sync"]);
     let channels = alice.json(&["channel", "list"]);
     assert_eq!(channels[0]["state"], "open");

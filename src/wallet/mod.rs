@@ -582,13 +582,18 @@ impl Wallet {
         db::queue(&inner.conn)
     }
 
-    /// Marks a queue item handled.
+    /// Marks a queue item handled (`queue_id` is [`QueueItem::id`]).
     pub fn dismiss(&self, queue_id: i64) -> Result<(), WalletError> {
         let inner = self.lock();
-        inner.conn.execute(
-            "UPDATE queue SET handled = 1 WHERE id = ?1",
+        let updated = inner.conn.execute(
+            "UPDATE queue SET handled = 1 WHERE message_row = ?1",
             params![queue_id],
         )?;
+        if updated == 0 {
+            return Err(WalletError::Request(format!(
+                "no queue item has id {queue_id}"
+            )));
+        }
         Ok(())
     }
 
