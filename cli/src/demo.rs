@@ -77,7 +77,7 @@ impl Transcript {
         }
         if !ok {
             return Err(CliError::new(format!(
-                "the demo failed a check: {what}. This is a bug in fio-peer; please report it with the transcript above."
+                "the demo failed a check: {what}. This is a bug in fio-peer; please report it with the transcript (--json gives it as JSON)."
             )));
         }
         self.checks += 1;
@@ -176,6 +176,15 @@ pub fn run(args: DemoArgs, json: bool) -> CliResult {
     let mut temp = None;
     let dir = match &args.dir {
         Some(d) => {
+            let used = std::fs::read_dir(d)
+                .map(|mut e| e.next().is_some())
+                .unwrap_or(false);
+            if used {
+                return Err(CliError::usage(format!(
+                    "{} is not empty: give --dir a new or empty directory (each demo makes new keys and a new chain)",
+                    d.display()
+                )));
+            }
             std::fs::create_dir_all(d).map_err(step_err("create its directory"))?;
             d.clone()
         }
@@ -239,12 +248,13 @@ pub fn run(args: DemoArgs, json: bool) -> CliResult {
     for (name, key) in NAMES.iter().zip(&keys) {
         let address = format!("{name}@demo");
         let home = dir.join(name);
-        std::fs::create_dir_all(&home).map_err(step_err("create a wallet directory"))?;
+        home::create_dir(&home).map_err(step_err("create a wallet directory"))?;
         let directory: Arc<dyn KeyDirectory> = Arc::new(chain.clone());
         let wallet = Arc::new(
             Wallet::open(home.join(home::WALLET_DB), key.clone(), &address, directory)
                 .map_err(step_err("open a wallet"))?,
         );
+        home::restrict(&home.join(home::WALLET_DB)).map_err(step_err("protect a wallet"))?;
         // Alice and Bob message each other through the relay; Carol and Dave
         // only appear in the FIP-3 stories.
         let engine = if *name == "alice" || *name == "bob" {
@@ -300,8 +310,14 @@ pub fn run(args: DemoArgs, json: bool) -> CliResult {
         println!("  wallets  {}/{{alice,bob,carol,dave}}", dir.display());
     }
 
-    fip24(&mut t, alice, bob, &chain, &driver)?;
-    fip3(&mut t, alice, bob, carol, dave, &chain, &driver)?;
+    let ran = fip24(&mut t, alice, bob, &chain, &driver)
+        .and_then(|_| fip3(&mut t, alice, bob, carol, dave, &chain, &driver));
+    if let Err(mut e) = ran {
+        if json {
+            e.output = Some(json!({"ok": false, "error": e.message, "steps": t.steps}));
+        }
+        return Err(e);
+    }
 
     let seconds = started.elapsed().as_secs_f64();
     let summary = format!(
@@ -324,9 +340,15 @@ pub fn run(args: DemoArgs, json: bool) -> CliResult {
         } else {
             println!("\n{summary}\n{how}");
         }
-        let _ = servers.block_on(tokio::signal::ctrl_c());
+        servers
+            .block_on(tokio::signal::ctrl_c())
+            .map_err(step_err("wait for Ctrl-C (the servers stop now)"))?;
         return Ok(Value::Null);
     }
+    // Close every file in the directory before removing it.
+    drop(parties);
+    drop(devnet);
+    drop(servers);
     drop(temp);
     if json {
         Ok(json!({"ok": true, "steps": t.steps, "checks": t.checks, "seconds": seconds}))

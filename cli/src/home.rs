@@ -69,19 +69,72 @@ impl std::fmt::Debug for WalletFile {
     }
 }
 
-/// Writes `config.json` and `wallet.json` (0600) into `home`.
-pub fn write(home: &Path, config: &Config, wallet: &WalletFile) -> std::io::Result<()> {
+/// Creates `home` readable by its owner only (0700): the database holds
+/// messages and the relay credential.
+pub fn create_dir(home: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(home)?;
+    restrict_dir(home)
+}
+
+#[cfg(unix)]
+fn restrict_dir(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
+}
+
+#[cfg(not(unix))]
+fn restrict_dir(_: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// Makes a file readable by its owner only (0600). SQLite gives its -wal
+/// and -shm files the database's mode.
+#[cfg(unix)]
+pub fn restrict(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+}
+
+#[cfg(not(unix))]
+pub fn restrict(_: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+pub fn write_config(home: &Path, config: &Config) -> std::io::Result<()> {
     let text = serde_json::to_string_pretty(config).expect("plain data serializes");
-    std::fs::write(home.join(CONFIG), text + "\n")?;
+    std::fs::write(home.join(CONFIG), text + "\n")
+}
+
+/// Writes `config.json` and `wallet.json` (0600, also when it existed) into
+/// `home` (created 0700).
+pub fn write(home: &Path, config: &Config, wallet: &WalletFile) -> std::io::Result<()> {
+    create_dir(home)?;
+    write_config(home, config)?;
     let mut text = serde_json::to_string_pretty(wallet).expect("plain data serializes");
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let written = options
-        .open(home.join(WALLET_FILE))
-        .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|_| f.sync_all()));
+    let path = home.join(WALLET_FILE);
+    let written = options.open(&path).and_then(|mut f| {
+        restrict(&path)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()
+    });
     text.zeroize();
     written
+}
+
+/// Reads `wallet.json`, wiping the text it was read from.
+pub fn read_wallet(home: &Path) -> Result<Option<WalletFile>, String> {
+    match std::fs::read_to_string(home.join(WALLET_FILE)) {
+        Ok(text) => {
+            let text = zeroize::Zeroizing::new(text);
+            serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| e.to_string())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.to_string()),
+    }
 }

@@ -1,8 +1,9 @@
 //! `fio-peer`: the command line for people and scripts.
 //!
-//! Every command prints one JSON value on stdout. Errors go to stderr as a
-//! sentence that says what to do, with a non-zero exit status (1 for a
-//! failed operation, 2 for bad usage).
+//! Commands print text, or one JSON value with `--json` (`key` and `crypto`
+//! always print JSON). Errors go to stderr as a sentence that says what to
+//! do, with a non-zero exit status (1 for a failed operation, 2 for bad
+//! usage).
 
 mod cmd_crypto;
 mod cmd_key;
@@ -58,7 +59,7 @@ enum Command {
     #[command(subcommand)]
     Send(SendCommand),
     /// Accept a request (pay it, answer it, or accept a channel).
-    Accept(wallet_cmd::AnswerArgs),
+    Accept(wallet_cmd::AcceptArgs),
     /// Reject a request.
     Reject(wallet_cmd::AnswerArgs),
     /// Cancel a request you sent.
@@ -102,7 +103,7 @@ fn main() {
         Command::Send(SendCommand::Text { peer, text }) => {
             wallet_cmd::send_text(peer, text, &cli.endpoints, cli.json)
         }
-        Command::Accept(a) => wallet_cmd::answer("accept", a, &cli.endpoints, cli.json),
+        Command::Accept(a) => wallet_cmd::accept(a, &cli.endpoints, cli.json),
         Command::Reject(a) => wallet_cmd::answer("reject", a, &cli.endpoints, cli.json),
         Command::Cancel(a) => wallet_cmd::answer("cancel", a, &cli.endpoints, cli.json),
         Command::History { peer } => wallet_cmd::history(peer, &cli.endpoints, cli.json),

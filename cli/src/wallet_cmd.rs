@@ -37,7 +37,7 @@ pub struct Endpoints {
     #[arg(long, global = true, env = "FIO_PEER_HOME")]
     pub home: Option<PathBuf>,
     /// devnet (default), testnet or mainnet.
-    #[arg(long, global = true, env = "FIO_PEER_NETWORK", value_parser = ["devnet", "testnet", "mainnet"])]
+    #[arg(long, global = true, env = "FIO_PEER_NETWORK")]
     pub network: Option<String>,
     /// A FIO API node (repeat for several; comma-separated in the variable).
     #[arg(
@@ -106,7 +106,7 @@ fn chain_config(c: &Config) -> Result<ChainConfig, CliError> {
         ),
         other => {
             return Err(CliError::usage(format!(
-                "config.json: network {other:?} is not devnet, testnet or mainnet"
+                "network {other:?} is not devnet, testnet or mainnet (check --network, FIO_PEER_NETWORK and config.json)"
             )))
         }
     };
@@ -167,7 +167,9 @@ fn read_json<T: for<'de> serde::Deserialize<'de>>(
 impl Ctx {
     fn open(endpoints: &Endpoints, json: bool) -> Result<Ctx, CliError> {
         let home = endpoints.home()?;
-        let file: WalletFile = read_json(&home.join(home::WALLET_FILE))?.ok_or_else(|| {
+        let file: WalletFile = home::read_wallet(&home)
+            .map_err(|e| CliError::new(format!("{} is not valid: {e}. Fix or restore it.", home.join(home::WALLET_FILE).display())))?
+            .ok_or_else(|| {
             CliError::usage(format!(
                 "there is no wallet in {}: create one with `fio-peer wallet init --fio-address you@domain` (or import one), or point FIO_PEER_HOME at one",
                 home.display()
@@ -264,25 +266,42 @@ impl Ctx {
         let mut value =
             json!({"message_id": o.message_id, "action": o.action.name(), "peer": o.peer.as_str()});
         let mut text = format!("{what} ({} {}).", o.action.name(), o.message_id);
-        if !self.offline {
-            let r = self.sync()?;
-            let delivered = self
-                .wallet
-                .delivery(o.peer.as_str(), &o.message_id)
-                .ok()
-                .flatten()
-                .map(|d| d.state == OutboxState::Delivered)
-                .unwrap_or(false);
-            value["delivered"] = json!(delivered);
-            value["sync"] = report_json(&r);
-            text.push_str(if delivered {
-                " Delivered to the peer's inbox."
-            } else {
-                " Queued: it will be delivered by a later `fio-peer sync`."
-            });
-        } else {
+        if self.offline {
             value["delivered"] = json!(false);
-            text.push_str(" Queued (offline).");
+            text.push_str(" Queued (offline): `fio-peer sync` delivers it.");
+            return self.out(value, text);
+        }
+        // The message is in the outbox whatever the sync does: a failed
+        // sync is reported, not turned into a failed command (retrying the
+        // command would send it twice).
+        match self.sync() {
+            Ok(r) => value["sync"] = report_json(&r),
+            Err(e) => {
+                value["sync_error"] = json!(e.message);
+                text.push_str(&format!(" The sync after it failed ({}).", e.message));
+            }
+        }
+        let state = self
+            .wallet
+            .delivery(o.peer.as_str(), &o.message_id)
+            .ok()
+            .flatten()
+            .map(|d| (d.state, d.last_error));
+        value["delivered"] = json!(matches!(state, Some((OutboxState::Delivered, _))));
+        match state {
+            Some((OutboxState::Delivered, _)) => text.push_str(" Delivered to the peer's inbox."),
+            Some((OutboxState::Failed, why)) => {
+                let why = why.unwrap_or_default();
+                value["failed"] = json!(why);
+                return Err(CliError {
+                    message: format!(
+                        "{text} The peer's inbox refused it for good ({why}); it will not be retried."
+                    ),
+                    exit_code: 1,
+                    output: self.json.then_some(value),
+                });
+            }
+            _ => text.push_str(" Queued: a later `fio-peer sync` delivers it."),
         }
         self.out(value, text)
     }
@@ -305,7 +324,10 @@ fn wallet_error(e: WalletError) -> CliError {
         WalletError::Directory(d) => CliError::new(format!(
             "the chain could not be asked ({d}); check --node / FIO_PEER_NODES and try again"
         )),
-        other => CliError::new(other.to_string()),
+        WalletError::WrongIdentity(who) => CliError::new(format!(
+            "wallet.sqlite belongs to {who}, not to this home's wallet.json: restore the matching files"
+        )),
+        other => CliError::new(format!("{other}; the wallet database may need attention")),
     }
 }
 
@@ -329,6 +351,12 @@ fn friends_error(e: FriendsError) -> CliError {
         FriendsError::NotOnTheirFriendList(who) => CliError::new(format!(
             "you are not on {who}'s friend list, so they would never see the request: ask them to add you first"
         )),
+        FriendsError::Chain(e) => CliError::new(format!(
+            "the chain refused or could not be reached: {e}. Check --node / FIO_PEER_NODES and try again"
+        )),
+        FriendsError::Undecryptable => CliError::new(
+            "something granted to you does not decrypt: ask its owner to grant it again",
+        ),
         other => CliError::new(format!("{other}")),
     }
 }
@@ -413,12 +441,11 @@ pub fn wallet(cmd: WalletCommand, endpoints: &Endpoints, json: bool) -> CliResul
                 generate_mnemonic(words as usize).map_err(|e| CliError::new(e.to_string()))?;
             let key = derive_from_mnemonic(&mnemonic).map_err(|e| CliError::new(e.to_string()))?;
             let home = create(endpoints, &fio_address, &key)?;
-            let value = json!({
-                "home": home, "fio_address": fio_address.to_ascii_lowercase(),
-                "public_key": key.public_key().to_fio_string(), "mnemonic": mnemonic.as_str(),
-            });
             if json {
-                return Ok(value);
+                return Ok(json!({
+                    "home": home, "fio_address": fio_address.to_ascii_lowercase(),
+                    "public_key": key.public_key().to_fio_string(), "mnemonic": mnemonic.as_str(),
+                }));
             }
             println!(
                 "Created the wallet of {} in {}.\nPublic key: {}\nWrite these words down; they are the only way to restore the wallet:\n  {}",
@@ -531,42 +558,74 @@ fn create(endpoints: &Endpoints, fio_address: &str, key: &PrivateKey) -> Result<
             home.display()
         )));
     }
+    if home.join(home::WALLET_DB).exists() {
+        return Err(CliError::usage(format!(
+            "{} holds a wallet database without wallet.json; choose another --home, or restore its wallet.json",
+            home.display()
+        )));
+    }
     let config = endpoints.config(read_json(&home.join(home::CONFIG))?);
     fio_peer::chain::install_tls_provider();
     // Nothing is asked of the chain yet; the wallet only needs a directory.
     let chain = ChainClient::new(chain_config(&config)?)
         .map_err(|e| CliError::new(format!("could not set up the chain client: {e}")))?;
-    home::write(&home, &config, &WalletFile::new(address.as_str(), key))
-        .map_err(|e| CliError::new(format!("could not write {}: {e}", home.display())))?;
+    home::create_dir(&home)
+        .map_err(|e| CliError::new(format!("could not create {}: {e}", home.display())))?;
     let directory: Arc<dyn KeyDirectory> = Arc::new(chain);
-    Wallet::open(
+    let made = Wallet::open(
         home.join(home::WALLET_DB),
         key.clone(),
         address.as_str(),
         directory,
     )
-    .map_err(|e| CliError::new(format!("could not create the wallet database: {e}")))?;
-    Ok(home)
+    .map_err(|e| CliError::new(format!("could not create the wallet database: {e}")))
+    .and_then(|_| {
+        home::restrict(&home.join(home::WALLET_DB))
+            .and_then(|_| home::write(&home, &config, &WalletFile::new(address.as_str(), key)))
+            .map_err(|e| CliError::new(format!("could not write {}: {e}", home.display())))
+    });
+    if made.is_err() {
+        // Leave no half-made wallet behind.
+        for f in [home::WALLET_DB, "wallet.sqlite-wal", "wallet.sqlite-shm"] {
+            let _ = std::fs::remove_file(home.join(f));
+        }
+    }
+    made.map(|_| home)
 }
 
 #[derive(Subcommand)]
 pub enum InboxCommand {
     /// Create this wallet's inbox on the relay (--relay / FIO_PEER_RELAY / config.json).
     Create,
-    /// Register the inbox's URL on chain (FIB/URL), even if it seems registered.
-    Register,
+    /// Register the inbox's URL on chain (FIB/URL) unless the chain maps it.
+    Register {
+        /// Push the registration even if the chain seems to map it.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Move the inbox to another relay (--relay): a new inbox is created and
+    /// registered, every open channel is told, and the old one is still read.
+    Move,
 }
 
 pub fn inbox(cmd: InboxCommand, endpoints: &Endpoints, json: bool) -> CliResult {
     let ctx = Ctx::open(endpoints, json)?;
     match cmd {
         InboxCommand::Create => {
+            let existing = ctx.wallet.own_inbox().map_err(wallet_error)?;
+            if let (Some(inbox), Some(relay)) = (&existing, &ctx.config.relay) {
+                if inbox.relay.trim_end_matches('/') != relay.trim_end_matches('/') {
+                    return Err(CliError::usage(format!(
+                        "this wallet's inbox is on {}; to move it to {relay}, run `fio-peer inbox move --relay {relay}`",
+                        inbox.relay
+                    )));
+                }
+            }
             let inbox = ctx
                 .rt
                 .block_on(ctx.engine.ensure_inbox())
                 .map_err(sync_error)?;
-            // Keep the relay for later commands.
-            persist_relay(endpoints, &ctx.config)?;
+            persist_relay(endpoints, &inbox.relay)?;
             ctx.out(
                 json!({"inbox": inbox.inbox_url, "relay": inbox.relay}),
                 format!(
@@ -575,10 +634,10 @@ pub fn inbox(cmd: InboxCommand, endpoints: &Endpoints, json: bool) -> CliResult 
                 ),
             )
         }
-        InboxCommand::Register => {
+        InboxCommand::Register { force } => {
             let pushed = ctx
                 .engine
-                .register_inbox_blocking(true)
+                .register_inbox_blocking(force)
                 .map_err(sync_error)?;
             let inbox = ctx.wallet.own_inbox().map_err(wallet_error)?;
             ctx.out(
@@ -586,19 +645,47 @@ pub fn inbox(cmd: InboxCommand, endpoints: &Endpoints, json: bool) -> CliResult 
                 if pushed {
                     "Registered your inbox on chain (FIB/URL).".to_string()
                 } else {
-                    "The chain already maps your inbox.".to_string()
+                    "The chain already maps your inbox (use --force to register it again)."
+                        .to_string()
                 },
+            )
+        }
+        InboxCommand::Move => {
+            let relay = endpoints.relay.clone().ok_or_else(|| {
+                CliError::usage("say where to: `fio-peer inbox move --relay <url>`")
+            })?;
+            let r = ctx
+                .engine
+                .replace_inbox_blocking(Some(relay.clone()))
+                .map_err(sync_error)?;
+            persist_relay(endpoints, &relay)?;
+            let inbox = ctx.wallet.own_inbox().map_err(wallet_error)?;
+            ctx.out(
+                json!({"inbox": inbox.as_ref().map(|i| i.inbox_url.clone()), "relay": relay, "told": r.delivered}),
+                format!(
+                    "Your inbox is now {} (registered on chain; {} channel(s) told).",
+                    inbox.map(|i| i.inbox_url.clone()).unwrap_or_default(),
+                    r.delivered
+                ),
             )
         }
     }
 }
 
-/// Saves the effective relay into config.json (so `--relay` is given once).
-fn persist_relay(endpoints: &Endpoints, config: &Config) -> Result<(), CliError> {
+/// Records `relay` in config.json, leaving every other setting as stored
+/// (one-off flags and environment variables are not saved).
+fn persist_relay(endpoints: &Endpoints, relay: &str) -> Result<(), CliError> {
     let home = endpoints.home()?;
-    let text = serde_json::to_string_pretty(config).expect("plain data serializes");
-    std::fs::write(home.join(home::CONFIG), text + "\n")
-        .map_err(|e| CliError::new(format!("could not update config.json: {e}")))
+    let path = home.join(home::CONFIG);
+    let mut stored: Config = read_json(&path)?.unwrap_or(Config {
+        network: "devnet".into(),
+        chain_id: None,
+        nodes: Vec::new(),
+        relay: None,
+    });
+    stored.relay = Some(relay.to_string());
+    home::write_config(&home, &stored)
+        .map_err(|e| CliError::new(format!("could not update {}: {e}", path.display())))
 }
 
 #[derive(Subcommand)]
@@ -750,37 +837,77 @@ pub struct AnswerArgs {
     pub message_id: String,
     #[arg(long)]
     pub memo: Option<String>,
-    /// Accepting an address request: the address to give.
+}
+
+#[derive(Args)]
+pub struct AcceptArgs {
+    #[command(flatten)]
+    pub request: AnswerArgs,
+    /// An address request: the address to give (a funds request: where it was paid from).
     #[arg(long)]
     pub address: Option<String>,
+    #[arg(long)]
+    pub chain: Option<String>,
+    #[arg(long)]
+    pub token: Option<String>,
+    /// A funds request: the amount paid, if not the amount asked.
+    #[arg(long)]
+    pub amount: Option<String>,
+}
+
+/// The request `id` with `peer`, or a usage error naming where to look.
+fn known_request(ctx: &Ctx, peer: &str, id: &str) -> Result<(), CliError> {
+    let all = ctx.wallet.requests(Some(peer)).map_err(wallet_error)?;
+    if all.iter().any(|r| r.message_id == id) {
+        Ok(())
+    } else {
+        Err(CliError::usage(format!(
+            "there is no request {id} with {peer}: see `fio-peer queue` or `fio-peer history {peer}`"
+        )))
+    }
+}
+
+pub fn accept(a: AcceptArgs, endpoints: &Endpoints, json: bool) -> CliResult {
+    let ctx = Ctx::open(endpoints, json)?;
+    let r = &a.request;
+    known_request(&ctx, &r.peer, &r.message_id)?;
+    let o = ctx
+        .wallet
+        .accept_request(
+            &r.peer,
+            &r.message_id,
+            Acceptance {
+                payee_public_address: a.address.clone(),
+                chain_code: a.chain.clone(),
+                token_code: a.token.clone(),
+                amount: a.amount.clone(),
+                memo: r.memo.clone(),
+            },
+        )
+        .map_err(wallet_error)?;
+    ctx.sent(&o, &format!("Accepted {}", r.message_id))
 }
 
 pub fn answer(kind: &str, a: AnswerArgs, endpoints: &Endpoints, json: bool) -> CliResult {
     let ctx = Ctx::open(endpoints, json)?;
-    let o = match kind {
-        "accept" => ctx.wallet.accept_request(
-            &a.peer,
-            &a.message_id,
-            Acceptance {
-                payee_public_address: a.address,
-                memo: a.memo,
-                ..Default::default()
-            },
-        ),
-        "reject" => ctx
-            .wallet
-            .reject_request(&a.peer, &a.message_id, a.memo.as_deref()),
-        _ => ctx
-            .wallet
-            .cancel_request(&a.peer, &a.message_id, a.memo.as_deref()),
-    }
-    .map_err(wallet_error)?;
-    let verb = match kind {
-        "accept" => "Accepted",
-        "reject" => "Rejected",
-        _ => "Cancelled",
+    known_request(&ctx, &a.peer, &a.message_id)?;
+    let (o, verb) = if kind == "reject" {
+        (
+            ctx.wallet
+                .reject_request(&a.peer, &a.message_id, a.memo.as_deref()),
+            "Rejected",
+        )
+    } else {
+        (
+            ctx.wallet
+                .cancel_request(&a.peer, &a.message_id, a.memo.as_deref()),
+            "Cancelled",
+        )
     };
-    ctx.sent(&o, &format!("{verb} {}", a.message_id))
+    ctx.sent(
+        &o.map_err(wallet_error)?,
+        &format!("{verb} {}", a.message_id),
+    )
 }
 
 pub fn send_text(peer: String, text: String, endpoints: &Endpoints, json: bool) -> CliResult {
@@ -831,7 +958,14 @@ pub fn queue(dismiss: Option<i64>, endpoints: &Endpoints, json: bool) -> CliResu
         "Nothing waits for you.".to_string()
     } else {
         list.iter()
-            .map(|q| format!("{:<24} {}", q.peer.as_str(), message_line(&q.message)))
+            .map(|q| {
+                format!(
+                    "#{:<5} {:<24} {}",
+                    q.id,
+                    q.peer.as_str(),
+                    message_line(&q.message)
+                )
+            })
             .collect::<Vec<_>>()
             .join("\n")
     };
@@ -849,10 +983,14 @@ pub fn sync(endpoints: &Endpoints, json: bool) -> CliResult {
         text.push_str("; registered the inbox on chain");
     }
     if r.failed > 0 {
-        text.push_str(&format!(
-            "; {} could not be delivered (see `fio-peer history`)",
-            r.failed
-        ));
+        return Err(CliError {
+            message: format!(
+                "{text}; {} message(s) were refused for good by the peer's inbox (see `fio-peer history <peer>`)",
+                r.failed
+            ),
+            exit_code: 1,
+            output: json.then(|| report_json(&r)),
+        });
     }
     text.push('.');
     ctx.out(report_json(&r), text)

@@ -128,6 +128,44 @@ fn keep_leaves_the_servers_and_wallet_homes_until_interrupted() {
         assert!(answer.starts_with("HTTP/1.1 200"), "{url}: {answer}");
     }
 
+    // The CLI wallet works on a kept home, against the kept servers.
+    let out = fio_peer()
+        .args(["--json", "channel", "list"])
+        .env("FIO_PEER_HOME", &alice)
+        .env_remove("FIO_PEER_NODES")
+        .env_remove("FIO_PEER_RELAY")
+        .env_remove("FIO_PEER_NETWORK")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let channels: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(channels[0]["peer"], "bob@demo");
+    assert_eq!(channels[0]["state"], "closed");
+    let out = fio_peer()
+        .args([
+            "--json", "nbpa", "get", "bob@demo", "--chain", "BTC", "--token", "BTC",
+        ])
+        .env("FIO_PEER_HOME", &alice)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A used directory is refused: the demo makes new keys and a new chain.
+    let again = fio_peer()
+        .args(["demo", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("is not empty"));
+
     // Ctrl-C stops them; the directory stays.
     let killed = Command::new("kill")
         .args(["-INT", &child.id().to_string()])

@@ -384,7 +384,10 @@ fn bad_input_gets_a_clear_message_and_a_non_zero_exit() {
     assert!(e.contains("already holds a wallet"), "{e}");
     // A peer that is not a FIO address.
     let e = alice.fails(&["channel", "open", "bob"], 2);
-    assert!(e.contains("invalid") || e.contains("Invalid"), "{e}");
+    assert!(e.contains("Invalid") && e.contains("\"bob\""), "{e}");
+    // An unknown request id.
+    let e = alice.fails(&["accept", "bob@cli", "0123456789abcdef"], 2);
+    assert!(e.contains("no request 0123456789abcdef"), "{e}");
     // Granting to someone not on the list.
     let e = alice.fails(&["nbpa", "grant", "bob@cli", "--all"], 1);
     assert!(e.contains("friend add bob@cli"), "{e}");
@@ -421,4 +424,216 @@ fn bad_input_gets_a_clear_message_and_a_non_zero_exit() {
     // Unknown network.
     let e = alice.fails(&["--network", "moon", "wallet", "show"], 2);
     assert!(e.contains("moon"), "{e}");
+}
+
+#[test]
+fn offline_queues_and_failed_syncs_keep_the_message() {
+    let (ka, kb) = (PrivateKey::generate(), PrivateKey::generate());
+    let s = servers(&[("alice", &ka), ("bob", &kb)]);
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, bob) = (
+        import(dir.path(), "alice", &ka, &s),
+        import(dir.path(), "bob", &kb, &s),
+    );
+    bob.json(&["inbox", "create"]);
+    bob.json(&["inbox", "register"]);
+    // Registered already: a second register pushes nothing unless forced.
+    assert_eq!(bob.json(&["inbox", "register"])["registered"], false);
+    assert_eq!(
+        bob.json(&["inbox", "register", "--force"])["registered"],
+        true
+    );
+
+    // Alice's own relay is unreachable: the sync after her message fails
+    // (she has no inbox), but the message was queued and still reached Bob's
+    // inbox; the command succeeds and reports the sync's error.
+    let queued = alice.json(&[
+        "--relay",
+        "http://127.0.0.1:9",
+        "channel",
+        "open",
+        "bob@cli",
+    ]);
+    assert!(queued["sync_error"].is_string(), "{queued}");
+    assert_eq!(queued["delivered"], true, "{queued}");
+    let id = queued["message_id"].as_str().unwrap().to_string();
+    // Her relay back: an inbox, and the channel opens.
+    alice.json(&["inbox", "create"]);
+    alice.json(&["inbox", "register"]);
+    bob.json(&["sync"]);
+    bob.json(&["accept", "alice@cli", &id]);
+    alice.json(&["sync"]);
+    // --offline only queues; the next sync delivers.
+    let offline = alice.json(&["--offline", "send", "text", "bob@cli", "queued offline"]);
+    assert_eq!(offline["delivered"], false);
+    assert!(offline.get("sync").is_none());
+    let synced = alice.json(&["sync"]);
+    assert_eq!(synced["delivered"], 1, "{synced}");
+    bob.json(&["sync"]);
+    let history = bob.json(&["history", "alice@cli"]);
+    assert_eq!(
+        find(&history, "peer_new_com_request")["message_id"],
+        id.as_str()
+    );
+    assert_eq!(
+        find(&history, "peer_send_private_text")["data"]["memo"],
+        "queued offline"
+    );
+
+    // The endpoints can come from the environment.
+    let out = Command::new(env!("CARGO_BIN_EXE_fio-peer"))
+        .args(["--json", "wallet", "show"])
+        .env("FIO_PEER_HOME", &alice.home)
+        .env("FIO_PEER_NODES", format!("{},http://127.0.0.1:9", s.devnet))
+        .output()
+        .unwrap();
+    let shown: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(shown["nodes"][1], "http://127.0.0.1:9");
+    // A one-off --node is not saved.
+    let shown = alice.json(&["wallet", "show"]);
+    assert_eq!(shown["nodes"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn the_rest_of_the_commands() {
+    let (ka, kb) = (PrivateKey::generate(), PrivateKey::generate());
+    let s = servers(&[("alice", &ka), ("bob", &kb)]);
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, bob) = (
+        import(dir.path(), "alice", &ka, &s),
+        import(dir.path(), "bob", &kb, &s),
+    );
+    for w in [&alice, &bob] {
+        w.json(&["inbox", "create"]);
+        w.json(&["inbox", "register"]);
+    }
+    let hello = alice.json(&["channel", "open", "bob@cli"]);
+    bob.json(&["sync"]);
+    bob.json(&["accept", "alice@cli", hello["message_id"].as_str().unwrap()]);
+    alice.json(&["sync"]);
+    // A funds request cancelled by its sender.
+    let asked = alice.json(&[
+        "request", "funds", "bob@cli", "--amount", "3", "--chain", "ETH", "--token", "ETH", "--to",
+        "0xa11ce",
+    ]);
+    let rid = asked["message_id"].as_str().unwrap();
+    bob.json(&["sync"]);
+    alice.json(&["cancel", "bob@cli", rid, "--memo", "never mind"]);
+    bob.json(&["sync"]);
+    assert_eq!(
+        find(&bob.json(&["history", "alice@cli"]), "peer_cancel_request")["referenced_message_id"],
+        rid
+    );
+    // Update, then close.
+    bob.json(&["channel", "update", "alice@cli"]);
+    alice.json(&["sync"]);
+    alice.json(&["channel", "close", "bob@cli", "--memo", "bye"]);
+    bob.json(&["sync"]);
+    assert_eq!(bob.json(&["channel", "list"])[0]["state"], "closed");
+
+    // FIP-3: grant all, reject a private request, remove a friend, restore.
+    bob.json(&["friend", "add", "alice@cli"]);
+    bob.json(&["nbpa", "add", "--chain", "ETH", "--token", "USDC", "0xb0b"]);
+    bob.json(&["nbpa", "grant", "alice@cli", "--all"]);
+    assert_eq!(
+        alice.json(&["nbpa", "get", "bob@cli", "--chain", "ETH", "--token", "USDC"])
+            ["public_address"],
+        "0xb0b"
+    );
+    alice.json(&["friend", "add", "bob@cli"]);
+    let new = bob.json(&[
+        "private-request",
+        "new",
+        "alice@cli",
+        "--amount",
+        "5",
+        "--chain",
+        "ETH",
+        "--token",
+        "USDC",
+        "--to",
+        "0xb0b",
+    ]);
+    let fid = new["fio_request_id"].as_u64().unwrap().to_string();
+    alice.json(&["private-request", "reject", &fid]);
+    assert_eq!(
+        bob.json(&["private-request", "list"])["sent"][0]["status"],
+        "rejected"
+    );
+    alice.fails(
+        &[
+            "private-request",
+            "pay",
+            "999",
+            "--obt-id",
+            "x",
+            "--from",
+            "y",
+        ],
+        2,
+    );
+
+    // A second home for Bob's key restores his friend list from the chain.
+    let again = Cli {
+        home: dir.path().join("bob-again"),
+    };
+    let out = again.run_stdin(
+        &[
+            "--json",
+            "wallet",
+            "import",
+            "--fio-address",
+            "bob@cli",
+            "--key",
+            "-",
+            "--node",
+            &s.devnet,
+        ],
+        Some(kb.to_wif().as_str()),
+    );
+    assert!(out.status.success());
+    let restored = again.json(&["friend", "list", "--restore"]);
+    assert_eq!(restored["restored"], 1);
+    assert_eq!(restored["friends"][0]["fio_address"], "alice@cli");
+    bob.json(&["friend", "remove", "alice@cli"]);
+    assert_eq!(
+        alice.json(&["friend", "check", "bob@cli"])["is_friend"],
+        false
+    );
+    assert!(bob.json(&["friend", "list"])["friends"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    // wallet init prints the words once; they restore the same key.
+    let fresh = Cli {
+        home: dir.path().join("fresh"),
+    };
+    let made = fresh.json(&[
+        "wallet",
+        "init",
+        "--fio-address",
+        "carol@cli",
+        "--node",
+        &s.devnet,
+    ]);
+    let words = made["mnemonic"].as_str().unwrap();
+    assert_eq!(words.split(' ').count(), 12);
+    let copy = Cli {
+        home: dir.path().join("copy"),
+    };
+    let out = copy.run_stdin(
+        &[
+            "--json",
+            "wallet",
+            "import",
+            "--fio-address",
+            "carol@cli",
+            "--mnemonic",
+            "-",
+        ],
+        Some(words),
+    );
+    let imported: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(imported["public_key"], made["public_key"]);
 }
