@@ -233,24 +233,17 @@ impl Ctx {
         let started = Instant::now();
         let drawn = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = drawn.clone();
-        let quiet = self.json;
+        // A bar only on a terminal, never in JSON mode, and only once the
+        // sync has run for a second.
+        let quiet = self.json || !std::io::IsTerminal::is_terminal(&std::io::stderr());
+        // What waits in the outbox now: the delivery bar's total.
+        let pending = self.wallet.outbox().map(|o| o.len() as u64).unwrap_or(0);
         let progress = Arc::new(move |phase: SyncPhase, r: &SyncReport| {
             if quiet || started.elapsed() < Duration::from_secs(1) {
                 return;
             }
             flag.store(true, std::sync::atomic::Ordering::Relaxed);
-            let what = match phase {
-                SyncPhase::Registering => "registering the inbox",
-                SyncPhase::Fetching => "fetching",
-                SyncPhase::Delivering => "delivering",
-            };
-            eprint!(
-                "\r[{:>5.1}s] {what:<21} {} received, {} delivered, {} waiting   ",
-                started.elapsed().as_secs_f64(),
-                r.received,
-                r.delivered,
-                r.retrying
-            );
+            eprint!("\r{}", progress_line(phase, r, pending, started.elapsed()));
         });
         let report = self
             .engine
@@ -305,6 +298,26 @@ impl Ctx {
         }
         self.out(value, text)
     }
+}
+
+/// One redrawn line: a bar of delivery against what waited in the outbox,
+/// then what has been received.
+fn progress_line(phase: SyncPhase, r: &SyncReport, pending: u64, elapsed: Duration) -> String {
+    let done = r.delivered + r.failed;
+    let total = pending.max(done).max(1);
+    let filled = (20 * done / total) as usize;
+    let what = match phase {
+        SyncPhase::Registering => "registering the inbox",
+        SyncPhase::Fetching => "fetching",
+        SyncPhase::Delivering => "delivering",
+    };
+    format!(
+        "[{}{}] {done}/{pending} delivered, {} received  {what} {:.0}s   ",
+        "#".repeat(filled),
+        "-".repeat(20 - filled),
+        r.received,
+        elapsed.as_secs_f64()
+    )
 }
 
 fn report_json(r: &SyncReport) -> Value {
@@ -1353,5 +1366,31 @@ pub fn private_request(cmd: PrivateRequestCommand, endpoints: &Endpoints, json: 
                 text,
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_progress_bar_fills_with_deliveries() {
+        let r = SyncReport {
+            delivered: 50,
+            received: 7,
+            ..Default::default()
+        };
+        let line = progress_line(SyncPhase::Delivering, &r, 100, Duration::from_secs(3));
+        assert!(
+            line.starts_with("[##########----------] 50/100 delivered, 7 received  delivering 3s"),
+            "{line}"
+        );
+        let empty = progress_line(
+            SyncPhase::Fetching,
+            &SyncReport::default(),
+            0,
+            Duration::ZERO,
+        );
+        assert!(empty.starts_with("[--------------------] 0/0"), "{empty}");
     }
 }
