@@ -4,13 +4,12 @@
 //! them over HTTP. Each step is checked on the other side; the command
 //! exits 0 only if every check held.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use fio_devnet::{Genesis, GenesisAddress, Running};
-use fio_inbox::{serve, AppState, HttpConfig, Quota, RateLimits, ServeConfig, Store};
+use fio_devnet::{Genesis, Running};
 use fio_peer::chain::{ChainClient, ChainConfig, ChainId, Page};
 use fio_peer::crypto::{NewFundsContent, PrivateKey, RecordObtDataContent};
 use fio_peer::friends::{Friends, FriendsConfig, Grant, Nbpa, RequestStatus};
@@ -146,30 +145,6 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
         .map_err(step_err("start its runtime"))
 }
 
-/// A relay on a loopback port (rate limits off: one process drives it).
-async fn start_relay(db: &Path) -> Result<String, CliError> {
-    let store = Store::open(db.to_str().unwrap_or_default(), Quota::default(), 4)
-        .await
-        .map_err(step_err("open the relay's database"))?;
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .map_err(step_err("listen for the relay"))?;
-    let port = listener
-        .local_addr()
-        .map_err(step_err("listen for the relay"))?
-        .port();
-    let url = format!("http://127.0.0.1:{port}");
-    let mut http = HttpConfig::new(&url);
-    http.limits = RateLimits::off();
-    tokio::spawn(serve(
-        listener,
-        Arc::new(AppState::new(store, http)),
-        ServeConfig::default(),
-        std::future::pending(),
-    ));
-    Ok(url)
-}
-
 pub fn run(args: DemoArgs, json: bool) -> CliResult {
     let started = Instant::now();
     // The temporary directory goes when `temp` is dropped, unless kept.
@@ -210,30 +185,22 @@ pub fn run(args: DemoArgs, json: bool) -> CliResult {
 
     // ---- setup: devnet, relay, wallets ----
     let keys: Vec<PrivateKey> = NAMES.iter().map(|_| PrivateKey::generate()).collect();
-    let genesis = Genesis {
-        domains: vec!["demo".into()],
-        addresses: NAMES
-            .iter()
-            .zip(&keys)
-            .map(|(n, k)| GenesisAddress {
-                fio_address: format!("{n}@demo"),
-                public_key: k.public_key().to_fio_string(),
-                bundles: Some(100),
-                expiration: None,
-            })
-            .collect(),
-        // 1,000 FIO each, for FIP-3's fees.
-        balances: keys
-            .iter()
-            .map(|k| (k.public_key().to_fio_string(), 1_000_000_000_000))
-            .collect(),
-        ..Default::default()
-    };
+    let parties_keys: Vec<(&str, &fio_peer::crypto::PublicKey)> = NAMES
+        .iter()
+        .zip(&keys)
+        .map(|(n, k)| (*n, k.public_key()))
+        .collect();
+    // 1,000 FIO each, for FIP-3's fees.
+    let genesis = Genesis::with_parties("demo", &parties_keys, 1_000_000_000_000);
     let servers = runtime()?;
     let devnet = servers
         .block_on(Running::start(Some(&dir.join("devnet.sqlite")), &genesis))
         .map_err(step_err("start the devnet"))?;
-    let relay = servers.block_on(start_relay(&dir.join("relay.sqlite")))?;
+    let relay = servers
+        .block_on(fio_inbox::spawn_on_loopback(
+            dir.join("relay.sqlite").to_str().unwrap_or_default(),
+        ))
+        .map_err(step_err("start the relay"))?;
     let chain_config = {
         let mut c = ChainConfig::new(
             ChainId::parse(DEVNET_CHAIN).expect("valid chain id"),

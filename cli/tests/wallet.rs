@@ -5,10 +5,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::Arc;
 
-use fio_devnet::{Genesis, GenesisAddress, Running};
-use fio_inbox::{serve, AppState, HttpConfig, Quota, RateLimits, ServeConfig, Store};
+use fio_devnet::{Genesis, Running};
 use fio_peer::crypto::PrivateKey;
 use serde_json::Value;
 
@@ -27,43 +25,14 @@ fn servers(parties: &[(&str, &PrivateKey)]) -> Servers {
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let genesis = Genesis {
-        domains: vec!["cli".into()],
-        addresses: parties
-            .iter()
-            .map(|(n, k)| GenesisAddress {
-                fio_address: format!("{n}@cli"),
-                public_key: k.public_key().to_fio_string(),
-                bundles: Some(100),
-                expiration: None,
-            })
-            .collect(),
-        balances: parties
-            .iter()
-            .map(|(_, k)| (k.public_key().to_fio_string(), 1_000_000_000_000))
-            .collect(),
-        ..Default::default()
-    };
+    let keys: Vec<(&str, &fio_peer::crypto::PublicKey)> =
+        parties.iter().map(|(n, k)| (*n, k.public_key())).collect();
+    let genesis = Genesis::with_parties("cli", &keys, 1_000_000_000_000);
     let devnet = rt.block_on(Running::start(None, &genesis)).unwrap();
     let db = dir.path().join("relay.sqlite");
-    let relay = rt.block_on(async move {
-        let store = Store::open(db.to_str().unwrap(), Quota::default(), 4)
-            .await
-            .unwrap();
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .unwrap();
-        let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-        let mut http = HttpConfig::new(&url);
-        http.limits = RateLimits::off();
-        tokio::spawn(serve(
-            listener,
-            Arc::new(AppState::new(store, http)),
-            ServeConfig::default(),
-            std::future::pending(),
-        ));
-        url
-    });
+    let relay = rt
+        .block_on(fio_inbox::spawn_on_loopback(db.to_str().unwrap()))
+        .unwrap();
     Servers {
         devnet: devnet.url(),
         relay,

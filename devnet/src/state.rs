@@ -140,6 +140,30 @@ pub struct Genesis {
     pub domain_expirations: BTreeMap<String, String>,
 }
 
+impl Genesis {
+    /// A genesis with `name@domain` for each party (100 bundles, owned by
+    /// its key) and `balance` SUFs per key: the usual start of a demo or test.
+    pub fn with_parties(domain: &str, parties: &[(&str, &PublicKey)], balance: u64) -> Genesis {
+        Genesis {
+            domains: vec![domain.to_string()],
+            addresses: parties
+                .iter()
+                .map(|(name, key)| GenesisAddress {
+                    fio_address: format!("{name}@{domain}"),
+                    public_key: key.to_fio_string(),
+                    bundles: Some(DEFAULT_BUNDLES),
+                    expiration: None,
+                })
+                .collect(),
+            balances: parties
+                .iter()
+                .map(|(_, key)| (key.to_fio_string(), balance))
+                .collect(),
+            ..Default::default()
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GenesisAddress {

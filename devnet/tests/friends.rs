@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use fio_devnet::{Genesis, GenesisAddress, Running};
+use fio_devnet::{Genesis, Running};
 use fio_peer::chain::{ChainClient, ChainConfig, ChainId, Page};
 use fio_peer::crypto::{
     derive_from_mnemonic, generate_mnemonic, NewFundsContent, PrivateKey, RecordObtDataContent,
@@ -25,23 +25,9 @@ struct World {
 async fn world(parties: &[(&str, &PrivateKey)]) -> World {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("devnet.sqlite");
-    let genesis = Genesis {
-        domains: vec!["devnet".into()],
-        addresses: parties
-            .iter()
-            .map(|(name, key)| GenesisAddress {
-                fio_address: format!("{name}@devnet"),
-                public_key: key.public_key().to_fio_string(),
-                bundles: Some(100),
-                expiration: None,
-            })
-            .collect(),
-        balances: parties
-            .iter()
-            .map(|(_, k)| (k.public_key().to_fio_string(), 1_000_000_000_000))
-            .collect(),
-        ..Default::default()
-    };
+    let keys: Vec<(&str, &fio_peer::crypto::PublicKey)> =
+        parties.iter().map(|(n, k)| (*n, k.public_key())).collect();
+    let genesis = Genesis::with_parties("devnet", &keys, 1_000_000_000_000);
     let running = Running::start(Some(&db), &genesis).await.unwrap();
     World {
         running,

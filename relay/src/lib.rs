@@ -9,5 +9,5 @@ pub mod store;
 
 pub use http::{router, AppState, HttpConfig};
 pub use limits::RateLimits;
-pub use server::{serve, ServeConfig};
+pub use server::{serve, spawn_on_loopback, ServeConfig};
 pub use store::{Quota, Store, StoreError};

@@ -124,3 +124,24 @@ pub async fn serve(
         }
     }
 }
+
+/// A relay embedded in another program (fio-peer's demo, tests): `database`
+/// opened with the default quota, served on a fresh loopback port by a task
+/// of the current tokio runtime, rate limits off (one process drives it).
+/// Returns its base URL; it runs until the runtime stops.
+pub async fn spawn_on_loopback(database: &str) -> std::io::Result<String> {
+    let store = crate::Store::open(database, crate::Quota::default(), 4)
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+    let url = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
+    let mut http = crate::HttpConfig::new(&url);
+    http.limits = crate::RateLimits::off();
+    tokio::spawn(serve(
+        listener,
+        Arc::new(AppState::new(store, http)),
+        ServeConfig::default(),
+        std::future::pending(),
+    ));
+    Ok(url)
+}
