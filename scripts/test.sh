@@ -26,6 +26,13 @@ if [ "$need_node" = 1 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
 fi
 
+# python3-venv gives the bindings' tests their own pytest.
+if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+  log "installing python3-venv from Debian"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+fi
+
 # --- PostgreSQL for the relay's second backend ------------------------------
 # A throwaway cluster on loopback (installed from Debian if missing); the
 # relay's tests run every scenario on it as well as on SQLite, and must not
@@ -50,22 +57,28 @@ skip=(--exclude fio-peer-uniffi-bindgen)
 
 log "cargo clippy"
 cargo clippy --workspace "${skip[@]}" --all-targets --locked -- -D warnings
+cargo clippy -p fio-peer --features ffi --lib --locked -- -D warnings
 
 log "cargo test (vectors, Wycheproof, properties, live interop, wallet engine, relay on SQLite and PostgreSQL, chain client, devnet, end to end, CLI, doc tests)"
 out=$(mktemp)
 set +e
 cargo test --workspace "${skip[@]}" --locked 2>&1 | tee "$out"
 status=${PIPESTATUS[0]}
+
+log "bindings (uniffi: Python under pytest)"
+bindings/test.sh 2>&1 | tee -a "$out"
+bstatus=${PIPESTATUS[0]}
 set -e
 
-# One closing line for the whole run, summed over every test binary.
+# One closing line for the whole run, summed over every test binary and the
+# bindings' own "N passed, M failed" line.
 python3 - "$out" <<'PY'
 import re, sys
 passed = failed = 0
 for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
-    m = re.search(r"test result: \w+\. (\d+) passed; (\d+) failed", line)
+    m = re.search(r"test result: \w+\. (\d+) passed; (\d+) failed", line) or re.fullmatch(r"(\d+) passed, (\d+) failed\s*", line)
     if m:
         passed += int(m.group(1)); failed += int(m.group(2))
 print(f"{passed} passed, {failed} failed")
 PY
-exit "$status"
+[ "$status" = 0 ] && [ "$bstatus" = 0 ]

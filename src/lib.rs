@@ -11,8 +11,10 @@
 //! SQLite schema; [`wallet`] the FIP-24 engine; [`chain`] FIO transactions
 //! and the HTTP client of the FIO API (the engine's key directory);
 //! [`sync`] the engine that moves envelopes between relays and a wallet and
-//! registers its inbox on chain. The bytes are specified in
-//! `docs/protocol.md`.
+//! registers its inbox on chain; [`friends`] FIP-3 friending (friend lists,
+//! private NBPAs, private funds requests). The bytes are specified in
+//! `docs/protocol.md`. With the `ffi` feature, `ffi` is the uniffi layer
+//! for the Kotlin, Swift and Python bindings.
 //!
 //! ```
 //! use fio_peer::crypto::{decrypt_content, encrypt_content, NewFundsContent, PrivateKey};
@@ -43,8 +45,13 @@
 
 pub mod chain;
 pub mod crypto;
+#[cfg(feature = "ffi")]
+pub mod ffi;
 pub mod friends;
 pub mod protocol;
 pub mod store;
 pub mod sync;
 pub mod wallet;
+
+#[cfg(feature = "ffi")]
+uniffi::setup_scaffolding!("fio_peer");
