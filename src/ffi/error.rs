@@ -2,7 +2,11 @@
 //! and each has a stable code (`FioPeerError::code`), documented in
 //! docs/ffi.md; messages are for people and may change.
 
+use crate::chain::ChainError;
 use crate::crypto::{CryptoError, DecryptError};
+use crate::store::StoreError;
+use crate::sync::SyncError;
+use crate::wallet::{DirectoryError, WalletError};
 
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum FioPeerError {
@@ -16,6 +20,25 @@ pub enum FioPeerError {
     /// 2: something did not decrypt (wrong key, tampered, not for us).
     #[error("decryption failed")]
     DecryptionFailed,
+    /// 3: not possible in the current state (no such channel or request,
+    /// a request no longer pending, a channel not open).
+    #[error("{message}")]
+    NotAllowed { message: String },
+    /// 4: the chain or a relay could not be reached; try again later.
+    #[error("network: {message}")]
+    Network { message: String },
+    /// 5: the chain refused (FIO's status and message).
+    #[error("the chain answered {status}: {message}")]
+    ChainRejected { status: u16, message: String },
+    /// 6: a relay refused (its status and message).
+    #[error("the relay answered {status}: {message}")]
+    RelayRejected { status: u16, message: String },
+    /// 7: the wallet database failed, or belongs to another wallet.
+    #[error("storage: {message}")]
+    Storage { message: String },
+    /// 8: cancelled by the app.
+    #[error("cancelled")]
+    Cancelled,
     /// 10: an app callback failed unexpectedly.
     #[error("internal error: {message}")]
     Internal { message: String },
@@ -28,6 +51,12 @@ impl FioPeerError {
         match self {
             FioPeerError::InvalidInput { .. } => 1,
             FioPeerError::DecryptionFailed => 2,
+            FioPeerError::NotAllowed { .. } => 3,
+            FioPeerError::Network { .. } => 4,
+            FioPeerError::ChainRejected { .. } => 5,
+            FioPeerError::RelayRejected { .. } => 6,
+            FioPeerError::Storage { .. } => 7,
+            FioPeerError::Cancelled => 8,
             FioPeerError::Internal { .. } => 10,
         }
     }
@@ -66,5 +95,76 @@ impl From<CryptoError> for FioPeerError {
 impl From<uniffi::UnexpectedUniFFICallbackError> for FioPeerError {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
         FioPeerError::Internal { message: e.reason }
+    }
+}
+
+impl From<StoreError> for FioPeerError {
+    fn from(e: StoreError) -> Self {
+        FioPeerError::Storage {
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<ChainError> for FioPeerError {
+    fn from(e: ChainError) -> Self {
+        match e {
+            ChainError::Fio(f) => FioPeerError::ChainRejected {
+                status: f.status,
+                message: f.message.clone(),
+            },
+            ChainError::Node(n) => FioPeerError::ChainRejected {
+                status: n.status,
+                message: n.message.clone(),
+            },
+            ChainError::InvalidInput(m) => FioPeerError::input("chain", "", m),
+            other => FioPeerError::Network {
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+impl From<WalletError> for FioPeerError {
+    fn from(e: WalletError) -> Self {
+        match e {
+            WalletError::InvalidInput(p) => FioPeerError::InvalidInput {
+                field: p.field.clone().unwrap_or_default(),
+                value: p.value.clone().unwrap_or_default(),
+                message: p.message().to_string(),
+            },
+            WalletError::Rejected { error, .. } => FioPeerError::NotAllowed {
+                message: error.to_string(),
+            },
+            WalletError::Channel(m) | WalletError::Request(m) => {
+                FioPeerError::NotAllowed { message: m }
+            }
+            WalletError::Directory(DirectoryError::NotFound(who)) => FioPeerError::NotAllowed {
+                message: format!("{who} is not registered on the FIO chain"),
+            },
+            WalletError::Directory(d) => FioPeerError::Network {
+                message: d.to_string(),
+            },
+            WalletError::WrongIdentity(who) => FioPeerError::Storage {
+                message: format!("the database belongs to {who}"),
+            },
+            WalletError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<SyncError> for FioPeerError {
+    fn from(e: SyncError) -> Self {
+        match e {
+            SyncError::Wallet(w) => w.into(),
+            SyncError::Chain(c) => c.into(),
+            SyncError::Relay { status, message } => FioPeerError::RelayRejected { status, message },
+            SyncError::Transport(m) => FioPeerError::Network { message: m },
+            SyncError::NoInbox => FioPeerError::NotAllowed {
+                message: "the wallet has no inbox and no relay is configured".into(),
+            },
+            SyncError::Cancelled => FioPeerError::Cancelled,
+            SyncError::Config(m) => FioPeerError::input("config", "", m),
+        }
     }
 }

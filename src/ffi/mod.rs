@@ -4,5 +4,6 @@
 
 mod error;
 mod keys;
+mod wallet;
 
 pub use error::FioPeerError;
