@@ -764,22 +764,29 @@ pub fn channel(cmd: ChannelCommand, endpoints: &Endpoints, json: bool) -> CliRes
     }
 }
 
+/// What a funds request (FIP-24 or FIP-3) asks for.
+#[derive(Args)]
+pub struct FundsArgs {
+    #[arg(long)]
+    amount: String,
+    #[arg(long)]
+    chain: String,
+    #[arg(long)]
+    token: String,
+    /// Where to pay: your address on that chain.
+    #[arg(long)]
+    to: String,
+    #[arg(long)]
+    memo: Option<String>,
+}
+
 #[derive(Subcommand)]
 pub enum RequestCommand {
     /// Ask a peer for funds (peer_new_funds_request).
     Funds {
         peer: String,
-        #[arg(long)]
-        amount: String,
-        #[arg(long)]
-        chain: String,
-        #[arg(long)]
-        token: String,
-        /// Where to pay: your address on that chain.
-        #[arg(long)]
-        to: String,
-        #[arg(long)]
-        memo: Option<String>,
+        #[command(flatten)]
+        funds: FundsArgs,
     },
     /// Ask a peer for a public address (peer_new_pub_address_request).
     Address {
@@ -798,11 +805,14 @@ pub fn request(cmd: RequestCommand, endpoints: &Endpoints, json: bool) -> CliRes
     match cmd {
         RequestCommand::Funds {
             peer,
-            amount,
-            chain,
-            token,
-            to,
-            memo,
+            funds:
+                FundsArgs {
+                    amount,
+                    chain,
+                    token,
+                    to,
+                    memo,
+                },
         } => {
             let o = ctx
                 .wallet
@@ -1196,17 +1206,8 @@ pub enum PrivateRequestCommand {
     /// Ask a friend for funds privately (privfundsreq).
     New {
         payer: String,
-        #[arg(long)]
-        amount: String,
-        #[arg(long)]
-        chain: String,
-        #[arg(long)]
-        token: String,
-        /// Where to pay: your address on that chain.
-        #[arg(long)]
-        to: String,
-        #[arg(long)]
-        memo: Option<String>,
+        #[command(flatten)]
+        funds: FundsArgs,
     },
     /// Record that you paid a received request (privrecsend, sent_to_blockchain).
     Pay {
@@ -1264,11 +1265,14 @@ pub fn private_request(cmd: PrivateRequestCommand, endpoints: &Endpoints, json: 
     match cmd {
         PrivateRequestCommand::New {
             payer,
-            amount,
-            chain,
-            token,
-            to,
-            memo,
+            funds:
+                FundsArgs {
+                    amount,
+                    chain,
+                    token,
+                    to,
+                    memo,
+                },
         } => {
             let id = ctx
                 .rt

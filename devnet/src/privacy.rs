@@ -503,8 +503,8 @@ fn fio_key_field(name: &'static str, text: &str) -> Result<PublicKey, ApiError> 
         .ok_or_else(|| ApiError::field(name, text, "Invalid FIO Public Key"))
 }
 
-/// One page of `sql`'s rows (its last two parameters are LIMIT and OFFSET)
-/// and how many rows remain after it; `total` counts them all.
+/// One page of `sql`'s rows (its last two parameters are LIMIT and OFFSET),
+/// how many rows remain after it, and how many `count_sql` counts in all.
 fn page(
     conn: &Connection,
     sql: &str,
@@ -512,7 +512,7 @@ fn page(
     args: &[&dyn rusqlite::ToSql],
     paging: (i64, i64),
     row: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<Value>,
-) -> Result<(Vec<Value>, i64), ApiError> {
+) -> Result<(Vec<Value>, i64, i64), ApiError> {
     let total: i64 = conn.query_row(count_sql, args, |r| r.get(0))?;
     let mut all: Vec<&dyn rusqlite::ToSql> = args.to_vec();
     all.push(&paging.0);
@@ -522,7 +522,7 @@ fn page(
         .query_map(all.as_slice(), row)?
         .collect::<Result<Vec<_>, _>>()?;
     let more = (total - paging.1 - rows.len() as i64).max(0);
-    Ok((rows, more))
+    Ok((rows, more, total))
 }
 
 /// The look-up indexes of a batch read, as a JSON array for `json_each`.
@@ -559,19 +559,21 @@ fn indexes(body: &Value) -> Result<String, ApiError> {
     Ok(Value::Array(list.clone()).to_string())
 }
 
+/// The request of the reads by key: `fio_public_key` and paging.
+#[derive(Deserialize)]
+struct ByKey {
+    fio_public_key: String,
+    #[serde(flatten)]
+    paging: Paging,
+}
+
 pub(crate) fn read(devnet: &Devnet, endpoint: &str, body: &Value) -> Result<Value, ApiError> {
     let conn = devnet.lock();
     match endpoint {
         "priv_get_friend_list" => {
-            #[derive(Deserialize)]
-            struct P {
-                fio_public_key: String,
-                #[serde(flatten)]
-                paging: Paging,
-            }
-            let p: P = params_of(body)?;
+            let p: ByKey = params_of(body)?;
             let owner = fio_key_field("fio_public_key", &p.fio_public_key)?.account_name();
-            let (friends, more) = page(
+            let (friends, more, total) = page(
                 &conn,
                 "SELECT fio_public_key_hash, content FROM friends WHERE owner_account = ?1 ORDER BY id LIMIT ?2 OFFSET ?3",
                 "SELECT count(*) FROM friends WHERE owner_account = ?1",
@@ -579,15 +581,8 @@ pub(crate) fn read(devnet: &Devnet, endpoint: &str, body: &Value) -> Result<Valu
                 p.paging.check()?,
                 |r| Ok(json!({"fio_public_key_hash": r.get::<_, String>(0)?, "content": r.get::<_, String>(1)?})),
             )?;
-            if friends.is_empty() && more == 0 {
-                let any: i64 = conn.query_row(
-                    "SELECT count(*) FROM friends WHERE owner_account = ?1",
-                    [&owner],
-                    |r| r.get(0),
-                )?;
-                if any == 0 {
-                    return Err(ApiError::not_found("No items in friend list"));
-                }
+            if total == 0 {
+                return Err(ApiError::not_found("No items in friend list"));
             }
             Ok(json!({ "friends": friends, "more": more }))
         }
@@ -697,7 +692,7 @@ pub(crate) fn read(devnet: &Devnet, endpoint: &str, body: &Value) -> Result<Valu
                 "id"
             };
             let filter = format!("{column} IN (SELECT value FROM json_each(?1))");
-            let (rows, more) = page(
+            let (rows, more, _) = page(
                 &conn,
                 &format!(
                     "SELECT * FROM {table} WHERE {filter} ORDER BY {order} LIMIT ?2 OFFSET ?3"
@@ -717,15 +712,9 @@ pub(crate) fn read(devnet: &Devnet, endpoint: &str, body: &Value) -> Result<Valu
             Ok(json!({ group: rows, "more": more }))
         }
         "priv_get_sent_fio_requests" => {
-            #[derive(Deserialize)]
-            struct P {
-                fio_public_key: String,
-                #[serde(flatten)]
-                paging: Paging,
-            }
-            let p: P = params_of(body)?;
+            let p: ByKey = params_of(body)?;
             let key = fio_key_field("fio_public_key", &p.fio_public_key)?.to_fio_string();
-            let (rows, more) = page(
+            let (rows, more, _) = page(
                 &conn,
                 "SELECT * FROM priv_requests WHERE payee_fio_public_key = ?1 ORDER BY fio_request_id LIMIT ?2 OFFSET ?3",
                 "SELECT count(*) FROM priv_requests WHERE payee_fio_public_key = ?1",

@@ -397,6 +397,27 @@ impl Friends {
         Ok(entries.iter().any(|e| e.fio_public_key_hash == ours))
     }
 
+    /// Every row a read by look-up indexes returns: the indexes go in
+    /// batches of [`INDEX_BATCH`], each read to its last page.
+    async fn in_batches<T, F, Fut>(
+        &self,
+        indexes: &[String],
+        fetch: F,
+    ) -> Result<Vec<T>, FriendsError>
+    where
+        F: Fn(ChainClient, Vec<String>, Page) -> Fut,
+        Fut: std::future::Future<Output = Result<(Vec<T>, u64), ChainError>>,
+    {
+        let mut rows = Vec::new();
+        for batch in indexes.chunks(INDEX_BATCH) {
+            let page =
+                all_pages(|offset| fetch(self.chain.clone(), batch.to_vec(), page_at(offset)))
+                    .await?;
+            rows.extend(page);
+        }
+        Ok(rows)
+    }
+
     /// Every entry of `owner`'s friend list on chain.
     async fn friend_list(&self, owner: &PublicKey) -> Result<Vec<FriendListEntry>, FriendsError> {
         let owner = owner.to_fio_string();
@@ -796,19 +817,12 @@ impl Friends {
     pub async fn received_requests(&self) -> Result<Fetched<PrivateRequest>, FriendsError> {
         let by_index = self.friends_by(|p| p.index_for_us.clone())?;
         let indexes: Vec<String> = by_index.keys().cloned().collect();
-        let mut rows = Vec::new();
-        for batch in indexes.chunks(INDEX_BATCH) {
-            rows.extend(
-                all_pages(|offset| async move {
-                    let page = self
-                        .chain
-                        .priv_get_received_fio_requests(batch, page_at(offset))
-                        .await?;
-                    Ok((page.requests, page.more))
-                })
-                .await?,
-            );
-        }
+        let rows = self
+            .in_batches(&indexes, |chain, batch, page| async move {
+                let page = chain.priv_get_received_fio_requests(&batch, page).await?;
+                Ok((page.requests, page.more))
+            })
+            .await?;
         self.open_requests(&rows, &by_index, true).await
     }
 
@@ -930,19 +944,12 @@ impl Friends {
             })
             .collect();
         let indexes: Vec<String> = by_index.keys().cloned().collect();
-        let mut rows = Vec::new();
-        for batch in indexes.chunks(INDEX_BATCH) {
-            rows.extend(
-                all_pages(|offset| async move {
-                    let page = self
-                        .chain
-                        .priv_get_received_actions(batch, page_at(offset))
-                        .await?;
-                    Ok((page.actions, page.more))
-                })
-                .await?,
-            );
-        }
+        let rows = self
+            .in_batches(&indexes, |chain, batch, page| async move {
+                let page = chain.priv_get_received_actions(&batch, page).await?;
+                Ok((page.actions, page.more))
+            })
+            .await?;
         let mut items = Vec::new();
         let mut skipped = 0;
         for a in &rows {
