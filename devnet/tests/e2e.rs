@@ -797,3 +797,61 @@ mod reqwest {
         })
     }
 }
+
+/// Records what a sync reports per message.
+#[derive(Default)]
+struct Observed {
+    received: std::sync::Mutex<Vec<(String, Option<i64>)>>,
+    delivered: std::sync::Mutex<Vec<(String, String, DeliveryOutcome)>>,
+}
+
+impl fio_peer::sync::SyncProgress for Observed {
+    fn progress(&self, _: SyncPhase, _: &SyncReport) {}
+    fn received(&self, r: &Received) {
+        let mut seen = self.received.lock().unwrap();
+        seen.push((r.message.message_id.clone(), r.queue_id));
+    }
+    fn delivered(&self, peer: &FioAddress, message_id: &str, outcome: &DeliveryOutcome) {
+        let mut seen = self.delivered.lock().unwrap();
+        seen.push((peer.to_string(), message_id.to_string(), outcome.clone()));
+    }
+}
+
+#[test]
+fn a_sync_reports_each_committed_message_and_each_delivery_outcome() {
+    let (ka, kb) = keys();
+    let world = World::new(&[("alice", &ka), ("bob", &kb)]);
+    let alice = world.party("alice", &ka, 0);
+    let bob = world.party("bob", &kb, 0);
+    alice.sync();
+    bob.sync();
+    let hello = alice.wallet.open_channel(&bob.address, None).unwrap();
+
+    let seen = std::sync::Arc::new(Observed::default());
+    alice
+        .engine
+        .sync_blocking(Some(seen.clone()), CancelToken::new())
+        .unwrap();
+    let delivered = seen.delivered.lock().unwrap().clone();
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(delivered[0].0, bob.address);
+    assert_eq!(delivered[0].1, hello.message_id);
+    assert!(matches!(delivered[0].2, DeliveryOutcome::Delivered { .. }));
+    assert!(seen.received.lock().unwrap().is_empty());
+
+    let seen = std::sync::Arc::new(Observed::default());
+    bob.engine
+        .sync_blocking(Some(seen.clone()), CancelToken::new())
+        .unwrap();
+    let received = seen.received.lock().unwrap().clone();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].0, hello.message_id);
+    // The channel request waits in the queue, and the item is committed
+    // by the time the observer hears of it.
+    let queue = bob.wallet.queue().unwrap();
+    assert_eq!(Some(queue[0].id), received[0].1);
+    // Bob's automatic status reply went out in the same sync.
+    let delivered = seen.delivered.lock().unwrap().clone();
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(delivered[0].0, alice.address);
+}

@@ -34,9 +34,9 @@ use crate::chain::{inbox_entry, ChainClient, ChainError, NetRuntime};
 /// most 8 KiB, JSON-escaped) and for anything else.
 const PAGE_BODY: usize = 16 << 20;
 const SMALL_BODY: usize = 64 << 10;
-use crate::protocol::{ErrorKind, InboxLocation};
+use crate::protocol::{ErrorKind, FioAddress, InboxLocation};
 use crate::wallet::{
-    now_ms, DeliveryOutcome, Destination, OutboxItem, OwnInbox, Wallet, WalletError,
+    now_ms, DeliveryOutcome, Destination, OutboxItem, OwnInbox, Received, Wallet, WalletError,
 };
 
 /// How the engine behaves; the defaults suit a phone.
@@ -166,6 +166,12 @@ pub struct SyncReport {
 /// own thread or UI instead.
 pub trait SyncProgress: Send + Sync {
     fn progress(&self, phase: SyncPhase, report: &SyncReport);
+    /// A message was received and committed (its queue item, if it made
+    /// one, is in the database). Called after the batch's commit.
+    fn received(&self, _received: &Received) {}
+    /// A delivery attempt of one of our messages ended; its outcome is
+    /// recorded in the database when this is called.
+    fn delivered(&self, _peer: &FioAddress, _message_id: &str, _outcome: &DeliveryOutcome) {}
 }
 
 impl<F: Fn(SyncPhase, &SyncReport) + Send + Sync> SyncProgress for F {
@@ -241,10 +247,19 @@ struct FetchedMessage {
 const HELD_PER_SYNC: usize = 500;
 
 /// Adds receive results to the report.
-fn count(report: &mut SyncReport, results: &[Result<crate::wallet::Received, WalletError>]) {
+fn count(
+    report: &mut SyncReport,
+    results: &[Result<Received, WalletError>],
+    progress: Option<&dyn SyncProgress>,
+) {
     for result in results {
         match result {
-            Ok(_) => report.received += 1,
+            Ok(received) => {
+                report.received += 1;
+                if let Some(p) = progress {
+                    p.received(received);
+                }
+            }
             Err(WalletError::Rejected { error, .. })
                 if error.kind == ErrorKind::InvalidMessageId =>
             {
@@ -644,7 +659,7 @@ impl Engine {
             .await?
             .ok_or(SyncError::NoInbox)?;
         // Held envelopes cannot stop the fetch: their failure is reported.
-        if let Err(e) = self.receive_held(report).await {
+        if let Err(e) = self.receive_held(report, progress).await {
             report.held_error = Some(e.to_string());
         }
         // Our inbox failing does not skip the previous ones; its error is
@@ -725,7 +740,7 @@ impl Engine {
                     return Err(e);
                 }
             };
-            count(report, &results);
+            count(report, &results, progress);
             // Everything up to `last` is in the database now.
             report.acked += match self.ack(&inbox, last).await {
                 Ok(n) => n,
@@ -750,9 +765,13 @@ impl Engine {
     }
 
     /// Envelopes held for a key lookup, tried again.
-    async fn receive_held(&self, report: &mut SyncReport) -> Result<(), SyncError> {
+    async fn receive_held(
+        &self,
+        report: &mut SyncReport,
+        progress: Option<&dyn SyncProgress>,
+    ) -> Result<(), SyncError> {
         let results = self.blocking(|w| w.receive_held(HELD_PER_SYNC)).await?;
-        count(report, &results);
+        count(report, &results, progress);
         Ok(())
     }
 
@@ -899,9 +918,10 @@ impl Engine {
                             break;
                         }
                         let (row, bytes) = (item.row, item.envelope.len() as u64);
+                        let message_id = item.message_id.clone();
                         let outcome = engine.deliver_one(item).await;
                         let ok = matches!(outcome, DeliveryOutcome::Delivered { .. });
-                        outcomes.push((row, bytes, outcome));
+                        outcomes.push((row, bytes, message_id, outcome));
                         if !ok {
                             stopped = true;
                             break;
@@ -911,15 +931,16 @@ impl Engine {
                 });
             }
             let mut outcomes = Vec::new();
+            let mut delivered = Vec::new();
             while let Some(done) = tasks.join_next().await {
                 let (peer, stopped, list) = match done {
                     Ok(x) => x,
                     Err(e) => std::panic::resume_unwind(e.into_panic()),
                 };
                 if stopped {
-                    blocked.insert(peer);
+                    blocked.insert(peer.clone());
                 }
-                for (row, bytes, outcome) in list {
+                for (row, bytes, message_id, outcome) in list {
                     match &outcome {
                         DeliveryOutcome::Delivered { .. } => {
                             report.delivered += 1;
@@ -928,12 +949,22 @@ impl Engine {
                         DeliveryOutcome::Retry { .. } => report.retrying += 1,
                         DeliveryOutcome::Failed { .. } => report.failed += 1,
                     }
+                    if progress.is_some() {
+                        delivered.push((peer.clone(), message_id, outcome.clone()));
+                    }
                     outcomes.push((row, outcome));
                 }
             }
             if !outcomes.is_empty() {
                 self.blocking(move |w| w.record_deliveries(&outcomes))
                     .await?;
+            }
+            if let Some(p) = progress {
+                for (peer, message_id, outcome) in &delivered {
+                    if let Some(peer) = FioAddress::parse(peer) {
+                        p.delivered(&peer, message_id, outcome);
+                    }
+                }
             }
             if let Some(p) = progress {
                 p.progress(SyncPhase::Delivering, report);
