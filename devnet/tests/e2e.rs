@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use fio_peer::crypto::PrivateKey;
 use fio_peer::protocol::{Action, FioAddress, InboxKind};
-use fio_peer::sync::{CancelToken, SyncError, SyncPhase, SyncReport};
+use fio_peer::sync::{CancelToken, SyncConfig, SyncError, SyncPhase, SyncReport};
 use fio_peer::wallet::*;
 use support::*;
 
@@ -854,4 +854,38 @@ fn a_sync_reports_each_committed_message_and_each_delivery_outcome() {
     let delivered = seen.delivered.lock().unwrap().clone();
     assert_eq!(delivered.len(), 1);
     assert_eq!(delivered[0].0, alice.address);
+}
+
+#[test]
+fn a_cancel_ends_a_long_poll_at_once_and_the_next_sync_runs() {
+    let (ka, kb) = keys();
+    let world = World::new(&[("alice", &ka), ("bob", &kb)]);
+    let config = SyncConfig {
+        long_poll: Duration::from_secs(20),
+        ..World::sync_config(&world.relays[0].url())
+    };
+    let alice = world.party_with("alice", &ka, 0, config);
+    // The inbox is empty: the first fetch waits on the relay.
+    let cancel = CancelToken::new();
+    let canceller = {
+        let cancel = cancel.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            cancel.cancel();
+        })
+    };
+    let started = std::time::Instant::now();
+    let result = alice.engine.sync_blocking(None, cancel);
+    canceller.join().unwrap();
+    assert!(matches!(result, Err(SyncError::Cancelled)), "{result:?}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    // The engine is free again: a sync with a message waiting returns
+    // without a wait.
+    let bob = world.party("bob", &kb, 0);
+    bob.sync();
+    bob.wallet.open_channel(&alice.address, None).unwrap();
+    assert_eq!(bob.sync().delivered, 1);
+    let started = std::time::Instant::now();
+    assert_eq!(alice.sync().received, 1);
+    assert!(started.elapsed() < Duration::from_secs(10));
 }

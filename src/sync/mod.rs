@@ -99,20 +99,50 @@ pub enum SyncError {
     Config(String),
 }
 
-/// Cancels a running sync between steps; what was committed stays
+/// Cancels a running sync between steps, and ends its waits for a relay's
+/// page at once (a long poll can last 30 s); what was committed stays
 /// committed (and acked).
 #[derive(Clone, Default)]
-pub struct CancelToken(Arc<AtomicBool>);
+pub struct CancelToken(Arc<CancelState>);
+
+#[derive(Default)]
+struct CancelState {
+    cancelled: AtomicBool,
+    notify: tokio::sync::Notify,
+}
 
 impl CancelToken {
     pub fn new() -> CancelToken {
         CancelToken::default()
     }
     pub fn cancel(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.0.cancelled.store(true, Ordering::SeqCst);
+        self.0.notify.notify_waiters();
     }
     pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.0.cancelled.load(Ordering::SeqCst)
+    }
+    /// Resolves once [`cancel`](Self::cancel) was called.
+    pub async fn cancelled(&self) {
+        let notified = self.0.notify.notified();
+        tokio::pin!(notified);
+        // Registered before the check, so a cancel in between is not missed.
+        notified.as_mut().enable();
+        if self.is_cancelled() {
+            return;
+        }
+        notified.await;
+    }
+}
+
+/// `fut`, or `SyncError::Cancelled` as soon as `cancel` is cancelled.
+async fn unless_cancelled<T>(
+    cancel: &CancelToken,
+    fut: impl Future<Output = Result<T, SyncError>>,
+) -> Result<T, SyncError> {
+    tokio::select! {
+        r = fut => r,
+        _ = cancel.cancelled() => Err(SyncError::Cancelled),
     }
 }
 
@@ -466,6 +496,7 @@ impl Engine {
         cancel: &CancelToken,
     ) -> Result<SyncReport, SyncError> {
         let mut report = SyncReport::default();
+        log::debug!("sync of {} begins", self.wallet.fio_address());
         // Deliver first: our own relay or the chain being down must not
         // hold up what we send to others.
         self.deliver(&mut report, progress, cancel).await?;
@@ -490,7 +521,10 @@ impl Engine {
             // again next sync.
             match self.register_inbox(false).await {
                 Ok(pushed) => report.registered = pushed,
-                Err(SyncError::Chain(e)) => report.registration_error = Some(e.to_string()),
+                Err(SyncError::Chain(e)) => {
+                    log::warn!("inbox registration check failed: {e}");
+                    report.registration_error = Some(e.to_string())
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -503,6 +537,14 @@ impl Engine {
         if report.received + report.rejected > before {
             self.deliver(&mut report, progress, cancel).await?;
         }
+        log::info!(
+            "sync: {} received, {} rejected, {} delivered, {} retrying, {} failed",
+            report.received,
+            report.rejected,
+            report.delivered,
+            report.retrying,
+            report.failed
+        );
         Ok(report)
     }
 
@@ -699,7 +741,9 @@ impl Engine {
         cancel: &CancelToken,
     ) -> Result<(), SyncError> {
         let mut after = 0i64;
-        let mut page = self.get_page(&inbox, 0, self.config.long_poll).await;
+        // The first page may be a long poll: a cancel ends the wait.
+        let mut page =
+            unless_cancelled(cancel, self.get_page(&inbox, 0, self.config.long_poll)).await;
         loop {
             let (messages, bytes) = page?;
             if messages.is_empty() {
@@ -756,9 +800,10 @@ impl Engine {
                 next.abort();
                 return Err(SyncError::Cancelled);
             }
-            page = match next.await {
-                Ok(p) => p,
-                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            page = match unless_cancelled(cancel, async { Ok(next.await) }).await {
+                Ok(Ok(p)) => p,
+                Ok(Err(e)) => std::panic::resume_unwind(e.into_panic()),
+                Err(cancelled) => return Err(cancelled),
             };
         }
         Ok(())
@@ -946,8 +991,16 @@ impl Engine {
                             report.delivered += 1;
                             report.delivered_bytes += bytes;
                         }
-                        DeliveryOutcome::Retry { .. } => report.retrying += 1,
-                        DeliveryOutcome::Failed { .. } => report.failed += 1,
+                        DeliveryOutcome::Retry { error, .. } => {
+                            log::info!(
+                                "delivery of {message_id} to {peer} will be retried: {error}"
+                            );
+                            report.retrying += 1
+                        }
+                        DeliveryOutcome::Failed { error } => {
+                            log::warn!("delivery of {message_id} to {peer} failed: {error}");
+                            report.failed += 1
+                        }
                     }
                     if progress.is_some() {
                         delivered.push((peer.clone(), message_id, outcome.clone()));
