@@ -14,7 +14,9 @@ work=$(mktemp -d)
 cat > "$work/genesis.json" <<'JSON'
 {"domains": ["bind"], "addresses": [
   {"fio_address": "alice@bind", "public_key": "FIO7zsqi7QUAjTAdyynd6DVe8uv4K8gCTRHnAoMN9w9CA1xLCTDVv"},
-  {"fio_address": "bob@bind", "public_key": "FIO5VE6Dgy9FUmd1mFotXwF88HkQN1KysCWLPqpVnDMjRvGRi1YrM"}]}
+  {"fio_address": "bob@bind", "public_key": "FIO5VE6Dgy9FUmd1mFotXwF88HkQN1KysCWLPqpVnDMjRvGRi1YrM"}],
+ "balances": {"FIO7zsqi7QUAjTAdyynd6DVe8uv4K8gCTRHnAoMN9w9CA1xLCTDVv": 1000000000000,
+              "FIO5VE6Dgy9FUmd1mFotXwF88HkQN1KysCWLPqpVnDMjRvGRi1YrM": 1000000000000}}
 JSON
 target/debug/fio-devnet --listen 127.0.0.1:0 --genesis "$work/genesis.json" >"$work/devnet.log" 2>&1 &
 devnet_pid=$!

@@ -27,9 +27,14 @@ pub enum FioPeerError {
     /// 4: the chain or a relay could not be reached; try again later.
     #[error("network: {message}")]
     Network { message: String },
-    /// 5: the chain refused (FIO's status and message).
-    #[error("the chain answered {status}: {message}")]
-    ChainRejected { status: u16, message: String },
+    /// 5: the chain refused: FIO's status, message and the fields it
+    /// names (e.g. `max_fee`, "Fee exceeds supplied maximum.").
+    #[error("the chain answered {status}: {message}{}", describe(fields))]
+    ChainRejected {
+        status: u16,
+        message: String,
+        fields: Vec<ChainFieldError>,
+    },
     /// 6: a relay refused (its status and message).
     #[error("the relay answered {status}: {message}")]
     RelayRejected { status: u16, message: String },
@@ -42,6 +47,21 @@ pub enum FioPeerError {
     /// 10: an app callback failed unexpectedly.
     #[error("internal error: {message}")]
     Internal { message: String },
+}
+
+/// One field the chain refused, as FIO names it.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct ChainFieldError {
+    pub name: String,
+    pub value: String,
+    pub error: String,
+}
+
+fn describe(fields: &[ChainFieldError]) -> String {
+    fields
+        .iter()
+        .map(|f| format!("; {} {:?}: {}", f.name, f.value, f.error))
+        .collect()
 }
 
 #[uniffi::export]
@@ -112,10 +132,24 @@ impl From<ChainError> for FioPeerError {
             ChainError::Fio(f) => FioPeerError::ChainRejected {
                 status: f.status,
                 message: f.message.clone(),
+                fields: f
+                    .fields
+                    .iter()
+                    .map(|x| ChainFieldError {
+                        name: x.name.clone(),
+                        value: x.value.clone(),
+                        error: x.error.clone(),
+                    })
+                    .collect(),
             },
             ChainError::Node(n) => FioPeerError::ChainRejected {
                 status: n.status,
-                message: n.message.clone(),
+                message: if n.what.is_empty() {
+                    n.message.clone()
+                } else {
+                    format!("{}: {}", n.message, n.what)
+                },
+                fields: Vec::new(),
             },
             ChainError::InvalidInput(m) => FioPeerError::input("chain", "", m),
             other => FioPeerError::Network {

@@ -2,96 +2,94 @@
 //! and `crate::sync::SyncEngine`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use super::FioPeerError;
+use super::events::{EventHub, WalletListener};
+use super::friends::FioFriends;
+use super::records::*;
+use super::{runtime, FioPeerError};
 use crate::chain::{ChainClient, ChainConfig, ChainId};
 use crate::crypto::PrivateKey;
-use crate::sync::{CancelToken, SyncConfig, SyncEngine, SyncReport};
-use crate::wallet::{Acceptance, FundsRequest, KeyDirectory, Outgoing, Wallet};
+use crate::friends::{Friends, FriendsConfig};
+use crate::protocol::FioAddress;
+use crate::sync::{CancelToken, SyncConfig, SyncEngine};
+use crate::wallet::{KeyDirectory, Wallet};
 
 /// Where a wallet lives and what it talks to.
 #[derive(uniffi::Record)]
 pub struct WalletConfig {
-    /// The SQLite file (created if missing).
+    /// The SQLite file (created if missing). One wallet object per file.
     pub database_path: String,
     /// WIF or PVT_K1_ private key.
     pub private_key: String,
     pub fio_address: String,
     /// 64 hex digits.
     pub chain_id: String,
-    /// FIO API nodes.
+    /// FIO API nodes, tried in order.
     pub chain_nodes: Vec<String>,
-    /// The relay to keep the inbox on.
+    /// The relay to create the inbox on when the wallet has none.
+    #[uniffi(default = None)]
     pub relay: Option<String>,
+    /// How long the first fetch of a sync waits on the relay for new
+    /// messages (0–30 s); cancel the sync to stop waiting.
+    #[uniffi(default = 0)]
+    pub long_poll_seconds: u32,
+    /// The `tpid` of the FIP-3 actions: a FIO address, or empty.
+    #[uniffi(default = "")]
+    pub tpid: String,
 }
 
-/// A message queued for delivery.
-#[derive(uniffi::Record)]
-pub struct SentMessage {
-    pub peer: String,
-    /// The FIP-24 action name, e.g. `peer_new_funds_request`.
-    pub action: String,
-    pub message_id: String,
-}
+/// Cancels a running sync (or move of the inbox): it stops between steps
+/// and at once when waiting on a relay; what was received stays received.
+#[derive(uniffi::Object, Default)]
+pub struct SyncCancel(CancelToken);
 
-impl From<Outgoing> for SentMessage {
-    fn from(o: Outgoing) -> Self {
-        SentMessage {
-            peer: o.peer.to_string(),
-            action: o.action.name().to_string(),
-            message_id: o.message_id,
-        }
+#[uniffi::export]
+impl SyncCancel {
+    #[uniffi::constructor]
+    pub fn new() -> Arc<SyncCancel> {
+        Arc::new(SyncCancel::default())
+    }
+
+    pub fn cancel(&self) {
+        self.0.cancel()
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.is_cancelled()
     }
 }
 
-/// A funds request (peer_new_funds_request).
-#[derive(uniffi::Record)]
-pub struct FundsRequestData {
-    pub payee_public_address: String,
-    pub chain_code: String,
-    pub token_code: String,
-    pub amount: String,
-    pub memo: Option<String>,
-}
+/// Cancels the token when dropped: a foreign caller that abandons the
+/// async call (a cancelled coroutine or Task) stops the sync too.
+struct CancelOnDrop(CancelToken);
 
-/// What one sync did.
-#[derive(uniffi::Record)]
-pub struct SyncSummary {
-    pub received: u64,
-    pub delivered: u64,
-    pub retrying: u64,
-    pub failed: u64,
-    pub registered: bool,
-}
-
-impl From<SyncReport> for SyncSummary {
-    fn from(r: SyncReport) -> Self {
-        SyncSummary {
-            received: r.received,
-            delivered: r.delivered,
-            retrying: r.retrying,
-            failed: r.failed,
-            registered: r.registered,
-        }
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel()
     }
 }
 
-/// A wallet: its database, chain client and sync engine.
+/// A wallet: its database, chain client, sync engine and friends.
 #[derive(uniffi::Object)]
 pub struct FioWallet {
     wallet: Arc<Wallet>,
     engine: SyncEngine,
+    friends: Arc<FioFriends>,
+    events: EventHub,
 }
 
-#[uniffi::export(async_runtime = "tokio")]
+#[uniffi::export]
 impl FioWallet {
-    /// Opens (or creates) the wallet.
+    /// Opens (or creates) the wallet. A database made for another key or
+    /// address is refused (`Storage`).
     #[uniffi::constructor]
     pub fn open(config: WalletConfig) -> Result<Arc<FioWallet>, FioPeerError> {
         let key = PrivateKey::parse(&config.private_key)?;
         let chain_id = ChainId::parse(&config.chain_id)
             .map_err(|e| FioPeerError::input("chain_id", &config.chain_id, e))?;
-        let chain = ChainClient::new(ChainConfig::new(chain_id, config.chain_nodes))?;
+        let chain =
+            ChainClient::with_runtime(ChainConfig::new(chain_id, config.chain_nodes), runtime()?)?;
         let directory: Arc<dyn KeyDirectory> = Arc::new(chain.clone());
         let wallet = Arc::new(Wallet::open(
             &config.database_path,
@@ -101,24 +99,66 @@ impl FioWallet {
         )?);
         let engine = SyncEngine::new(
             wallet.clone(),
-            chain,
+            chain.clone(),
             SyncConfig {
                 relay: config.relay,
+                long_poll: Duration::from_secs(config.long_poll_seconds.into()),
                 ..SyncConfig::default()
             },
         )?;
-        Ok(Arc::new(FioWallet { wallet, engine }))
+        let friends = Friends::new(
+            wallet.clone(),
+            chain,
+            FriendsConfig {
+                tpid: config.tpid,
+                ..FriendsConfig::default()
+            },
+        )?;
+        Ok(Arc::new(FioWallet {
+            wallet,
+            engine,
+            friends: Arc::new(FioFriends::new(friends)),
+            events: EventHub::new()?,
+        }))
     }
 
     pub fn fio_address(&self) -> String {
         self.wallet.fio_address().to_string()
     }
 
+    /// Our FIO public key (FIO…).
     pub fn public_key(&self) -> String {
         self.wallet.public_key().to_fio_string()
     }
 
-    /// peer_new_com_request.
+    /// FIP-3: the friend list, private addresses and private requests.
+    pub fn friends(&self) -> Arc<FioFriends> {
+        self.friends.clone()
+    }
+
+    /// Sets (or with `None` removes) the listener of this wallet's events.
+    pub fn set_listener(&self, listener: Option<Arc<dyn WalletListener>>) {
+        self.events.set_listener(listener)
+    }
+
+    // ---- channels and messages ----
+
+    /// Every channel, most recently updated first.
+    pub fn channels(&self) -> Result<Vec<ChannelInfo>, FioPeerError> {
+        Ok(self
+            .wallet
+            .channels()?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// The channel with `peer`, if there is one.
+    pub fn channel(&self, peer: String) -> Result<Option<ChannelInfo>, FioPeerError> {
+        Ok(self.wallet.channel(&peer)?.map(Into::into))
+    }
+
+    /// peer_new_com_request: asks `peer` to open a channel.
     pub fn open_channel(
         &self,
         peer: String,
@@ -133,61 +173,47 @@ impl FioWallet {
         peer: String,
         request: FundsRequestData,
     ) -> Result<SentMessage, FioPeerError> {
+        Ok(self.wallet.request_funds(&peer, request.into())?.into())
+    }
+
+    /// peer_new_pub_address_request.
+    pub fn request_public_address(
+        &self,
+        peer: String,
+        request: AddressRequestData,
+    ) -> Result<SentMessage, FioPeerError> {
         Ok(self
             .wallet
-            .request_funds(
-                &peer,
-                FundsRequest {
-                    payee_public_address: request.payee_public_address,
-                    chain_code: request.chain_code,
-                    token_code: request.token_code,
-                    amount: request.amount,
-                    memo: request.memo,
-                    ..Default::default()
-                },
-            )?
+            .request_public_address(&peer, request.into())?
             .into())
     }
 
-    /// peer_send_private_text.
+    /// peer_send_private_text, optionally referring to an earlier message.
+    #[uniffi::method(default(referenced_message_id = None))]
     pub fn send_private_text(
         &self,
         peer: String,
         text: String,
-    ) -> Result<SentMessage, FioPeerError> {
-        Ok(self.wallet.send_private_text(&peer, &text, None)?.into())
-    }
-
-    /// peer_accept_request (a channel, or a funds request as paid).
-    pub fn accept_request(
-        &self,
-        peer: String,
-        message_id: String,
-        memo: Option<String>,
+        referenced_message_id: Option<String>,
     ) -> Result<SentMessage, FioPeerError> {
         Ok(self
             .wallet
-            .accept_request(
-                &peer,
-                &message_id,
-                Acceptance {
-                    memo,
-                    ..Default::default()
-                },
-            )?
+            .send_private_text(&peer, &text, referenced_message_id.as_deref())?
             .into())
     }
 
-    /// peer_reject_request.
-    pub fn reject_request(
+    /// peer_update_com_data_request: tells `peer` a new inbox URL and/or
+    /// gives it a new id token.
+    pub fn update_com_data(
         &self,
         peer: String,
-        message_id: String,
-        memo: Option<String>,
+        inbox: Option<String>,
+        rotate_token: bool,
     ) -> Result<SentMessage, FioPeerError> {
+        let inbox = inbox.as_deref().map(inbox_url).transpose()?;
         Ok(self
             .wallet
-            .reject_request(&peer, &message_id, memo.as_deref())?
+            .update_com_data(&peer, inbox, rotate_token)?
             .into())
     }
 
@@ -200,23 +226,126 @@ impl FioWallet {
         Ok(self.wallet.close_channel(&peer, memo.as_deref())?.into())
     }
 
-    /// Delivers the outbox and fetches the inbox (creating and registering
-    /// it first when needed), on the library's runtime.
-    pub async fn sync(&self) -> Result<SyncSummary, FioPeerError> {
-        Ok(self.engine.sync(None, CancelToken::new()).await?.into())
+    /// peer_accept_request for a request `peer` sent us: opens a channel,
+    /// answers a public-address request (`payee_public_address` required),
+    /// or marks a funds request paid.
+    pub fn accept_request(
+        &self,
+        peer: String,
+        message_id: String,
+        answer: AcceptanceData,
+    ) -> Result<SentMessage, FioPeerError> {
+        Ok(self
+            .wallet
+            .accept_request(&peer, &message_id, answer.into())?
+            .into())
     }
 
-    /// The memos of the private texts received from `peer`, oldest first.
-    pub fn received_texts(&self, peer: String) -> Result<Vec<String>, FioPeerError> {
+    /// peer_reject_request for a request `peer` sent us.
+    pub fn reject_request(
+        &self,
+        peer: String,
+        message_id: String,
+        memo: Option<String>,
+    ) -> Result<SentMessage, FioPeerError> {
+        Ok(self
+            .wallet
+            .reject_request(&peer, &message_id, memo.as_deref())?
+            .into())
+    }
+
+    /// peer_cancel_request for a funds or public-address request we sent.
+    pub fn cancel_request(
+        &self,
+        peer: String,
+        message_id: String,
+        memo: Option<String>,
+    ) -> Result<SentMessage, FioPeerError> {
+        Ok(self
+            .wallet
+            .cancel_request(&peer, &message_id, memo.as_deref())?
+            .into())
+    }
+
+    /// Unhandled queue items, oldest first.
+    pub fn queue(&self) -> Result<Vec<QueueEntry>, FioPeerError> {
+        Ok(self.wallet.queue()?.into_iter().map(Into::into).collect())
+    }
+
+    /// Marks a queue item handled.
+    pub fn dismiss(&self, queue_id: i64) -> Result<(), FioPeerError> {
+        Ok(self.wallet.dismiss(queue_id)?)
+    }
+
+    /// Every message with `peer`, oldest first.
+    pub fn history(&self, peer: String) -> Result<Vec<Message>, FioPeerError> {
         Ok(self
             .wallet
             .history(&peer)?
             .into_iter()
-            .filter(|m| {
-                m.direction == crate::wallet::Direction::Incoming
-                    && m.action == crate::protocol::Action::SendPrivateText
-            })
-            .filter_map(|m| m.data.memo)
+            .map(Into::into)
             .collect())
+    }
+
+    /// Requests both ways, with `peer` or with everyone.
+    pub fn requests(&self, peer: Option<String>) -> Result<Vec<Request>, FioPeerError> {
+        Ok(self
+            .wallet
+            .requests(peer.as_deref())?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    pub fn automation(&self) -> AutomationSettings {
+        self.wallet.automation().into()
+    }
+
+    pub fn set_automation(&self, settings: AutomationSettings) -> Result<(), FioPeerError> {
+        Ok(self.wallet.set_automation(settings.into())?)
+    }
+
+    /// Our inbox URL, once the first sync created it.
+    pub fn inbox(&self) -> Option<String> {
+        self.wallet.inbox().map(|i| i.address)
+    }
+
+    // ---- network ----
+
+    /// Delivers the outbox and fetches the inbox (creating and registering
+    /// it first when needed). Events go to the listener as it runs.
+    #[uniffi::method(default(cancel = None))]
+    pub async fn sync(&self, cancel: Option<Arc<SyncCancel>>) -> Result<SyncSummary, FioPeerError> {
+        let token = cancel.map(|c| c.0.clone()).unwrap_or_default();
+        let _abandoned = CancelOnDrop(token.clone());
+        let engine = self.engine.clone();
+        let observer = self.events.observer();
+        let report = runtime()?
+            .run(async move { engine.sync(Some(observer), token).await })
+            .await?;
+        Ok((&report).into())
+    }
+
+    /// Moves our inbox to `relay` (the configured one when `None`): a new
+    /// inbox is created and registered, every open channel is told, and
+    /// the old one is still fetched until its relay forgets it.
+    pub async fn move_inbox(&self, relay: Option<String>) -> Result<SyncSummary, FioPeerError> {
+        let engine = self.engine.clone();
+        let report = runtime()?
+            .run(async move { engine.replace_inbox(relay).await })
+            .await?;
+        Ok((&report).into())
+    }
+
+    /// The FIO public key registered for `fio_address` on chain.
+    pub async fn lookup_public_key(&self, fio_address: String) -> Result<String, FioPeerError> {
+        let address = FioAddress::parse(&fio_address).ok_or_else(|| {
+            FioPeerError::input("fio_address", &fio_address, "Invalid FIO Address")
+        })?;
+        let chain = self.engine.chain().clone();
+        let key = runtime()?
+            .run(async move { chain.fio_public_key(&address).await })
+            .await?;
+        Ok(key.to_fio_string())
     }
 }

@@ -1,73 +1,137 @@
-"""Two wallets converse over the relay and the devnet that bindings/test.sh
-started, through the Python bindings (async sync, typed errors)."""
+"""Two wallets go through all ten FIP-24 actions over the relay and the
+devnet bindings/test.sh started, through the Python bindings."""
 import asyncio
-import os
-
-import pytest
+import threading
 
 import fio_peer
+from conftest import Recorder, open_wallet
 
-ALICE = "5J9bWm2ThenDm3tjvmUgHtWCVMUdjRR1pxnRtnJjvKA4b2ut5WK"
-BOB = "5JoQtsKQuH8hC9MyvfJAqo6qmKLm8ePYNucs7tPu2YxG12trzBt"
-
-
-def wallet(tmp_path, name, key):
-    return fio_peer.FioWallet.open(
-        fio_peer.WalletConfig(
-            database_path=str(tmp_path / f"{name}.sqlite"),
-            private_key=key,
-            fio_address=f"{name}@bind",
-            chain_id=os.environ["FIO_TEST_CHAIN_ID"],
-            chain_nodes=[os.environ["FIO_TEST_DEVNET"]],
-            relay=os.environ["FIO_TEST_RELAY"],
-        )
-    )
+A = fio_peer.MessageAction
 
 
-def test_a_channel_and_a_text_over_http(tmp_path):
-    alice, bob = wallet(tmp_path, "alice", ALICE), wallet(tmp_path, "bob", BOB)
+def test_all_ten_actions_over_http(tmp_path):
+    alice, bob = open_wallet(tmp_path, "alice"), open_wallet(tmp_path, "bob")
     assert alice.fio_address() == "alice@bind"
     assert bob.public_key() == "FIO5VE6Dgy9FUmd1mFotXwF88HkQN1KysCWLPqpVnDMjRvGRi1YrM"
+    heard_by_alice, heard_by_bob = Recorder(), Recorder()
+    alice.set_listener(heard_by_alice)
+    bob.set_listener(heard_by_bob)
+
+    async def both():
+        await alice.sync()
+        await bob.sync()
+        await alice.sync()
 
     async def run():
         # Both create and register their inboxes.
         assert (await alice.sync()).registered
         assert (await bob.sync()).registered
+        assert alice.inbox().startswith("http://")
+
+        # 1 peer_new_com_request
         hello = alice.open_channel("bob@bind", "Hi Bob")
-        assert hello.action == "peer_new_com_request"
+        assert hello.action == A.NEW_COM_REQUEST
         assert (await alice.sync()).delivered == 1
         assert (await bob.sync()).received == 1
-        bob.accept_request("alice@bind", hello.message_id, None)
-        await bob.sync()
-        await alice.sync()
-        alice.send_private_text("bob@bind", "see you at 8")
-        await alice.sync()
-        await bob.sync()
+        [item] = bob.queue()
+        assert item.message.action == A.NEW_COM_REQUEST
+        assert item.message.content.memo == "Hi Bob"
+        assert bob.channel("alice@bind").status == fio_peer.ChannelStatus.REQUESTED
+        # 4 peer_accept_request (of the channel)
+        bob.accept_request("alice@bind", hello.message_id, fio_peer.AcceptanceData())
+        bob.dismiss(item.id)
+        assert bob.queue() == []
+        await both()
+        assert alice.channel("bob@bind").status == fio_peer.ChannelStatus.OPEN
 
-    asyncio.run(run())
-    assert bob.received_texts("alice@bind") == ["see you at 8"]
-
-
-def test_wallet_errors_are_typed(tmp_path):
-    alice = wallet(tmp_path, "alice", ALICE)
-    with pytest.raises(fio_peer.FioPeerError.InvalidInput) as e:
-        alice.open_channel("not an address", None)
-    assert e.value.code() == 1
-    with pytest.raises(fio_peer.FioPeerError.NotAllowed) as e:
-        alice.send_private_text("bob@bind", "no channel yet")
-    assert e.value.code() == 3
-    with pytest.raises(fio_peer.FioPeerError.Storage):
-        # The database belongs to alice@bind.
-        fio_peer.FioWallet.open(
-            fio_peer.WalletConfig(
-                database_path=str(tmp_path / "alice.sqlite"),
-                private_key=BOB,
-                fio_address="bob@bind",
-                chain_id=os.environ["FIO_TEST_CHAIN_ID"],
-                chain_nodes=[os.environ["FIO_TEST_DEVNET"]],
-                relay=None,
-            )
+        # 2 peer_new_funds_request, accepted: paid
+        invoice = alice.request_funds(
+            "bob@bind",
+            fio_peer.FundsRequestData(
+                payee_public_address="bc1qalice", chain_code="BTC",
+                token_code="BTC", amount="0.01", memo="pizza"),
         )
-    with pytest.raises(fio_peer.FioPeerError.InvalidInput) as e:
-        wallet(tmp_path, "carol", "not a key")
-    assert e.value.field == "private_key"
+        await both()
+        bob.accept_request("alice@bind", invoice.message_id, fio_peer.AcceptanceData(memo="paid"))
+        # 3 peer_new_pub_address_request, accepted with an address
+        ask = alice.request_public_address(
+            "bob@bind", fio_peer.AddressRequestData(chain_code="ETH", token_code="ETH"))
+        await both()
+        bob.accept_request(
+            "alice@bind", ask.message_id,
+            fio_peer.AcceptanceData(payee_public_address="0xb0b"))
+        # 6 peer_cancel_request
+        again = alice.request_funds(
+            "bob@bind",
+            fio_peer.FundsRequestData(
+                payee_public_address="bc1qalice", chain_code="BTC",
+                token_code="BTC", amount="1"),
+        )
+        await both()
+        alice.cancel_request("bob@bind", again.message_id, "never mind")
+        # 5 peer_reject_request
+        bobs = bob.request_funds(
+            "alice@bind",
+            fio_peer.FundsRequestData(
+                payee_public_address="bc1qbob", chain_code="BTC",
+                token_code="BTC", amount="2"),
+        )
+        await both()
+        alice.reject_request("bob@bind", bobs.message_id, "no")
+        # 10 peer_send_private_text
+        alice.send_private_text("bob@bind", "see you at 8")
+        # 8 peer_update_com_data_request: a new token for alice
+        bob.update_com_data("alice@bind", None, True)
+        await both()
+        await both()
+        return invoice, ask, again, bobs
+
+    invoice, ask, again, bobs = asyncio.run(run())
+
+    states = {r.message_id: r.status for r in alice.requests("bob@bind")}
+    S = fio_peer.RequestStatus
+    assert states[invoice.message_id] == S.PAID
+    assert states[ask.message_id] == S.ACCEPTED
+    assert states[again.message_id] == S.CANCELLED
+    assert states[bobs.message_id] == S.REJECTED
+    answer = next(r for r in alice.requests(None) if r.message_id == ask.message_id).answer
+    assert answer.payee_public_address == "0xb0b"
+    texts = [m.content.memo for m in bob.history("alice@bind")
+             if m.action == A.SEND_PRIVATE_TEXT and m.direction == fio_peer.MessageDirection.INCOMING]
+    assert texts == ["see you at 8"]
+
+    # 9 peer_close_com_request
+    alice.close_channel("bob@bind", "bye")
+    asyncio.run(alice.sync())
+    asyncio.run(bob.sync())
+    assert bob.channel("alice@bind").status == fio_peer.ChannelStatus.CLOSED
+
+    # 7 peer_return_message_status: every message but a status is answered.
+    seen = {m.action for m in alice.history("bob@bind")} | {m.action for m in bob.history("alice@bind")}
+    assert seen == set(A), set(A) - seen
+    statuses = [m for m in alice.history("bob@bind") if m.direction == fio_peer.MessageDirection.OUTGOING]
+    assert all(m.peer_status for m in statuses if m.action != A.RETURN_MESSAGE_STATUS
+               and m.action != A.CLOSE_COM_REQUEST)
+
+    # The listeners heard it all, on the library's event thread.
+    heard_by_bob.wait_for(lambda e: e.is_queue_item_added()
+                          and e.entry.message.action == A.NEW_COM_REQUEST)
+    heard_by_alice.wait_for(lambda e: e.is_message_status_changed()
+                            and e.message_id == hello_id(alice) and e.status.is_delivered())
+    heard_by_alice.wait_for(lambda e: e.is_message_status_changed()
+                            and e.message_id == invoice.message_id and e.status.is_accepted())
+    heard_by_alice.wait_for(lambda e: e.is_message_status_changed()
+                            and e.message_id == invoice.message_id and e.status.is_peer_status())
+    heard_by_bob.wait_for(lambda e: e.is_message_status_changed()
+                          and e.message_id == bobs.message_id and e.status.is_rejected())
+    heard_by_bob.wait_for(lambda e: e.is_message_status_changed()
+                          and e.message_id == again.message_id and e.status.is_cancelled())
+    heard_by_alice.wait_for(lambda e: e.is_sync_progress() and e.step == fio_peer.SyncStep.DELIVERING)
+    # Never on the caller's thread: each wallet has its own event thread.
+    assert threading.main_thread().name not in heard_by_alice.threads
+    assert len(heard_by_alice.threads) == 1
+
+
+def hello_id(wallet):
+    return next(m.content.message_id for m in wallet.history("bob@bind")
+                if m.action == A.NEW_COM_REQUEST)

@@ -1,0 +1,176 @@
+"""How the Python bindings behave: typed errors, cancellation of a long
+sync (by handle and by cancelling the asyncio task), the logger bridge,
+listeners that fail, and objects released."""
+import asyncio
+import gc
+import threading
+import time
+
+import pytest
+
+import fio_peer
+from conftest import BOB, Recorder, config, open_wallet
+
+
+def test_wallet_errors_are_typed(tmp_path):
+    alice = open_wallet(tmp_path, "alice")
+    with pytest.raises(fio_peer.FioPeerError.InvalidInput) as e:
+        alice.open_channel("not an address", None)
+    assert e.value.code() == 1
+    with pytest.raises(fio_peer.FioPeerError.NotAllowed) as e:
+        alice.send_private_text("bob@bind", "no channel yet")
+    assert e.value.code() == 3
+    with pytest.raises(fio_peer.FioPeerError.NotAllowed):
+        alice.dismiss(12345)
+    with pytest.raises(fio_peer.FioPeerError.Storage) as e:
+        # The database belongs to alice@bind.
+        fio_peer.FioWallet.open(
+            fio_peer.WalletConfig(
+                database_path=str(tmp_path / "alice.sqlite"), private_key=BOB,
+                fio_address="bob@bind", chain_id="00" * 32,
+                chain_nodes=["http://127.0.0.1:9"]))
+    assert e.value.code() == 7
+    with pytest.raises(fio_peer.FioPeerError.InvalidInput) as e:
+        fio_peer.FioWallet.open(config(tmp_path, "alice", tpid="not a tpid"))
+    assert e.value.field == "tpid"
+    with pytest.raises(fio_peer.FioPeerError.InvalidInput) as e:
+        alice.update_com_data("bob@bind", "ftp://nowhere", False)
+    assert e.value.field == "inbox"
+
+
+def test_chain_refusals_name_the_field(tmp_path):
+    alice = open_wallet(tmp_path, "alice")
+    with pytest.raises(fio_peer.FioPeerError.ChainRejected) as e:
+        asyncio.run(alice.friends().add_friend("nobody@bind"))
+    assert e.value.code() == 5
+    assert e.value.status == 404 or e.value.fields
+
+
+def test_network_failures_are_network_errors(tmp_path):
+    lost = fio_peer.FioWallet.open(fio_peer.WalletConfig(
+        database_path=str(tmp_path / "lost.sqlite"),
+        private_key=fio_peer.private_key_from_mnemonic(fio_peer.new_mnemonic(12)),
+        fio_address="lost@bind", chain_id="00" * 32,
+        chain_nodes=["http://127.0.0.1:9"], relay="http://127.0.0.1:9"))
+    with pytest.raises(fio_peer.FioPeerError.Network) as e:
+        asyncio.run(lost.lookup_public_key("alice@bind"))
+    assert e.value.code() == 4
+
+
+def test_a_cancelled_handle_stops_a_long_poll_at_once(tmp_path):
+    alice = open_wallet(tmp_path, "alice", long_poll_seconds=20)
+    handle = fio_peer.SyncCancel()
+    threading.Timer(0.3, handle.cancel).start()
+    started = time.monotonic()
+    with pytest.raises(fio_peer.FioPeerError.Cancelled) as e:
+        asyncio.run(alice.sync(handle))
+    assert e.value.code() == 8
+    assert handle.is_cancelled()
+    assert time.monotonic() - started < 10
+
+
+def test_a_cancelled_task_stops_its_sync(tmp_path):
+    alice = open_wallet(tmp_path, "alice", long_poll_seconds=20)
+
+    async def run():
+        task = asyncio.create_task(alice.sync())
+        await asyncio.sleep(0.5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # The abandoned sync let go of the wallet: another one starts at
+        # once (and stops at once, its handle being cancelled already).
+        done = fio_peer.SyncCancel()
+        done.cancel()
+        with pytest.raises(fio_peer.FioPeerError.Cancelled):
+            await asyncio.wait_for(alice.sync(done), timeout=8)
+
+    asyncio.run(run())
+
+
+class Collector(fio_peer.Logger):
+    def __init__(self):
+        self.records = []
+        self.threads = set()
+
+    def log(self, level, target, message):
+        self.records.append((level, target, message))
+        self.threads.add(threading.current_thread().name)
+
+
+def test_the_logger_bridge_hears_the_sync(tmp_path):
+    logs = Collector()
+    fio_peer.set_logger(logs, fio_peer.LogLevel.INFO)
+    try:
+        asyncio.run(open_wallet(tmp_path, "alice").sync())
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(
+                t.startswith("fio_peer") and m.startswith("sync:") for _, t, m in logs.records):
+            time.sleep(0.02)
+        assert any(l == fio_peer.LogLevel.INFO and m.startswith("sync: ")
+                   for l, t, m in logs.records), logs.records
+        quiet = (fio_peer.LogLevel.DEBUG, fio_peer.LogLevel.TRACE)
+        assert not [r for r in logs.records if r[0] in quiet]
+        assert threading.main_thread().name not in logs.threads
+    finally:
+        fio_peer.set_logger(None, fio_peer.LogLevel.INFO)
+
+
+class Failing(fio_peer.WalletListener):
+    def __init__(self):
+        self.calls = 0
+
+    def on_event(self, event):
+        self.calls += 1
+        raise RuntimeError("a bug in the app")
+
+
+def test_a_failing_listener_does_not_stop_the_events(tmp_path):
+    bob = open_wallet(tmp_path, "bob")
+    asyncio.run(bob.sync())
+    alice = open_wallet(tmp_path, "alice")
+    failing = Failing()
+    alice.set_listener(failing)
+    hello = alice.open_channel("bob@bind", None)
+    # Registering, delivering, delivered: each call fails, the next comes.
+    asyncio.run(alice.sync())
+    deadline = time.monotonic() + 10
+    while failing.calls < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert failing.calls >= 3
+    # Replaced: the new listener hears Bob's status reply.
+    heard = Recorder()
+    alice.set_listener(heard)
+    asyncio.run(bob.sync())
+    asyncio.run(alice.sync())
+    heard.wait_for(lambda e: e.is_message_status_changed()
+                   and e.message_id == hello.message_id and e.status.is_peer_status())
+
+
+def event_threads():
+    """Threads of this process named as the library names its event threads."""
+    import pathlib
+    return sum(1 for t in pathlib.Path("/proc/self/task").iterdir()
+               if (t / "comm").read_text().strip() == "fio-peer-events")
+
+
+def wait_for_event_threads(count):
+    """The number of event threads once it is `count` (a new thread takes
+    its name when it first runs), or after 5 s."""
+    deadline = time.monotonic() + 5
+    while event_threads() != count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return event_threads()
+
+
+def test_a_released_wallet_ends_its_event_thread(tmp_path):
+    gc.collect()
+    before = wait_for_event_threads(0)
+    alice = open_wallet(tmp_path, "alice")
+    alice.set_listener(Recorder())
+    assert wait_for_event_threads(before + 1) == before + 1
+    del alice
+    gc.collect()
+    assert wait_for_event_threads(before) == before
+    # And the database is free for the next one.
+    assert open_wallet(tmp_path, "alice").channels() == []

@@ -1,0 +1,500 @@
+//! The FIP-24 records and enums apps see, each a mirror of a core type.
+
+use crate::protocol::{Action, InboxLocation, MessageData};
+use crate::sync::{SyncPhase, SyncReport};
+use crate::wallet::{
+    AcceptPolicy, Acceptance, AddressRequest, Automation, Channel, ChannelState, Direction,
+    FundsRequest, MessageRecord, Outgoing, QueueItem, ReleasedAddress, RequestKind, RequestRecord,
+    RequestState,
+};
+
+/// The ten FIP-24 actions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum MessageAction {
+    NewComRequest,
+    NewFundsRequest,
+    NewPubAddressRequest,
+    ReturnMessageStatus,
+    AcceptRequest,
+    RejectRequest,
+    CancelRequest,
+    UpdateComDataRequest,
+    CloseComRequest,
+    SendPrivateText,
+}
+
+impl From<Action> for MessageAction {
+    fn from(a: Action) -> Self {
+        match a {
+            Action::NewComRequest => MessageAction::NewComRequest,
+            Action::NewFundsRequest => MessageAction::NewFundsRequest,
+            Action::NewPubAddressRequest => MessageAction::NewPubAddressRequest,
+            Action::ReturnMessageStatus => MessageAction::ReturnMessageStatus,
+            Action::AcceptRequest => MessageAction::AcceptRequest,
+            Action::RejectRequest => MessageAction::RejectRequest,
+            Action::CancelRequest => MessageAction::CancelRequest,
+            Action::UpdateComDataRequest => MessageAction::UpdateComDataRequest,
+            Action::CloseComRequest => MessageAction::CloseComRequest,
+            Action::SendPrivateText => MessageAction::SendPrivateText,
+        }
+    }
+}
+
+/// A message queued for delivery.
+#[derive(Debug, uniffi::Record)]
+pub struct SentMessage {
+    pub peer: String,
+    pub action: MessageAction,
+    pub message_id: String,
+}
+
+impl From<Outgoing> for SentMessage {
+    fn from(o: Outgoing) -> Self {
+        SentMessage {
+            peer: o.peer.to_string(),
+            action: o.action.into(),
+            message_id: o.message_id,
+        }
+    }
+}
+
+/// The data fields of a message (FIP-24 "Data"), as signed. The channel's
+/// id tokens are not shown: they are the wallet's business.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct MessageContent {
+    pub message_id: String,
+    pub referenced_message_id: Option<String>,
+    pub sender_fio_address: String,
+    pub recipient_fio_address: String,
+    pub return_address: Option<String>,
+    pub return_address_type: Option<String>,
+    pub payee_public_address: Option<String>,
+    pub chain_code: Option<String>,
+    pub token_code: Option<String>,
+    pub amount: Option<String>,
+    pub memo: Option<String>,
+    pub message_status: Option<String>,
+    pub hash: Option<String>,
+    pub offline_url: Option<String>,
+}
+
+impl From<MessageData> for MessageContent {
+    fn from(d: MessageData) -> Self {
+        MessageContent {
+            message_id: d.message_id,
+            referenced_message_id: d.referenced_message_id,
+            sender_fio_address: d.sender_fio_address,
+            recipient_fio_address: d.recipient_fio_address,
+            return_address: d.return_address,
+            return_address_type: d.return_address_type,
+            payee_public_address: d.payee_public_address,
+            chain_code: d.chain_code,
+            token_code: d.token_code,
+            amount: d.amount,
+            memo: d.memo,
+            message_status: d.message_status,
+            hash: d.hash,
+            offline_url: d.offline_url,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum MessageDirection {
+    /// The peer sent it to us.
+    Incoming,
+    /// We sent it.
+    Outgoing,
+}
+
+impl From<Direction> for MessageDirection {
+    fn from(d: Direction) -> Self {
+        match d {
+            Direction::Incoming => MessageDirection::Incoming,
+            Direction::Outgoing => MessageDirection::Outgoing,
+        }
+    }
+}
+
+/// A stored message.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct Message {
+    pub peer: String,
+    pub direction: MessageDirection,
+    pub action: MessageAction,
+    pub content: MessageContent,
+    /// For our messages: the status the peer returned, if any.
+    pub peer_status: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+impl From<MessageRecord> for Message {
+    fn from(m: MessageRecord) -> Self {
+        Message {
+            peer: m.peer.to_string(),
+            direction: m.direction.into(),
+            action: m.action.into(),
+            content: m.data.into(),
+            peer_status: m.peer_status,
+            created_at: m.created_at,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum ChannelStatus {
+    /// A peer_new_com_request is waiting for its answer.
+    Requested,
+    Open,
+    /// Closed or rejected: the next contact starts a new channel.
+    Closed,
+}
+
+impl From<ChannelState> for ChannelStatus {
+    fn from(s: ChannelState) -> Self {
+        match s {
+            ChannelState::Requested => ChannelStatus::Requested,
+            ChannelState::Open => ChannelStatus::Open,
+            ChannelState::Closed => ChannelStatus::Closed,
+        }
+    }
+}
+
+/// A channel with one peer.
+#[derive(Debug, uniffi::Record)]
+pub struct ChannelInfo {
+    pub peer: String,
+    pub peer_public_key: String,
+    pub status: ChannelStatus,
+    pub initiated_by_us: bool,
+    /// The peer's inbox, if it told us.
+    pub peer_inbox: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl From<Channel> for ChannelInfo {
+    fn from(c: Channel) -> Self {
+        ChannelInfo {
+            peer: c.peer.to_string(),
+            peer_public_key: c.peer_public_key.to_fio_string(),
+            status: c.state.into(),
+            initiated_by_us: c.initiated_by_us,
+            peer_inbox: c.peer_inbox.map(|i| i.address),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum RequestType {
+    /// peer_new_com_request.
+    Channel,
+    /// peer_new_funds_request.
+    Funds,
+    /// peer_new_pub_address_request.
+    PublicAddress,
+}
+
+impl From<RequestKind> for RequestType {
+    fn from(k: RequestKind) -> Self {
+        match k {
+            RequestKind::Channel => RequestType::Channel,
+            RequestKind::Funds => RequestType::Funds,
+            RequestKind::PublicAddress => RequestType::PublicAddress,
+        }
+    }
+}
+
+/// A request's life; an accepted funds request is `Paid`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum RequestStatus {
+    Pending,
+    Accepted,
+    Rejected,
+    Cancelled,
+    Paid,
+}
+
+impl From<RequestState> for RequestStatus {
+    fn from(s: RequestState) -> Self {
+        match s {
+            RequestState::Pending => RequestStatus::Pending,
+            RequestState::Accepted => RequestStatus::Accepted,
+            RequestState::Rejected => RequestStatus::Rejected,
+            RequestState::Cancelled => RequestStatus::Cancelled,
+            RequestState::Paid => RequestStatus::Paid,
+        }
+    }
+}
+
+/// A request and where it stands.
+#[derive(Debug, uniffi::Record)]
+pub struct Request {
+    pub peer: String,
+    pub direction: MessageDirection,
+    pub request_type: RequestType,
+    pub message_id: String,
+    pub status: RequestStatus,
+    pub content: MessageContent,
+    /// The accept, reject or cancel that settled it.
+    pub answer: Option<MessageContent>,
+    pub updated_at: i64,
+}
+
+impl From<RequestRecord> for Request {
+    fn from(r: RequestRecord) -> Self {
+        Request {
+            peer: r.peer.to_string(),
+            direction: r.direction.into(),
+            request_type: r.kind.into(),
+            message_id: r.message_id,
+            status: r.state.into(),
+            content: r.data.into(),
+            answer: r.answer.map(Into::into),
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// Something for the user to see or decide.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct QueueEntry {
+    /// What [`dismiss`](super::FioWallet::dismiss) takes.
+    pub id: i64,
+    pub peer: String,
+    pub message: Message,
+}
+
+impl From<QueueItem> for QueueEntry {
+    fn from(q: QueueItem) -> Self {
+        QueueEntry {
+            id: q.id,
+            peer: q.peer.to_string(),
+            message: q.message.into(),
+        }
+    }
+}
+
+/// A funds request (peer_new_funds_request, and FIP-3's private request).
+#[derive(Debug, uniffi::Record)]
+pub struct FundsRequestData {
+    pub payee_public_address: String,
+    pub chain_code: String,
+    pub token_code: String,
+    /// May be empty for the payer to choose.
+    pub amount: String,
+    #[uniffi(default = None)]
+    pub memo: Option<String>,
+    #[uniffi(default = None)]
+    pub hash: Option<String>,
+    #[uniffi(default = None)]
+    pub offline_url: Option<String>,
+}
+
+impl From<FundsRequestData> for FundsRequest {
+    fn from(r: FundsRequestData) -> Self {
+        FundsRequest {
+            payee_public_address: r.payee_public_address,
+            chain_code: r.chain_code,
+            token_code: r.token_code,
+            amount: r.amount,
+            memo: r.memo,
+            hash: r.hash,
+            offline_url: r.offline_url,
+        }
+    }
+}
+
+/// A public-address request (peer_new_pub_address_request).
+#[derive(Debug, uniffi::Record)]
+pub struct AddressRequestData {
+    pub chain_code: String,
+    pub token_code: String,
+    #[uniffi(default = None)]
+    pub amount: Option<String>,
+    #[uniffi(default = None)]
+    pub memo: Option<String>,
+}
+
+impl From<AddressRequestData> for AddressRequest {
+    fn from(r: AddressRequestData) -> Self {
+        AddressRequest {
+            chain_code: r.chain_code,
+            token_code: r.token_code,
+            amount: r.amount,
+            memo: r.memo,
+        }
+    }
+}
+
+/// What peer_accept_request carries besides the reference. Accepting a
+/// public-address request needs `payee_public_address`.
+#[derive(Debug, Default, uniffi::Record)]
+pub struct AcceptanceData {
+    #[uniffi(default = None)]
+    pub payee_public_address: Option<String>,
+    #[uniffi(default = None)]
+    pub chain_code: Option<String>,
+    #[uniffi(default = None)]
+    pub token_code: Option<String>,
+    #[uniffi(default = None)]
+    pub amount: Option<String>,
+    #[uniffi(default = None)]
+    pub memo: Option<String>,
+}
+
+impl From<AcceptanceData> for Acceptance {
+    fn from(a: AcceptanceData) -> Self {
+        Acceptance {
+            payee_public_address: a.payee_public_address,
+            chain_code: a.chain_code,
+            token_code: a.token_code,
+            amount: a.amount,
+            memo: a.memo,
+        }
+    }
+}
+
+/// Whom channel requests are accepted from without asking.
+#[derive(Debug, uniffi::Enum)]
+pub enum AcceptChannels {
+    Never,
+    Always,
+    AllowList { fio_addresses: Vec<String> },
+}
+
+/// A public address released to every peer_new_pub_address_request for
+/// its chain and token.
+#[derive(Debug, uniffi::Record)]
+pub struct ReleasedAddressData {
+    pub chain_code: String,
+    pub token_code: String,
+    pub public_address: String,
+}
+
+/// The wallet's automated actions.
+#[derive(Debug, uniffi::Record)]
+pub struct AutomationSettings {
+    /// Answer every message but a status with peer_return_message_status.
+    pub status_replies: bool,
+    pub accept_channels: AcceptChannels,
+    pub release_addresses: Vec<ReleasedAddressData>,
+    /// Close a channel when the peer asks.
+    pub close_on_request: bool,
+}
+
+impl From<Automation> for AutomationSettings {
+    fn from(a: Automation) -> Self {
+        AutomationSettings {
+            status_replies: a.status_replies,
+            accept_channels: match a.accept_channels {
+                AcceptPolicy::Never => AcceptChannels::Never,
+                AcceptPolicy::Always => AcceptChannels::Always,
+                AcceptPolicy::AllowList(list) => AcceptChannels::AllowList {
+                    fio_addresses: list,
+                },
+            },
+            release_addresses: a
+                .release_addresses
+                .into_iter()
+                .map(|r| ReleasedAddressData {
+                    chain_code: r.chain_code,
+                    token_code: r.token_code,
+                    public_address: r.public_address,
+                })
+                .collect(),
+            close_on_request: a.close_on_request,
+        }
+    }
+}
+
+impl From<AutomationSettings> for Automation {
+    fn from(a: AutomationSettings) -> Self {
+        Automation {
+            status_replies: a.status_replies,
+            accept_channels: match a.accept_channels {
+                AcceptChannels::Never => AcceptPolicy::Never,
+                AcceptChannels::Always => AcceptPolicy::Always,
+                AcceptChannels::AllowList { fio_addresses } => {
+                    AcceptPolicy::AllowList(fio_addresses)
+                }
+            },
+            release_addresses: a
+                .release_addresses
+                .into_iter()
+                .map(|r| ReleasedAddress {
+                    chain_code: r.chain_code,
+                    token_code: r.token_code,
+                    public_address: r.public_address,
+                })
+                .collect(),
+            close_on_request: a.close_on_request,
+        }
+    }
+}
+
+/// Which part of a sync is running.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum SyncStep {
+    Registering,
+    Fetching,
+    Delivering,
+}
+
+impl From<SyncPhase> for SyncStep {
+    fn from(p: SyncPhase) -> Self {
+        match p {
+            SyncPhase::Registering => SyncStep::Registering,
+            SyncPhase::Fetching => SyncStep::Fetching,
+            SyncPhase::Delivering => SyncStep::Delivering,
+        }
+    }
+}
+
+/// What a sync did (or has done so far).
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct SyncSummary {
+    /// Envelopes fetched from our inboxes.
+    pub fetched: u64,
+    /// Accepted messages.
+    pub received: u64,
+    /// Refused (FIP-24 errors; the sender is told when it can be).
+    pub rejected: u64,
+    /// Already received before.
+    pub duplicates: u64,
+    /// Waiting for their sender's key (the chain was unreachable).
+    pub held: u64,
+    pub delivered: u64,
+    /// Deliveries to try again later, and those refused for good.
+    pub retrying: u64,
+    pub failed: u64,
+    /// Our inbox was registered on chain by this sync.
+    pub registered: bool,
+    /// The registration check failed; the sync went on.
+    pub registration_error: Option<String>,
+}
+
+impl From<&SyncReport> for SyncSummary {
+    fn from(r: &SyncReport) -> Self {
+        SyncSummary {
+            fetched: r.fetched,
+            received: r.received,
+            rejected: r.rejected,
+            duplicates: r.duplicates,
+            held: r.held,
+            delivered: r.delivered,
+            retrying: r.retrying,
+            failed: r.failed,
+            registered: r.registered,
+            registration_error: r.registration_error.clone(),
+        }
+    }
+}
+
+/// An inbox URL given by the app.
+pub(crate) fn inbox_url(url: &str) -> Result<InboxLocation, super::FioPeerError> {
+    InboxLocation::parse("URL", url).map_err(|e| super::FioPeerError::input("inbox", url, e))
+}
