@@ -1,16 +1,43 @@
 #!/usr/bin/env bash
-# Builds the bindings and runs their tests (Python under pytest, in a venv).
-# Ends with one line "N passed, M failed".
+# Builds the bindings and runs their tests, each suite on a fresh devnet and
+# relay: Python under pytest (in a venv), Kotlin on the JVM (kotlinc from the
+# npm package kotlin-compiler, JNA from Debian), and the Swift checks
+# (bindings/swift/check.sh). Installs what it needs. Ends with one line
+# "N passed, M failed".
 #
 #   bindings/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 bindings/build.sh >&2
-
-# A devnet and a relay on loopback for the conversation tests, with two
-# parties from the fiojs vectors' keys.
 cargo build --locked -q -p fio-devnet -p fio-inbox --bins
+
+KOTLIN_VERSION=2.4.20
+tools=$root/target/tools
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
+if [ ! -f /usr/share/java/jna.jar ] || ! command -v javac >/dev/null; then
+  as_root apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends \
+    libjna-java default-jdk-headless >&2
+fi
+if [ ! -x "$tools/kotlinc/bin/kotlinc" ]; then
+  command -v npm >/dev/null || { as_root apt-get update -qq >&2; DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq npm >&2; }
+  rm -rf "$tools/kotlinc" && mkdir -p "$tools/kotlinc"
+  (cd "$tools" && npm pack -q "kotlin-compiler@$KOTLIN_VERSION" >/dev/null \
+    && tar xzf "kotlin-compiler-$KOTLIN_VERSION.tgz" -C kotlinc --strip-components=1 \
+    && rm "kotlin-compiler-$KOTLIN_VERSION.tgz")
+fi
+venv=target/bindings-venv
+if [ ! -x "$venv/bin/pytest" ]; then
+  python3 -m venv "$venv" >&2
+  "$venv/bin/pip" install -q --disable-pip-version-check pytest==8.3.5 >&2
+fi
+
 work=$(mktemp -d)
+pids=()
+stop_servers() { [ ${#pids[@]} -eq 0 ] || kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; pids=(); }
+trap 'stop_servers; rm -rf "$work"' EXIT
+# Alice and Bob (keys from the fiojs vectors), with FIO for FIP-3's fees.
 cat > "$work/genesis.json" <<'JSON'
 {"domains": ["bind"], "addresses": [
   {"fio_address": "alice@bind", "public_key": "FIO7zsqi7QUAjTAdyynd6DVe8uv4K8gCTRHnAoMN9w9CA1xLCTDVv"},
@@ -18,12 +45,6 @@ cat > "$work/genesis.json" <<'JSON'
  "balances": {"FIO7zsqi7QUAjTAdyynd6DVe8uv4K8gCTRHnAoMN9w9CA1xLCTDVv": 1000000000000,
               "FIO5VE6Dgy9FUmd1mFotXwF88HkQN1KysCWLPqpVnDMjRvGRi1YrM": 1000000000000}}
 JSON
-target/debug/fio-devnet --listen 127.0.0.1:0 --genesis "$work/genesis.json" >"$work/devnet.log" 2>&1 &
-devnet_pid=$!
-target/debug/fio-inbox --listen 127.0.0.1:0 --database "$work/relay.sqlite" --no-rate-limits >"$work/relay.log" 2>&1 &
-relay_pid=$!
-stop() { kill "$devnet_pid" "$relay_pid" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work" "${out:-}"; }
-trap stop EXIT
 listening() {  # the address a server printed, waiting up to 10 s
   for _ in $(seq 100); do
     addr=$(sed -n 's/.*listening on \([0-9.:]*\).*/\1/p' "$1" | head -1)
@@ -32,25 +53,65 @@ listening() {  # the address a server printed, waiting up to 10 s
   done
   echo "no address in $1:" >&2; cat "$1" >&2; return 1
 }
-export FIO_TEST_DEVNET=$(listening "$work/devnet.log")
-export FIO_TEST_RELAY=$(listening "$work/relay.log")
+# A devnet and a relay on loopback, fresh for each suite (FIP-3 state lives
+# on the chain and would carry over).
+start_servers() {
+  local dir
+  dir=$(mktemp -d -p "$work")
+  target/debug/fio-devnet --listen 127.0.0.1:0 --genesis "$work/genesis.json" --database "$dir/devnet.sqlite" >"$dir/devnet.log" 2>&1 &
+  pids+=($!)
+  target/debug/fio-inbox --listen 127.0.0.1:0 --database "$dir/relay.sqlite" --no-rate-limits >"$dir/relay.log" 2>&1 &
+  pids+=($!)
+  FIO_TEST_DEVNET=$(listening "$dir/devnet.log")
+  FIO_TEST_RELAY=$(listening "$dir/relay.log")
+  export FIO_TEST_DEVNET FIO_TEST_RELAY
+}
 export FIO_TEST_CHAIN_ID=cf057bbfb72640471fd910bcb67639c22df9f92470936cddc1ade0e2f2e7dc4f
 
-venv=target/bindings-venv
-if [ ! -x "$venv/bin/pytest" ]; then
-  python3 -m venv "$venv" >&2
-  "$venv/bin/pip" install -q --disable-pip-version-check pytest==8.3.5 >&2
-fi
-out=$(mktemp)
+status=0
+log=$work/results
+: >"$log"
+
+# Python: the README's quick start becomes a module the tests import.
+start_servers
+bindings/snippet.py python >"$work/readme_quickstart.py"
 set +e
-PYTHONPATH=bindings/generated/python "$venv/bin/pytest" -q -p no:cacheprovider bindings/python/tests 2>&1 | tee "$out" >&2
-status=${PIPESTATUS[0]}
+PYTHONPATH="bindings/generated/python:$work" "$venv/bin/pytest" -q -p no:cacheprovider \
+  bindings/python/tests 2>&1 | tee -a "$log" >&2
+[ "${PIPESTATUS[0]}" = 0 ] || status=1
 set -e
-python3 - "$out" <<'PY'
+stop_servers
+
+# Kotlin: the generated bindings, the README's quick start and the tests in
+# one jar; JNA finds the library with -Djna.library.path.
+start_servers
+K=$tools/kotlinc/lib
+JNA=/usr/share/java/jna.jar
+kt=$work/kotlin && mkdir -p "$kt"
+bindings/snippet.py kotlin >"$kt/Quickstart.kt"
+echo "compiling the Kotlin bindings and tests (kotlinc $KOTLIN_VERSION)" >&2
+"$tools/kotlinc/bin/kotlinc" -nowarn \
+  "$(find bindings/generated/kotlin -name '*.kt')" "$kt/Quickstart.kt" bindings/kotlin/Main.kt \
+  -cp "$JNA:$K/kotlinx-coroutines-core-jvm.jar:$K/kotlin-test.jar" -d "$kt/tests.jar" 2>&1 >&2
+set +e
+java -Djna.library.path="$root/target/debug" \
+  -cp "$kt/tests.jar:$K/kotlin-stdlib.jar:$K/kotlin-test.jar:$JNA:$K/kotlinx-coroutines-core-jvm.jar" \
+  MainKt 2>&1 | tee -a "$log" >&2
+[ "${PIPESTATUS[0]}" = 0 ] || status=1
+set -e
+stop_servers
+
+# Swift: no compiler here; the header, checksums and a C caller instead.
+set +e
+bindings/swift/check.sh 2>&1 | tee -a "$log" >&2
+[ "${PIPESTATUS[0]}" = 0 ] || status=1
+set -e
+
+python3 - "$log" <<'PY'
 import re, sys
 text = open(sys.argv[1], encoding="utf-8", errors="replace").read()
 passed = sum(int(n) for n in re.findall(r"(\d+) passed", text))
-failed = sum(int(n) for n in re.findall(r"(\d+) failed", text)) + sum(int(n) for n in re.findall(r"(\d+) errors?", text))
+failed = sum(int(n) for n in re.findall(r"(\d+) failed", text)) + sum(int(n) for n in re.findall(r"(\d+) errors?\b", text))
 print(f"{passed} passed, {failed} failed")
 PY
 exit "$status"

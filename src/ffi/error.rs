@@ -11,42 +11,42 @@ use crate::wallet::{DirectoryError, WalletError};
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum FioPeerError {
     /// 1: a value the app passed is not valid; `field` names it.
-    #[error("invalid {field} {value:?}: {message}")]
+    #[error("invalid {field} {value:?}: {detail}")]
     InvalidInput {
         field: String,
         value: String,
-        message: String,
+        detail: String,
     },
     /// 2: something did not decrypt (wrong key, tampered, not for us).
     #[error("decryption failed")]
     DecryptionFailed,
     /// 3: not possible in the current state (no such channel or request,
     /// a request no longer pending, a channel not open).
-    #[error("{message}")]
-    NotAllowed { message: String },
+    #[error("{detail}")]
+    NotAllowed { detail: String },
     /// 4: the chain or a relay could not be reached; try again later.
-    #[error("network: {message}")]
-    Network { message: String },
+    #[error("network: {detail}")]
+    Network { detail: String },
     /// 5: the chain refused: FIO's status, message and the fields it
     /// names (e.g. `max_fee`, "Fee exceeds supplied maximum.").
-    #[error("the chain answered {status}: {message}{}", describe(fields))]
+    #[error("the chain answered {status}: {detail}{}", describe(fields))]
     ChainRejected {
         status: u16,
-        message: String,
+        detail: String,
         fields: Vec<ChainFieldError>,
     },
     /// 6: a relay refused (its status and message).
-    #[error("the relay answered {status}: {message}")]
-    RelayRejected { status: u16, message: String },
+    #[error("the relay answered {status}: {detail}")]
+    RelayRejected { status: u16, detail: String },
     /// 7: the wallet database failed, or belongs to another wallet.
-    #[error("storage: {message}")]
-    Storage { message: String },
+    #[error("storage: {detail}")]
+    Storage { detail: String },
     /// 8: cancelled by the app.
     #[error("cancelled")]
     Cancelled,
     /// 10: an app callback failed unexpectedly.
-    #[error("internal error: {message}")]
-    Internal { message: String },
+    #[error("internal error: {detail}")]
+    Internal { detail: String },
 }
 
 /// One field the chain refused, as FIO names it.
@@ -83,11 +83,11 @@ impl FioPeerError {
 }
 
 impl FioPeerError {
-    pub(crate) fn input(field: &str, value: &str, message: impl std::fmt::Display) -> FioPeerError {
+    pub(crate) fn input(field: &str, value: &str, detail: impl std::fmt::Display) -> FioPeerError {
         FioPeerError::InvalidInput {
             field: field.to_string(),
             value: value.to_string(),
-            message: message.to_string(),
+            detail: detail.to_string(),
         }
     }
 }
@@ -114,14 +114,14 @@ impl From<CryptoError> for FioPeerError {
 
 impl From<uniffi::UnexpectedUniFFICallbackError> for FioPeerError {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
-        FioPeerError::Internal { message: e.reason }
+        FioPeerError::Internal { detail: e.reason }
     }
 }
 
 impl From<StoreError> for FioPeerError {
     fn from(e: StoreError) -> Self {
         FioPeerError::Storage {
-            message: e.to_string(),
+            detail: e.to_string(),
         }
     }
 }
@@ -131,7 +131,7 @@ impl From<ChainError> for FioPeerError {
         match e {
             ChainError::Fio(f) => FioPeerError::ChainRejected {
                 status: f.status,
-                message: f.message.clone(),
+                detail: f.message.clone(),
                 fields: f
                     .fields
                     .iter()
@@ -144,7 +144,7 @@ impl From<ChainError> for FioPeerError {
             },
             ChainError::Node(n) => FioPeerError::ChainRejected {
                 status: n.status,
-                message: if n.what.is_empty() {
+                detail: if n.what.is_empty() {
                     n.message.clone()
                 } else {
                     format!("{}: {}", n.message, n.what)
@@ -153,7 +153,7 @@ impl From<ChainError> for FioPeerError {
             },
             ChainError::InvalidInput(m) => FioPeerError::input("chain", "", m),
             other => FioPeerError::Network {
-                message: other.to_string(),
+                detail: other.to_string(),
             },
         }
     }
@@ -165,22 +165,22 @@ impl From<WalletError> for FioPeerError {
             WalletError::InvalidInput(p) => FioPeerError::InvalidInput {
                 field: p.field.clone().unwrap_or_default(),
                 value: p.value.clone().unwrap_or_default(),
-                message: p.message().to_string(),
+                detail: p.message().to_string(),
             },
             WalletError::Rejected { error, .. } => FioPeerError::NotAllowed {
-                message: error.to_string(),
+                detail: error.to_string(),
             },
             WalletError::Channel(m) | WalletError::Request(m) => {
-                FioPeerError::NotAllowed { message: m }
+                FioPeerError::NotAllowed { detail: m }
             }
             WalletError::Directory(DirectoryError::NotFound(who)) => FioPeerError::NotAllowed {
-                message: format!("{who} is not registered on the FIO chain"),
+                detail: format!("{who} is not registered on the FIO chain"),
             },
             WalletError::Directory(d) => FioPeerError::Network {
-                message: d.to_string(),
+                detail: d.to_string(),
             },
             WalletError::WrongIdentity(who) => FioPeerError::Storage {
-                message: format!("the database belongs to {who}"),
+                detail: format!("the database belongs to {who}"),
             },
             WalletError::Store(s) => s.into(),
         }
@@ -192,10 +192,13 @@ impl From<SyncError> for FioPeerError {
         match e {
             SyncError::Wallet(w) => w.into(),
             SyncError::Chain(c) => c.into(),
-            SyncError::Relay { status, message } => FioPeerError::RelayRejected { status, message },
-            SyncError::Transport(m) => FioPeerError::Network { message: m },
+            SyncError::Relay { status, message } => FioPeerError::RelayRejected {
+                status,
+                detail: message,
+            },
+            SyncError::Transport(m) => FioPeerError::Network { detail: m },
             SyncError::NoInbox => FioPeerError::NotAllowed {
-                message: "the wallet has no inbox and no relay is configured".into(),
+                detail: "the wallet has no inbox and no relay is configured".into(),
             },
             SyncError::Cancelled => FioPeerError::Cancelled,
             SyncError::Config(m) => FioPeerError::input("config", "", m),

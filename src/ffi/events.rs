@@ -81,7 +81,7 @@ impl EventHub {
             .name("fio-peer-events".into())
             .spawn(move || dispatch(receiver, current))
             .map_err(|e| FioPeerError::Internal {
-                message: format!("cannot start the event thread: {e}"),
+                detail: format!("cannot start the event thread: {e}"),
             })?;
         Ok(EventHub {
             sender: Mutex::new(sender),
@@ -303,7 +303,7 @@ fn bridge() -> Result<&'static Bridge, FioPeerError> {
         })
     });
     bridge.as_ref().map_err(|message| FioPeerError::Internal {
-        message: message.clone(),
+        detail: message.clone(),
     })
 }
 
@@ -320,7 +320,7 @@ pub fn set_logger(logger: Option<Arc<dyn Logger>>, level: LogLevel) -> Result<()
     let installed = *INSTALLED.get_or_init(|| log::set_logger(bridge).is_ok());
     if !installed {
         return Err(FioPeerError::NotAllowed {
-            message: "another logger is installed in this process".into(),
+            detail: "another logger is installed in this process".into(),
         });
     }
     log::set_max_level(if on {

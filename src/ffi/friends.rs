@@ -294,12 +294,12 @@ impl From<FriendsError> for FioPeerError {
             } => FioPeerError::InvalidInput {
                 field: field.to_string(),
                 value,
-                message,
+                detail: message,
             },
             e @ (FriendsError::NotAFriend(_)
             | FriendsError::NotOnTheirFriendList(_)
             | FriendsError::UnknownNbpa { .. }) => FioPeerError::NotAllowed {
-                message: e.to_string(),
+                detail: e.to_string(),
             },
             FriendsError::Undecryptable => FioPeerError::DecryptionFailed,
             FriendsError::Chain(c) => c.into(),

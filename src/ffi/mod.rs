@@ -32,6 +32,6 @@ pub(crate) fn runtime() -> Result<NetRuntime, FioPeerError> {
         .get_or_init(|| NetRuntime::new("fio-peer-net", WORKERS).map_err(|e| e.to_string()))
         .clone()
         .map_err(|message| FioPeerError::Internal {
-            message: format!("cannot start the network runtime: {message}"),
+            detail: format!("cannot start the network runtime: {message}"),
         })
 }

@@ -4,6 +4,7 @@ import asyncio
 import threading
 
 import fio_peer
+import conftest
 from conftest import Recorder, open_wallet
 
 A = fio_peer.MessageAction
@@ -135,3 +136,15 @@ def test_all_ten_actions_over_http(tmp_path):
 def hello_id(wallet):
     return next(m.content.message_id for m in wallet.history("bob@bind")
                 if m.action == A.NEW_COM_REQUEST)
+
+
+def test_the_readme_quick_start_runs(tmp_path):
+    # bindings/test.sh wrote the README's Python block to this module.
+    import os
+    import readme_quickstart
+
+    summary = asyncio.run(readme_quickstart.quickstart(
+        str(tmp_path / "quick.sqlite"), conftest.ALICE, "alice@bind", "bob@bind",
+        os.environ["FIO_TEST_CHAIN_ID"], os.environ["FIO_TEST_DEVNET"],
+        os.environ["FIO_TEST_RELAY"]))
+    assert summary.delivered == 1

@@ -1,0 +1,332 @@
+// The Kotlin bindings on the JVM, against the devnet and relay that
+// bindings/test.sh started: all ten FIP-24 actions between two wallets, the
+// FIP-3 stories, and how the bindings behave (suspend functions, typed
+// exceptions, callbacks from the library's threads, cancellation, close).
+// Prints "N passed, M failed" and exits 1 on a failure.
+
+import fio.peer.*
+import java.io.File
+import java.nio.file.Files
+import java.util.Collections
+import kotlin.test.*
+import kotlinx.coroutines.*
+
+const val ALICE = "5J9bWm2ThenDm3tjvmUgHtWCVMUdjRR1pxnRtnJjvKA4b2ut5WK"
+const val BOB = "5JoQtsKQuH8hC9MyvfJAqo6qmKLm8ePYNucs7tPu2YxG12trzBt"
+val KEYS = mapOf("alice" to ALICE, "bob" to BOB)
+
+fun env(name: String) = System.getenv(name) ?: error("$name is not set (run bindings/test.sh)")
+
+fun config(dir: File, name: String, longPoll: UInt = 0u) = WalletConfig(
+    databasePath = File(dir, "$name.sqlite").path,
+    privateKey = KEYS.getValue(name),
+    fioAddress = "$name@bind",
+    chainId = env("FIO_TEST_CHAIN_ID"),
+    chainNodes = listOf(env("FIO_TEST_DEVNET")),
+    relay = env("FIO_TEST_RELAY"),
+    longPollSeconds = longPoll,
+)
+
+fun tempDir(): File = Files.createTempDirectory("fio-peer-kt").toFile().also { it.deleteOnExit() }
+
+/** Keeps every event and the thread it came on. */
+class Recorder : WalletListener {
+    val events: MutableList<WalletEvent> = Collections.synchronizedList(mutableListOf())
+    val threads: MutableSet<Thread> = Collections.synchronizedSet(mutableSetOf())
+    override fun onEvent(event: WalletEvent) {
+        threads.add(Thread.currentThread())
+        events.add(event)
+    }
+    /** Events come on the library's thread, maybe after the call returned. */
+    fun waitFor(what: String, predicate: (WalletEvent) -> Boolean): WalletEvent {
+        val deadline = System.currentTimeMillis() + 10_000
+        while (System.currentTimeMillis() < deadline) {
+            synchronized(events) { events.firstOrNull(predicate) }?.let { return it }
+            Thread.sleep(20)
+        }
+        fail("no event: $what in ${events.toList()}")
+    }
+}
+
+fun statusOf(e: WalletEvent, id: String): MessageStatus? =
+    (e as? WalletEvent.MessageStatusChanged)?.takeIf { it.messageId == id }?.status
+
+var passed = 0
+var failed = 0
+
+fun test(name: String, body: suspend () -> Unit) {
+    try {
+        runBlocking { body() }
+        passed++
+        println("ok   $name")
+    } catch (t: Throwable) {
+        failed++
+        println("FAIL $name: $t")
+        t.printStackTrace(System.out)
+    }
+}
+
+suspend fun both(a: FioWallet, b: FioWallet) {
+    a.sync(); b.sync(); a.sync()
+}
+
+fun main() {
+    test("keys match fiojs and bad input is a typed exception") {
+        assertEquals(12, newMnemonic(12u).split(" ").size)
+        assertEquals("FIO7zsqi7QUAjTAdyynd6DVe8uv4K8gCTRHnAoMN9w9CA1xLCTDVv", publicKeyOf(ALICE))
+        val e = assertFailsWith<FioPeerException.InvalidInput> { newMnemonic(13u) }
+        assertEquals("words", e.field)
+        assertEquals(1u, e.code())
+        assertFailsWith<FioPeerException.InvalidInput> { publicKeyOf("not a key") }
+    }
+
+    test("all ten FIP-24 actions between two wallets over HTTP") {
+        val dir = tempDir()
+        FioWallet.open(config(dir, "alice")).use { alice ->
+        FioWallet.open(config(dir, "bob")).use { bob ->
+            val heardByAlice = Recorder().also { alice.setListener(it) }
+            val heardByBob = Recorder().also { bob.setListener(it) }
+            assertTrue(alice.sync().registered)
+            assertTrue(bob.sync().registered)
+
+            // 1 peer_new_com_request, 4 peer_accept_request
+            val hello = alice.openChannel("bob@bind", "Hi Bob")
+            assertEquals(MessageAction.NEW_COM_REQUEST, hello.action)
+            assertEquals(1uL, alice.sync().delivered)
+            assertEquals(1uL, bob.sync().received)
+            val item = bob.queue().single()
+            assertEquals("Hi Bob", item.message.content.memo)
+            assertEquals(ChannelStatus.REQUESTED, bob.channel("alice@bind")?.status)
+            bob.acceptRequest("alice@bind", hello.messageId, AcceptanceData())
+            bob.dismiss(item.id)
+            assertTrue(bob.queue().isEmpty())
+            both(alice, bob)
+            assertEquals(ChannelStatus.OPEN, alice.channel("bob@bind")?.status)
+
+            // 2 peer_new_funds_request (accepted: paid)
+            val invoice = alice.requestFunds("bob@bind", FundsRequestData(
+                payeePublicAddress = "bc1qalice", chainCode = "BTC", tokenCode = "BTC",
+                amount = "0.01", memo = "pizza"))
+            both(alice, bob)
+            bob.acceptRequest("alice@bind", invoice.messageId, AcceptanceData(memo = "paid"))
+            // 3 peer_new_pub_address_request
+            val ask = alice.requestPublicAddress("bob@bind", AddressRequestData(chainCode = "ETH", tokenCode = "ETH"))
+            both(alice, bob)
+            bob.acceptRequest("alice@bind", ask.messageId, AcceptanceData(payeePublicAddress = "0xb0b"))
+            // 6 peer_cancel_request
+            val again = alice.requestFunds("bob@bind", FundsRequestData(
+                payeePublicAddress = "bc1qalice", chainCode = "BTC", tokenCode = "BTC", amount = "1"))
+            both(alice, bob)
+            alice.cancelRequest("bob@bind", again.messageId, "never mind")
+            // 5 peer_reject_request
+            val bobs = bob.requestFunds("alice@bind", FundsRequestData(
+                payeePublicAddress = "bc1qbob", chainCode = "BTC", tokenCode = "BTC", amount = "2"))
+            both(alice, bob)
+            alice.rejectRequest("bob@bind", bobs.messageId, "no")
+            // 10 peer_send_private_text, 8 peer_update_com_data_request
+            alice.sendPrivateText("bob@bind", "see you at 8")
+            bob.updateComData("alice@bind", null, true)
+            both(alice, bob)
+            both(alice, bob)
+
+            val states = alice.requests("bob@bind").associate { it.messageId to it.status }
+            assertEquals(RequestStatus.PAID, states[invoice.messageId])
+            assertEquals(RequestStatus.ACCEPTED, states[ask.messageId])
+            assertEquals(RequestStatus.CANCELLED, states[again.messageId])
+            assertEquals(RequestStatus.REJECTED, states[bobs.messageId])
+            assertEquals("0xb0b", alice.requests(null).first { it.messageId == ask.messageId }.answer?.payeePublicAddress)
+            val texts = bob.history("alice@bind").filter {
+                it.action == MessageAction.SEND_PRIVATE_TEXT && it.direction == MessageDirection.INCOMING
+            }.map { it.content.memo }
+            assertEquals(listOf<String?>("see you at 8"), texts)
+
+            // 9 peer_close_com_request
+            alice.closeChannel("bob@bind", "bye")
+            alice.sync(); bob.sync()
+            assertEquals(ChannelStatus.CLOSED, bob.channel("alice@bind")?.status)
+            // 7 peer_return_message_status answered the rest: all ten seen.
+            val seen = (alice.history("bob@bind") + bob.history("alice@bind")).map { it.action }.toSet()
+            assertEquals(MessageAction.values().toSet(), seen)
+
+            // The listeners heard it, on a thread of the library's.
+            heardByBob.waitFor("bob's queue item") {
+                it is WalletEvent.QueueItemAdded && it.entry.message.action == MessageAction.NEW_COM_REQUEST
+            }
+            heardByAlice.waitFor("hello delivered") { statusOf(it, hello.messageId) == MessageStatus.Delivered }
+            heardByAlice.waitFor("invoice paid") { statusOf(it, invoice.messageId) == MessageStatus.Accepted }
+            heardByAlice.waitFor("invoice status") { statusOf(it, invoice.messageId) is MessageStatus.PeerStatus }
+            heardByBob.waitFor("bob's request rejected") { statusOf(it, bobs.messageId) == MessageStatus.Rejected }
+            heardByBob.waitFor("alice's request cancelled") { statusOf(it, again.messageId) == MessageStatus.Cancelled }
+            heardByAlice.waitFor("progress") { it is WalletEvent.SyncProgress && it.step == SyncStep.DELIVERING }
+            // (JNA attaches the library's event thread anew per call, so
+            // the Thread objects differ; none is ours.)
+            assertFalse(Thread.currentThread() in heardByAlice.threads)
+        } }
+    }
+
+    test("FIP-3: friends, NBPAs granted per friend, private requests, restore") {
+        val dir = tempDir()
+        val alice = FioWallet.open(config(dir, "alice"))
+        val bob = FioWallet.open(config(dir, "bob"))
+        val fa = alice.friends()
+        val fb = bob.friends()
+        assertEquals(bob.publicKey(), fa.addFriend("bob@bind").publicKey)
+        fb.addFriend("alice@bind")
+        assertTrue(fb.isOnFriendListOf("alice@bind"))
+        assertEquals(listOf("bob@bind"), fa.friends(10u, 0u).map { it.fioAddress })
+
+        fa.placeNbpas(listOf(
+            NbpaData(chainCode = "BTC", tokenCode = "BTC", publicAddress = "bc1qalice"),
+            NbpaData(chainCode = "ETH", tokenCode = "USDT", publicAddress = "0xa11ce")))
+        assertEquals(2, fa.ownNbpas().size)
+        fa.grant("bob@bind", listOf(GrantScope.Nbpa(chainCode = "BTC", tokenCode = "BTC")))
+        assertEquals("bc1qalice", fb.lookupNbpa("alice@bind", "BTC", "BTC"))
+        assertNull(fb.lookupNbpa("alice@bind", "ETH", "USDT"))
+        fa.grant("bob@bind", listOf(GrantScope.Chain(chainCode = "ETH")))
+        assertEquals("0xa11ce", fb.lookupNbpa("alice@bind", "ETH", "USDT"))
+
+        val request = FundsRequestData(payeePublicAddress = "bc1qbob", chainCode = "BTC",
+            tokenCode = "BTC", amount = "0.5", memo = "rent")
+        val id = assertNotNull(fb.requestFunds("alice@bind", request))
+        val mine = fa.receivedRequests().items.single { it.fioRequestId == id }
+        assertEquals("rent", mine.request.memo)
+        assertEquals(PrivateRequestStatus.Requested, mine.status)
+        fa.payRequest(mine, PaymentRecord(payerPublicAddress = "bc1qalice", payeePublicAddress = "bc1qbob",
+            amount = "0.5", chainCode = "BTC", tokenCode = "BTC", obtId = "tx-1"))
+        val paid = fb.sentRequests().items.single { it.fioRequestId == id }.status
+        assertIs<PrivateRequestStatus.Paid>(paid)
+        assertEquals("tx-1", paid.record.obtId)
+        assertTrue(fb.receivedPayments().items.any { it.fioRequestId == id.toString() })
+
+        val second = assertNotNull(fb.requestFunds("alice@bind", request))
+        fa.rejectRequest(fa.receivedRequests().items.single { it.fioRequestId == second })
+        assertEquals(PrivateRequestStatus.Rejected, fb.sentRequests().items.single { it.fioRequestId == second }.status)
+
+        // A new phone: the list comes back from the key alone.
+        FioWallet.open(config(tempDir(), "alice")).use { phone ->
+            val restored = phone.friends()
+            assertEquals(0uL, restored.friendCount())
+            assertEquals(1u, restored.restore().restored)
+            assertEquals(listOf("bob@bind"), restored.friends(10u, 0u).map { it.fioAddress })
+            restored.removeFriend("bob@bind")
+        }
+        assertNull(fb.lookupNbpa("alice@bind", "BTC", "BTC"))
+        alice.close(); bob.close()
+    }
+
+    test("typed exceptions for bad input, wrong state, chain refusals and network failures") {
+        val dir = tempDir()
+        FioWallet.open(config(dir, "alice")).use { alice ->
+            val bad = assertFailsWith<FioPeerException.InvalidInput> { alice.openChannel("not an address", null) }
+            assertEquals(1u, bad.code())
+            assertEquals(3u, assertFailsWith<FioPeerException.NotAllowed> { alice.sendPrivateText("bob@bind", "x") }.code())
+            val refused = assertFailsWith<FioPeerException.ChainRejected> { alice.friends().addFriend("nobody@bind") }
+            assertEquals(5u, refused.code())
+            val wrong = assertFailsWith<FioPeerException.Storage> { FioWallet.open(config(dir, "alice").copy(privateKey = BOB, fioAddress = "bob@bind")) }
+            assertEquals(7u, wrong.code())
+        }
+        FioWallet.open(config(dir, "alice").copy(databasePath = File(dir, "lost.sqlite").path,
+            fioAddress = "lost@bind", chainNodes = listOf("http://127.0.0.1:9"))).use { lost ->
+            assertEquals(4u, assertFailsWith<FioPeerException.Network> { lost.lookupPublicKey("alice@bind") }.code())
+        }
+    }
+
+    test("a cancelled handle stops a long poll at once") {
+        FioWallet.open(config(tempDir(), "alice", longPoll = 20u)).use { alice ->
+            val handle = SyncCancel()
+            val started = System.currentTimeMillis()
+            val e = coroutineScope {
+                launch { delay(300); handle.cancel() }
+                assertFailsWith<FioPeerException.Cancelled> { alice.sync(handle) }
+            }
+            assertEquals(8u, e.code())
+            assertTrue(System.currentTimeMillis() - started < 10_000)
+        }
+    }
+
+    test("a cancelled coroutine stops its sync") {
+        FioWallet.open(config(tempDir(), "alice", longPoll = 20u)).use { alice ->
+            val job = GlobalScope.launch(Dispatchers.Default) { alice.sync() }
+            delay(500)
+            job.cancelAndJoin()
+            assertTrue(job.isCancelled)
+            // The abandoned sync let go of the wallet: the next one starts at once.
+            val done = SyncCancel().also { it.cancel() }
+            withTimeout(8_000) { assertFailsWith<FioPeerException.Cancelled> { alice.sync(done) } }
+        }
+    }
+
+    test("the logger bridge hears the sync on its own thread") {
+        val records = Collections.synchronizedList(mutableListOf<Triple<LogLevel, String, Thread>>())
+        setLogger(object : Logger {
+            override fun log(level: LogLevel, target: String, message: String) {
+                records.add(Triple(level, message, Thread.currentThread()))
+            }
+        }, LogLevel.INFO)
+        try {
+            FioWallet.open(config(tempDir(), "alice")).use { it.sync() }
+            val deadline = System.currentTimeMillis() + 10_000
+            while (System.currentTimeMillis() < deadline && synchronized(records) { records.none { it.second.startsWith("sync: ") } }) Thread.sleep(20)
+            synchronized(records) {
+                assertTrue(records.any { it.first == LogLevel.INFO && it.second.startsWith("sync: ") }, "$records")
+                assertTrue(records.none { it.first == LogLevel.DEBUG || it.first == LogLevel.TRACE })
+                assertTrue(records.none { it.third == Thread.currentThread() })
+            }
+        } finally {
+            setLogger(null, LogLevel.INFO)
+        }
+    }
+
+    test("a listener that throws does not stop the events") {
+        val dir = tempDir()
+        FioWallet.open(config(dir, "bob")).use { bob ->
+        FioWallet.open(config(dir, "alice")).use { alice ->
+            bob.sync()
+            var calls = 0
+            alice.setListener(object : WalletListener {
+                override fun onEvent(event: WalletEvent) { calls++; throw IllegalStateException("a bug in the app") }
+            })
+            val hello = alice.openChannel("bob@bind", null)
+            alice.sync()
+            val deadline = System.currentTimeMillis() + 10_000
+            while (calls < 3 && System.currentTimeMillis() < deadline) Thread.sleep(20)
+            assertTrue(calls >= 3, "$calls calls")
+            val heard = Recorder().also { alice.setListener(it) }
+            bob.sync(); alice.sync()
+            heard.waitFor("bob's status") { statusOf(it, hello.messageId) is MessageStatus.PeerStatus }
+        } }
+    }
+
+    test("close ends the wallet, its event thread and its calls") {
+        fun eventThreads() = File("/proc/self/task").listFiles()!!.count {
+            File(it, "comm").readText().trim() == "fio-peer-events"
+        }
+        fun waitForThreads(n: Int): Int {
+            val deadline = System.currentTimeMillis() + 5_000
+            while (eventThreads() != n && System.currentTimeMillis() < deadline) Thread.sleep(20)
+            return eventThreads()
+        }
+        System.gc()
+        val before = eventThreads()
+        val dir = tempDir()
+        val alice = FioWallet.open(config(dir, "alice"))
+        alice.setListener(Recorder())
+        val friends = alice.friends()
+        assertEquals(before + 1, waitForThreads(before + 1))
+        alice.close()
+        friends.close()
+        assertEquals(before, waitForThreads(before))
+        assertFailsWith<IllegalStateException> { alice.fioAddress() }
+        alice.close() // twice is harmless
+        FioWallet.open(config(dir, "alice")).use { assertTrue(it.channels().isEmpty()) }
+    }
+
+    test("the README's Kotlin quick start runs") {
+        val summary = quickstart(File(tempDir(), "quick.sqlite").path, ALICE, "alice@bind", "bob@bind",
+            env("FIO_TEST_CHAIN_ID"), env("FIO_TEST_DEVNET"), env("FIO_TEST_RELAY"))
+        assertEquals(1uL, summary.delivered)
+    }
+
+    println("$passed passed, $failed failed")
+    kotlin.system.exitProcess(if (failed == 0) 0 else 1)
+}
