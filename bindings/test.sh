@@ -2,7 +2,8 @@
 # Builds the bindings and runs their tests, each suite on a fresh devnet and
 # relay: Python under pytest (in a venv), Kotlin on the JVM (kotlinc from the
 # npm package kotlin-compiler, JNA from Debian), and the Swift checks
-# (bindings/swift/check.sh). Installs what it needs. Ends with one line
+# (bindings/swift/check.sh), then `cargo check` for Android
+# (android/check.sh). Installs what it needs. Ends with one line
 # "N passed, M failed".
 #
 #   bindings/test.sh
@@ -14,14 +15,18 @@ cargo build --locked -q -p fio-devnet -p fio-inbox --bins
 
 KOTLIN_VERSION=2.4.20
 tools=$root/target/tools
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
-if [ ! -f /usr/share/java/jna.jar ] || ! command -v javac >/dev/null; then
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_install() {
   as_root apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends \
-    libjna-java default-jdk-headless >&2
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
+}
+# A JDK to run kotlinc and the tests, JNA (≥ 5.12) for the generated Kotlin,
+# gcc for the Swift checks' C caller.
+if [ ! -f /usr/share/java/jna.jar ] || ! command -v java >/dev/null || ! command -v gcc >/dev/null; then
+  apt_install libjna-java default-jdk-headless gcc libc6-dev
 fi
 if [ ! -x "$tools/kotlinc/bin/kotlinc" ]; then
-  command -v npm >/dev/null || { as_root apt-get update -qq >&2; DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq npm >&2; }
+  command -v npm >/dev/null || apt_install npm
   rm -rf "$tools/kotlinc" && mkdir -p "$tools/kotlinc"
   (cd "$tools" && npm pack -q "kotlin-compiler@$KOTLIN_VERSION" >/dev/null \
     && tar xzf "kotlin-compiler-$KOTLIN_VERSION.tgz" -C kotlinc --strip-components=1 \
@@ -37,14 +42,6 @@ work=$(mktemp -d)
 pids=()
 stop_servers() { [ ${#pids[@]} -eq 0 ] || kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; pids=(); }
 trap 'stop_servers; rm -rf "$work"' EXIT
-# Alice and Bob (keys from the fiojs vectors), with FIO for FIP-3's fees.
-cat > "$work/genesis.json" <<'JSON'
-{"domains": ["bind"], "addresses": [
-  {"fio_address": "alice@bind", "public_key": "FIO7zsqi7QUAjTAdyynd6DVe8uv4K8gCTRHnAoMN9w9CA1xLCTDVv"},
-  {"fio_address": "bob@bind", "public_key": "FIO5VE6Dgy9FUmd1mFotXwF88HkQN1KysCWLPqpVnDMjRvGRi1YrM"}],
- "balances": {"FIO7zsqi7QUAjTAdyynd6DVe8uv4K8gCTRHnAoMN9w9CA1xLCTDVv": 1000000000000,
-              "FIO5VE6Dgy9FUmd1mFotXwF88HkQN1KysCWLPqpVnDMjRvGRi1YrM": 1000000000000}}
-JSON
 listening() {  # the address a server printed, waiting up to 10 s
   for _ in $(seq 100); do
     addr=$(sed -n 's/.*listening on \([0-9.:]*\).*/\1/p' "$1" | head -1)
@@ -54,11 +51,12 @@ listening() {  # the address a server printed, waiting up to 10 s
   echo "no address in $1:" >&2; cat "$1" >&2; return 1
 }
 # A devnet and a relay on loopback, fresh for each suite (FIP-3 state lives
-# on the chain and would carry over).
+# on the chain and would carry over). bindings/genesis.json gives Alice and
+# Bob (keys from the fiojs vectors) FIO for FIP-3's fees.
 start_servers() {
   local dir
   dir=$(mktemp -d -p "$work")
-  target/debug/fio-devnet --listen 127.0.0.1:0 --genesis "$work/genesis.json" --database "$dir/devnet.sqlite" >"$dir/devnet.log" 2>&1 &
+  target/debug/fio-devnet --listen 127.0.0.1:0 --genesis bindings/genesis.json --database "$dir/devnet.sqlite" >"$dir/devnet.log" 2>&1 &
   pids+=($!)
   target/debug/fio-inbox --listen 127.0.0.1:0 --database "$dir/relay.sqlite" --no-rate-limits >"$dir/relay.log" 2>&1 &
   pids+=($!)
@@ -104,6 +102,12 @@ stop_servers
 # Swift: no compiler here; the header, checksums and a C caller instead.
 set +e
 bindings/swift/check.sh 2>&1 | tee -a "$log" >&2
+[ "${PIPESTATUS[0]}" = 0 ] || status=1
+set -e
+
+# Android: the library type-checks for aarch64-linux-android.
+set +e
+android/check.sh 2>&1 | tee -a "$log" >&2
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
 set -e
 

@@ -26,7 +26,8 @@ if [ "$need_node" = 1 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
 fi
 
-# python3-venv gives the bindings' tests their own pytest.
+# python3-venv gives the bindings' tests their own pytest (bindings/test.sh
+# installs the JDK, JNA and gcc for the Kotlin and Swift checks itself).
 if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
   log "installing python3-venv from Debian"
   as_root apt-get update -qq
@@ -65,8 +66,9 @@ set +e
 cargo test --workspace "${skip[@]}" --locked 2>&1 | tee "$out"
 status=${PIPESTATUS[0]}
 
-log "bindings (uniffi: Python under pytest)"
-bindings/test.sh 2>&1 | tee -a "$out"
+log "bindings (uniffi: Python under pytest, Kotlin on the JVM, the Swift checks)"
+# Only its closing line goes to the sum; the suites' own lines go to stderr.
+bindings/test.sh | tee -a "$out"
 bstatus=${PIPESTATUS[0]}
 set -e
 

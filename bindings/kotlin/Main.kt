@@ -327,6 +327,6 @@ fun main() {
         assertEquals(1uL, summary.delivered)
     }
 
-    println("$passed passed, $failed failed")
+    println("kotlin: $passed passed, $failed failed")
     kotlin.system.exitProcess(if (failed == 0) 0 else 1)
 }

@@ -21,9 +21,9 @@ gcc -std=c11 -Wall -Werror -D_Nonnull= -D_Nullable= -I"$generated" bindings/swif
 # The README's quick start, verbatim in the XCTest target.
 bindings/snippet.py swift >"$build/quickstart.swift"
 if cmp -s "$build/quickstart.swift" ios/Tests/FioPeerTests/Quickstart.swift; then
-  echo "1 passed, 0 failed (README Swift quick start = ios/Tests/FioPeerTests/Quickstart.swift)"
+  echo "swift quick start: 1 passed, 0 failed (README Swift quick start = ios/Tests/FioPeerTests/Quickstart.swift)"
 else
   diff "$build/quickstart.swift" ios/Tests/FioPeerTests/Quickstart.swift >&2 || true
-  echo "0 passed, 1 failed (README Swift quick start differs from ios/Tests/FioPeerTests/Quickstart.swift)"
+  echo "swift quick start: 0 passed, 1 failed (README Swift quick start differs from ios/Tests/FioPeerTests/Quickstart.swift)"
   exit 1
 fi

@@ -61,6 +61,6 @@ check(len(problems(tampered)) == 1, "a tampered checksum went unnoticed")
 tampered = re.sub(r"let bindings_contract_version = \d+", "let bindings_contract_version = 1", swift_text)
 check(len(problems(tampered)) == 1, "a tampered contract version went unnoticed")
 
-print(f"swift abi: {len(declared)} functions, {len(checksums)} checksums")
-print(f"{passed} passed, {failed} failed")
+print(f"swift abi: {len(declared)} functions, {len(checksums)} checksums checked")
+print(f"swift abi: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

@@ -41,6 +41,6 @@ int main(void) {
           "the error is InvalidInput");
     ffi_fio_peer_rustbuffer_free(error.errorBuf, &status);
 
-    printf("%d passed, %d failed\n", passed, failed);
+    printf("swift C caller: %d passed, %d failed\n", passed, failed);
     return failed != 0;
 }

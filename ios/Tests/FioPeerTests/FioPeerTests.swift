@@ -1,0 +1,233 @@
+// The Kotlin suite's story (bindings/kotlin/Main.kt) in Swift: all ten
+// FIP-24 actions between two wallets, the FIP-3 stories, and how the
+// bindings behave (async calls, typed errors, callbacks from the library's
+// threads, cancellation, release). Run by ios/run-tests.sh on macOS, which
+// starts the devnet and relay and sets FIO_TEST_*.
+import Foundation
+import XCTest
+@testable import FioPeer
+
+let alice = "5J9bWm2ThenDm3tjvmUgHtWCVMUdjRR1pxnRtnJjvKA4b2ut5WK"
+let bob = "5JoQtsKQuH8hC9MyvfJAqo6qmKLm8ePYNucs7tPu2YxG12trzBt"
+let keys = ["alice": alice, "bob": bob]
+
+func env(_ name: String) -> String {
+    guard let value = ProcessInfo.processInfo.environment[name] else {
+        fatalError("\(name) is not set: run ios/run-tests.sh")
+    }
+    return value
+}
+
+func tempDir() -> URL {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+    try! FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+func config(_ dir: URL, _ name: String, longPoll: UInt32 = 0) -> WalletConfig {
+    WalletConfig(
+        databasePath: dir.appendingPathComponent("\(name).sqlite").path,
+        privateKey: keys[name]!, fioAddress: "\(name)@bind",
+        chainId: env("FIO_TEST_CHAIN_ID"), chainNodes: [env("FIO_TEST_DEVNET")],
+        relay: env("FIO_TEST_RELAY"), longPollSeconds: longPoll, tpid: "")
+}
+
+/// Keeps every event and whether it came on the main thread.
+final class Recorder: WalletListener, @unchecked Sendable {
+    private let lock = NSLock()
+    private var events: [WalletEvent] = []
+    private(set) var onMainThread = false
+
+    func onEvent(event: WalletEvent) throws {
+        lock.lock(); defer { lock.unlock() }
+        events.append(event)
+        if Thread.isMainThread { onMainThread = true }
+    }
+
+    /// Events come on the library's thread, maybe after the call returned.
+    func waitFor(_ what: String, _ predicate: (WalletEvent) -> Bool) {
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            lock.lock()
+            let found = events.contains(where: predicate)
+            lock.unlock()
+            if found { return }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        XCTFail("no event: \(what)")
+    }
+}
+
+func status(_ event: WalletEvent, _ id: String) -> MessageStatus? {
+    if case let .messageStatusChanged(_, messageId, status) = event, messageId == id { return status }
+    return nil
+}
+
+func both(_ a: FioWallet, _ b: FioWallet) async throws {
+    _ = try await a.sync(); _ = try await b.sync(); _ = try await a.sync()
+}
+
+final class FioPeerTests: XCTestCase {
+    func testKeysMatchFiojsAndBadInputIsTyped() throws {
+        XCTAssertEqual(try newMnemonic(words: 12).split(separator: " ").count, 12)
+        XCTAssertEqual(try publicKeyOf(privateKey: alice), "FIO7zsqi7QUAjTAdyynd6DVe8uv4K8gCTRHnAoMN9w9CA1xLCTDVv")
+        XCTAssertThrowsError(try newMnemonic(words: 13)) { error in
+            guard case let FioPeerError.InvalidInput(field, _, _) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(field, "words")
+            XCTAssertEqual((error as! FioPeerError).code(), 1)
+        }
+    }
+
+    func testAllTenActionsOverHttp() async throws {
+        let dir = tempDir()
+        let a = try FioWallet.open(config: config(dir, "alice"))
+        let b = try FioWallet.open(config: config(dir, "bob"))
+        let heardByAlice = Recorder(), heardByBob = Recorder()
+        a.setListener(listener: heardByAlice)
+        b.setListener(listener: heardByBob)
+        XCTAssertTrue(try await a.sync().registered)
+        XCTAssertTrue(try await b.sync().registered)
+
+        let hello = try a.openChannel(peer: "bob@bind", memo: "Hi Bob")
+        XCTAssertEqual(hello.action, .newComRequest)
+        XCTAssertEqual(try await a.sync().delivered, 1)
+        XCTAssertEqual(try await b.sync().received, 1)
+        let item = try b.queue()[0]
+        XCTAssertEqual(item.message.content.memo, "Hi Bob")
+        _ = try b.acceptRequest(peer: "alice@bind", messageId: hello.messageId, answer: AcceptanceData())
+        try b.dismiss(queueId: item.id)
+        try await both(a, b)
+        XCTAssertEqual(try a.channel(peer: "bob@bind")?.status, .open)
+
+        let invoice = try a.requestFunds(peer: "bob@bind", request: FundsRequestData(
+            payeePublicAddress: "bc1qalice", chainCode: "BTC", tokenCode: "BTC", amount: "0.01", memo: "pizza"))
+        try await both(a, b)
+        _ = try b.acceptRequest(peer: "alice@bind", messageId: invoice.messageId, answer: AcceptanceData(memo: "paid"))
+        let ask = try a.requestPublicAddress(peer: "bob@bind", request: AddressRequestData(chainCode: "ETH", tokenCode: "ETH"))
+        try await both(a, b)
+        _ = try b.acceptRequest(peer: "alice@bind", messageId: ask.messageId, answer: AcceptanceData(payeePublicAddress: "0xb0b"))
+        let again = try a.requestFunds(peer: "bob@bind", request: FundsRequestData(
+            payeePublicAddress: "bc1qalice", chainCode: "BTC", tokenCode: "BTC", amount: "1"))
+        try await both(a, b)
+        _ = try a.cancelRequest(peer: "bob@bind", messageId: again.messageId, memo: "never mind")
+        let bobs = try b.requestFunds(peer: "alice@bind", request: FundsRequestData(
+            payeePublicAddress: "bc1qbob", chainCode: "BTC", tokenCode: "BTC", amount: "2"))
+        try await both(a, b)
+        _ = try a.rejectRequest(peer: "bob@bind", messageId: bobs.messageId, memo: "no")
+        _ = try a.sendPrivateText(peer: "bob@bind", text: "see you at 8", referencedMessageId: nil)
+        _ = try b.updateComData(peer: "alice@bind", inbox: nil, rotateToken: true)
+        try await both(a, b)
+        try await both(a, b)
+
+        let states = Dictionary(uniqueKeysWithValues: try a.requests(peer: "bob@bind").map { ($0.messageId, $0.status) })
+        XCTAssertEqual(states[invoice.messageId], .paid)
+        XCTAssertEqual(states[ask.messageId], .accepted)
+        XCTAssertEqual(states[again.messageId], .cancelled)
+        XCTAssertEqual(states[bobs.messageId], .rejected)
+        let texts = try b.history(peer: "alice@bind")
+            .filter { $0.action == .sendPrivateText && $0.direction == .incoming }.map { $0.content.memo }
+        XCTAssertEqual(texts, ["see you at 8"])
+
+        _ = try a.closeChannel(peer: "bob@bind", memo: "bye")
+        _ = try await a.sync(); _ = try await b.sync()
+        XCTAssertEqual(try b.channel(peer: "alice@bind")?.status, .closed)
+        let seen = Set(try a.history(peer: "bob@bind").map { $0.action } + b.history(peer: "alice@bind").map { $0.action })
+        XCTAssertEqual(seen.count, 10)
+
+        heardByAlice.waitFor("hello delivered") { status($0, hello.messageId) == .delivered }
+        heardByAlice.waitFor("invoice paid") { status($0, invoice.messageId) == .accepted }
+        heardByBob.waitFor("bob's request rejected") { status($0, bobs.messageId) == .rejected }
+        heardByBob.waitFor("alice's request cancelled") { status($0, again.messageId) == .cancelled }
+        XCTAssertFalse(heardByAlice.onMainThread)
+    }
+
+    func testFip3Stories() async throws {
+        let dir = tempDir()
+        let a = try FioWallet.open(config: config(dir, "alice"))
+        let b = try FioWallet.open(config: config(dir, "bob"))
+        let fa = a.friends(), fb = b.friends()
+        XCTAssertEqual(try await fa.addFriend(fioAddress: "bob@bind").publicKey, b.publicKey())
+        _ = try await fb.addFriend(fioAddress: "alice@bind")
+        XCTAssertTrue(try await fb.isOnFriendListOf(fioAddress: "alice@bind"))
+
+        _ = try await fa.placeNbpas(nbpas: [
+            NbpaData(chainCode: "BTC", tokenCode: "BTC", publicAddress: "bc1qalice"),
+            NbpaData(chainCode: "ETH", tokenCode: "USDT", publicAddress: "0xa11ce"),
+        ])
+        try await fa.grant(friend: "bob@bind", scopes: [.nbpa(chainCode: "BTC", tokenCode: "BTC")])
+        XCTAssertEqual(try await fb.lookupNbpa(fioAddress: "alice@bind", chainCode: "BTC", tokenCode: "BTC"), "bc1qalice")
+        XCTAssertNil(try await fb.lookupNbpa(fioAddress: "alice@bind", chainCode: "ETH", tokenCode: "USDT"))
+        try await fa.grant(friend: "bob@bind", scopes: [.chain(chainCode: "ETH")])
+        XCTAssertEqual(try await fb.lookupNbpa(fioAddress: "alice@bind", chainCode: "ETH", tokenCode: "USDT"), "0xa11ce")
+
+        let request = FundsRequestData(payeePublicAddress: "bc1qbob", chainCode: "BTC", tokenCode: "BTC", amount: "0.5", memo: "rent")
+        let id = try await fb.requestFunds(payerFioAddress: "alice@bind", request: request)!
+        let mine = try await fa.receivedRequests().items.first { $0.fioRequestId == id }!
+        XCTAssertEqual(mine.request.memo, "rent")
+        try await fa.payRequest(request: mine, record: PaymentRecord(
+            payerPublicAddress: "bc1qalice", payeePublicAddress: "bc1qbob", amount: "0.5",
+            chainCode: "BTC", tokenCode: "BTC", obtId: "tx-1"))
+        let sent = try await fb.sentRequests().items.first { $0.fioRequestId == id }!
+        guard case let .paid(record) = sent.status else { return XCTFail("\(sent.status)") }
+        XCTAssertEqual(record.obtId, "tx-1")
+
+        let phone = try FioWallet.open(config: config(tempDir(), "alice")).friends()
+        XCTAssertEqual(try phone.friendCount(), 0)
+        XCTAssertEqual(try await phone.restore().restored, 1)
+        try await phone.removeFriend(friend: "bob@bind")
+        XCTAssertNil(try await fb.lookupNbpa(fioAddress: "alice@bind", chainCode: "BTC", tokenCode: "BTC"))
+    }
+
+    func testTypedErrors() async throws {
+        let dir = tempDir()
+        let a = try FioWallet.open(config: config(dir, "alice"))
+        XCTAssertThrowsError(try a.openChannel(peer: "not an address", memo: nil)) { error in
+            XCTAssertEqual((error as! FioPeerError).code(), 1)
+        }
+        XCTAssertThrowsError(try a.sendPrivateText(peer: "bob@bind", text: "x", referencedMessageId: nil)) { error in
+            XCTAssertEqual((error as! FioPeerError).code(), 3)
+        }
+        do {
+            _ = try await a.friends().addFriend(fioAddress: "nobody@bind")
+            XCTFail("nobody@bind was added")
+        } catch let error as FioPeerError {
+            XCTAssertEqual(error.code(), 5)
+        }
+    }
+
+    func testACancelledHandleStopsALongPoll() async throws {
+        let a = try FioWallet.open(config: config(tempDir(), "alice", longPoll: 20))
+        let handle = SyncCancel()
+        Task { try await Task.sleep(nanoseconds: 300_000_000); handle.cancel() }
+        let started = Date()
+        do {
+            _ = try await a.sync(cancel: handle)
+            XCTFail("the sync was not cancelled")
+        } catch FioPeerError.Cancelled {}
+        XCTAssertLessThan(Date().timeIntervalSince(started), 10)
+    }
+
+    func testACancelledTaskStopsItsSync() async throws {
+        let a = try FioWallet.open(config: config(tempDir(), "alice", longPoll: 20))
+        let task = Task { try await a.sync() }
+        try await Task.sleep(nanoseconds: 500_000_000)
+        task.cancel()
+        _ = await task.result
+        let done = SyncCancel()
+        done.cancel()
+        let started = Date()
+        do {
+            _ = try await a.sync(cancel: done)
+            XCTFail("the sync was not cancelled")
+        } catch FioPeerError.Cancelled {}
+        XCTAssertLessThan(Date().timeIntervalSince(started), 8)
+    }
+
+    func testTheReadmeQuickStartRuns() async throws {
+        let summary = try await quickstart(
+            dbPath: tempDir().appendingPathComponent("quick.sqlite").path, privateKey: alice,
+            me: "alice@bind", peer: "bob@bind", chainId: env("FIO_TEST_CHAIN_ID"),
+            node: env("FIO_TEST_DEVNET"), relay: env("FIO_TEST_RELAY"))
+        XCTAssertEqual(summary.delivered, 1)
+    }
+}
