@@ -15,9 +15,11 @@ command -v cargo-ndk >/dev/null || cargo install --locked cargo-ndk --version 4.
 # .cargo/config.toml adds -z max-page-size=16384 for the Android targets.
 cargo ndk $(printf -- '-t %s ' "${abis[@]}") -o "$out/generated/jniLibs" \
   build --locked -p fio-peer --lib --features ffi --profile "$profile"
-# The bindings come from a host build of the same code.
-cargo build --locked -p fio-peer --lib --features ffi --profile "$profile"
+# The bindings come from an unstripped host build of the same code
+# (uniffi reads its metadata from the symbol table, which strip removes).
+cargo build --locked -p fio-peer --lib --features ffi
 rm -rf "$out/generated/uniffi"
-cargo run --locked -q -p fio-peer-uniffi-bindgen -- generate --library "target/$profile/libfio_peer.so" \
-  --language kotlin --out-dir "$out/generated/uniffi/kotlin"
+cargo run --locked -q -p fio-peer-uniffi-bindgen -- generate --library target/debug/libfio_peer.so \
+  --language kotlin --out-dir "$out/generated/uniffi/kotlin" --no-format
+[ -n "$(find "$out/generated/uniffi/kotlin" -name '*.kt')" ] || { echo "no Kotlin was generated" >&2; exit 1; }
 echo "android: libraries in $out/generated/jniLibs, Kotlin in $out/generated/uniffi/kotlin"

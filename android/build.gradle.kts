@@ -49,6 +49,8 @@ dependencies {
 val cargoNdk by tasks.registering(Exec::class) {
     description = "Builds libfio_peer.so for every ABI and generates the Kotlin bindings"
     workingDir = projectDir
+    // cargo-ndk finds the NDK this module pins through the environment.
+    environment("ANDROID_NDK_HOME", android.ndkDirectory.absolutePath)
     commandLine("./build-android.sh", layout.buildDirectory.get().asFile.path)
     inputs.dir("../src")
     inputs.files("../Cargo.toml", "../Cargo.lock", "../uniffi.toml")

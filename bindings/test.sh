@@ -87,15 +87,19 @@ K=$tools/kotlinc/lib
 JNA=/usr/share/java/jna.jar
 kt=$work/kotlin && mkdir -p "$kt"
 bindings/snippet.py kotlin >"$kt/Quickstart.kt"
+mapfile -t sources < <(find bindings/generated/kotlin -name '*.kt')
 echo "compiling the Kotlin bindings and tests (kotlinc $KOTLIN_VERSION)" >&2
-"$tools/kotlinc/bin/kotlinc" -nowarn \
-  "$(find bindings/generated/kotlin -name '*.kt')" "$kt/Quickstart.kt" bindings/kotlin/Main.kt \
-  -cp "$JNA:$K/kotlinx-coroutines-core-jvm.jar:$K/kotlin-test.jar" -d "$kt/tests.jar" 2>&1 >&2
 set +e
-java -Djna.library.path="$root/target/debug" \
-  -cp "$kt/tests.jar:$K/kotlin-stdlib.jar:$K/kotlin-test.jar:$JNA:$K/kotlinx-coroutines-core-jvm.jar" \
-  MainKt 2>&1 | tee -a "$log" >&2
-[ "${PIPESTATUS[0]}" = 0 ] || status=1
+if "$tools/kotlinc/bin/kotlinc" -nowarn "${sources[@]}" "$kt/Quickstart.kt" bindings/kotlin/Main.kt \
+     -cp "$JNA:$K/kotlinx-coroutines-core-jvm.jar:$K/kotlin-test.jar" -d "$kt/tests.jar" >&2 2>&1; then
+  java -Djna.library.path="$root/target/debug" \
+    -cp "$kt/tests.jar:$K/kotlin-stdlib.jar:$K/kotlin-test.jar:$JNA:$K/kotlinx-coroutines-core-jvm.jar" \
+    MainKt 2>&1 | tee -a "$log" >&2
+  [ "${PIPESTATUS[0]}" = 0 ] || status=1
+else
+  echo "kotlin: 0 passed, 1 failed (kotlinc failed)" | tee -a "$log" >&2
+  status=1
+fi
 set -e
 stop_servers
 

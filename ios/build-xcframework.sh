@@ -17,10 +17,12 @@ done
 
 work=target/ios
 rm -rf "$work" && mkdir -p "$work/include" "$work/swift"
-# The bindings come from the host build (the same code, so the same metadata).
-cargo build --locked -p fio-peer --lib --features ffi --profile "$profile"
-cargo run --locked -q -p fio-peer-uniffi-bindgen -- generate --library "target/$profile/libfio_peer.dylib" \
-  --language swift --out-dir "$work/swift"
+# The bindings come from an unstripped host build of the same code (uniffi
+# reads its metadata from the symbol table).
+cargo build --locked -p fio-peer --lib --features ffi
+cargo run --locked -q -p fio-peer-uniffi-bindgen -- generate --library target/debug/libfio_peer.dylib \
+  --language swift --out-dir "$work/swift" --no-format
+[ -f "$work/swift/FioPeer.swift" ] || { echo "no Swift was generated" >&2; exit 1; }
 cp "$work/swift/FioPeerFFI.h" "$work/include/"
 # Clang finds the module by this name inside each slice's headers.
 cp "$work/swift/FioPeerFFI.modulemap" "$work/include/module.modulemap"

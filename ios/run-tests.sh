@@ -19,6 +19,8 @@ listening() {
   done
   cat "$1" >&2; return 1
 }
-FIO_TEST_DEVNET=$(listening "$work/devnet.log") FIO_TEST_RELAY=$(listening "$work/relay.log") \
-FIO_TEST_CHAIN_ID=cf057bbfb72640471fd910bcb67639c22df9f92470936cddc1ade0e2f2e7dc4f \
-  swift test --package-path ios
+FIO_TEST_DEVNET=$(listening "$work/devnet.log")
+FIO_TEST_RELAY=$(listening "$work/relay.log")
+export FIO_TEST_DEVNET FIO_TEST_RELAY
+export FIO_TEST_CHAIN_ID=cf057bbfb72640471fd910bcb67639c22df9f92470936cddc1ade0e2f2e7dc4f
+swift test --package-path ios

@@ -864,6 +864,8 @@ fn a_cancel_ends_a_long_poll_at_once_and_the_next_sync_runs() {
         long_poll: Duration::from_secs(20),
         ..World::sync_config(&world.relays[0].url())
     };
+    // Registered first, so the sync below goes straight to its fetch.
+    world.party("alice", &ka, 0).sync();
     let alice = world.party_with("alice", &ka, 0, config);
     // The inbox is empty: the first fetch waits on the relay.
     let cancel = CancelToken::new();
@@ -878,7 +880,10 @@ fn a_cancel_ends_a_long_poll_at_once_and_the_next_sync_runs() {
     let result = alice.engine.sync_blocking(None, cancel);
     canceller.join().unwrap();
     assert!(matches!(result, Err(SyncError::Cancelled)), "{result:?}");
-    assert!(started.elapsed() < Duration::from_secs(10));
+    // Cancelled in the long poll, and stopped at once.
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
     // The engine is free again: a sync with a message waiting returns
     // without a wait.
     let bob = world.party("bob", &kb, 0);
@@ -888,4 +893,40 @@ fn a_cancel_ends_a_long_poll_at_once_and_the_next_sync_runs() {
     let started = std::time::Instant::now();
     assert_eq!(alice.sync().received, 1);
     assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn a_sync_waiting_for_another_stops_waiting_when_cancelled() {
+    let (ka, kb) = keys();
+    let world = World::new(&[("alice", &ka), ("bob", &kb)]);
+    world.party("alice", &ka, 0).sync();
+    let config = SyncConfig {
+        long_poll: Duration::from_secs(20),
+        ..World::sync_config(&world.relays[0].url())
+    };
+    let alice = world.party_with("alice", &ka, 0, config);
+    // One sync waits 20 s on the relay; a second waits for it.
+    let first = CancelToken::new();
+    let polling = {
+        let (engine, first) = (alice.engine.clone(), first.clone());
+        std::thread::spawn(move || engine.sync_blocking(None, first))
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let second = CancelToken::new();
+    let waiting = {
+        let (engine, second) = (alice.engine.clone(), second.clone());
+        std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            (engine.sync_blocking(None, second), started.elapsed())
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    second.cancel();
+    let (result, waited) = waiting.join().unwrap();
+    assert!(matches!(result, Err(SyncError::Cancelled)), "{result:?}");
+    assert!(waited < Duration::from_secs(10), "{waited:?}");
+    // The first one was still polling; it stops when cancelled too.
+    assert!(!polling.is_finished());
+    first.cancel();
+    assert!(matches!(polling.join().unwrap(), Err(SyncError::Cancelled)));
 }

@@ -44,7 +44,8 @@ pub enum FioPeerError {
     /// 8: cancelled by the app.
     #[error("cancelled")]
     Cancelled,
-    /// 10: an app callback failed unexpectedly.
+    /// 10: the library could not start a thread or its runtime, or a
+    /// callback of the app failed in a way the bindings could not convey.
     #[error("internal error: {detail}")]
     Internal { detail: String },
 }
@@ -152,6 +153,19 @@ impl From<ChainError> for FioPeerError {
                 fields: Vec::new(),
             },
             ChainError::InvalidInput(m) => FioPeerError::input("chain", "", m),
+            // The owner's data is unusable: asking again will not help.
+            e @ ChainError::InvalidMapping { .. } => FioPeerError::NotAllowed {
+                detail: e.to_string(),
+            },
+            ChainError::WrongChain {
+                node,
+                found,
+                expected,
+            } => FioPeerError::InvalidInput {
+                field: "chain_id".into(),
+                value: expected,
+                detail: format!("{node} serves chain {found}"),
+            },
             other => FioPeerError::Network {
                 detail: other.to_string(),
             },
@@ -173,8 +187,8 @@ impl From<WalletError> for FioPeerError {
             WalletError::Channel(m) | WalletError::Request(m) => {
                 FioPeerError::NotAllowed { detail: m }
             }
-            WalletError::Directory(DirectoryError::NotFound(who)) => FioPeerError::NotAllowed {
-                detail: format!("{who} is not registered on the FIO chain"),
+            WalletError::Directory(DirectoryError::NotFound(why)) => FioPeerError::NotAllowed {
+                detail: format!("the peer has no usable FIO key on chain: {why}"),
             },
             WalletError::Directory(d) => FioPeerError::Network {
                 detail: d.to_string(),
@@ -201,7 +215,9 @@ impl From<SyncError> for FioPeerError {
                 detail: "the wallet has no inbox and no relay is configured".into(),
             },
             SyncError::Cancelled => FioPeerError::Cancelled,
-            SyncError::Config(m) => FioPeerError::input("config", "", m),
+            // FioWallet::open checks the settings it exposes first, so this
+            // is the HTTP client failing to start.
+            SyncError::Config(m) => FioPeerError::Internal { detail: m },
         }
     }
 }

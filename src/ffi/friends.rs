@@ -95,9 +95,11 @@ impl From<GrantScope> for Grant {
     }
 }
 
-/// A payment record (FIO's record_obt_data content). `status` is
-/// `sent_to_blockchain` for a payment, `rejected` for a rejection;
-/// [`FioFriends::pay_request`] sets it itself.
+/// A payment record (FIO's record_obt_data content). In what the chain
+/// returns, `status` is `sent_to_blockchain` (paid) or `rejected`; what
+/// the app passes to [`FioFriends::pay_request`] and
+/// [`FioFriends::record_payment`] is always recorded as
+/// `sent_to_blockchain` (a rejection is [`FioFriends::reject_request`]).
 #[derive(Debug, uniffi::Record)]
 pub struct PaymentRecord {
     pub payer_public_address: String,
@@ -226,11 +228,20 @@ impl From<PrivateRequest> for PrivateRequestInfo {
     }
 }
 
-/// The request a pay or reject answers: only its id and payee count.
-fn answered(request: &PrivateRequestInfo) -> Result<PrivateRequest, FioPeerError> {
+/// The request a pay or reject answers (only its id and payee count); it
+/// must be one we received, or we would pay ourselves.
+fn answered(request: &PrivateRequestInfo, us: &PublicKey) -> Result<PrivateRequest, FioPeerError> {
     let key = |field: &str, value: &str| {
         PublicKey::parse(value).map_err(|e| FioPeerError::input(field, value, e))
     };
+    if key("payer_public_key", &request.payer_public_key)? != *us {
+        return Err(FioPeerError::NotAllowed {
+            detail: format!(
+                "request {} is not addressed to us: answer requests from received_requests",
+                request.fio_request_id
+            ),
+        });
+    }
     Ok(PrivateRequest {
         fio_request_id: request.fio_request_id,
         payee_fio_address: request.payee_fio_address.clone(),
@@ -256,7 +267,7 @@ pub struct ReceivedPayment {
     pub payer_public_key: String,
     pub record: PaymentRecord,
     /// The request it answers, if any.
-    pub fio_request_id: Option<String>,
+    pub fio_request_id: Option<u64>,
 }
 
 impl From<ReceivedAction> for ReceivedPayment {
@@ -265,7 +276,9 @@ impl From<ReceivedAction> for ReceivedPayment {
             payer_fio_address: a.payer_fio_address,
             payer_public_key: a.payer_public_key.to_fio_string(),
             record: a.content.record.into(),
-            fio_request_id: a.content.fio_request_id,
+            // The content carries it as text; one that is not a request id
+            // answers no request of ours.
+            fio_request_id: a.content.fio_request_id.and_then(|id| id.parse().ok()),
         }
     }
 }
@@ -312,12 +325,14 @@ impl From<FriendsError> for FioPeerError {
 #[derive(uniffi::Object)]
 pub struct FioFriends {
     inner: Arc<Friends>,
+    us: PublicKey,
 }
 
 impl FioFriends {
-    pub(crate) fn new(friends: Friends) -> FioFriends {
+    pub(crate) fn new(friends: Friends, us: PublicKey) -> FioFriends {
         FioFriends {
             inner: Arc::new(friends),
+            us,
         }
     }
 
@@ -453,7 +468,7 @@ impl FioFriends {
         request: PrivateRequestInfo,
         record: PaymentRecord,
     ) -> Result<(), FioPeerError> {
-        let request = answered(&request)?;
+        let request = answered(&request, &self.us)?;
         let record: RecordObtDataContent = record.into();
         self.run(|f| async move { f.pay_request(&request, record).await })
             .await
@@ -461,7 +476,7 @@ impl FioFriends {
 
     /// Rejects a received request.
     pub async fn reject_request(&self, request: PrivateRequestInfo) -> Result<(), FioPeerError> {
-        let request = answered(&request)?;
+        let request = answered(&request, &self.us)?;
         self.run(|f| async move { f.reject_request(&request).await })
             .await
     }

@@ -467,6 +467,10 @@ pub struct SyncSummary {
     pub duplicates: u64,
     /// Waiting for their sender's key (the chain was unreachable).
     pub held: u64,
+    /// Receiving the held envelopes failed this time (tried next sync).
+    pub held_error: Option<String>,
+    /// Fetches from inboxes we moved away from that failed.
+    pub previous_inbox_failures: u64,
     pub delivered: u64,
     /// Deliveries to try again later, and those refused for good.
     pub retrying: u64,
@@ -485,6 +489,8 @@ impl From<&SyncReport> for SyncSummary {
             rejected: r.rejected,
             duplicates: r.duplicates,
             held: r.held,
+            held_error: r.held_error.clone(),
+            previous_inbox_failures: r.previous_inbox_failures,
             delivered: r.delivered,
             retrying: r.retrying,
             failed: r.failed,

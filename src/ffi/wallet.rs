@@ -39,8 +39,10 @@ pub struct WalletConfig {
     pub tpid: String,
 }
 
-/// Cancels a running sync (or move of the inbox): it stops between steps
-/// and at once when waiting on a relay; what was received stays received.
+/// Cancels the syncs it is passed to: they stop between steps, and at once
+/// when waiting on a relay or for another sync; what was received stays
+/// received. Once cancelled it stays cancelled; a sync that ends without it
+/// leaves it as it was, so one handle can serve many syncs.
 #[derive(uniffi::Object, Default)]
 pub struct SyncCancel(CancelToken);
 
@@ -60,8 +62,9 @@ impl SyncCancel {
     }
 }
 
-/// Cancels the token when dropped: a foreign caller that abandons the
-/// async call (a cancelled coroutine or Task) stops the sync too.
+/// Cancels one call's own token when dropped: a foreign caller that
+/// abandons the async call (a cancelled coroutine or asyncio task) stops
+/// the sync too.
 struct CancelOnDrop(CancelToken);
 
 impl Drop for CancelOnDrop {
@@ -97,6 +100,20 @@ impl FioWallet {
             &config.fio_address,
             directory,
         )?);
+        if config.long_poll_seconds > 30 {
+            let value = config.long_poll_seconds.to_string();
+            return Err(FioPeerError::input(
+                "long_poll_seconds",
+                &value,
+                "at most 30",
+            ));
+        }
+        if let Some(relay) = &config.relay {
+            match url::Url::parse(relay) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+                _ => return Err(FioPeerError::input("relay", relay, "not an http(s) URL")),
+            }
+        }
         let engine = SyncEngine::new(
             wallet.clone(),
             chain.clone(),
@@ -114,10 +131,11 @@ impl FioWallet {
                 ..FriendsConfig::default()
             },
         )?;
+        let us = wallet.public_key();
         Ok(Arc::new(FioWallet {
             wallet,
             engine,
-            friends: Arc::new(FioFriends::new(friends)),
+            friends: Arc::new(FioFriends::new(friends, us)),
             events: EventHub::new()?,
         }))
     }
@@ -158,13 +176,34 @@ impl FioWallet {
         Ok(self.wallet.channel(&peer)?.map(Into::into))
     }
 
-    /// peer_new_com_request: asks `peer` to open a channel.
-    pub fn open_channel(
+    /// peer_new_com_request: asks `peer` to open a channel. Async because
+    /// the peer's key and inbox are looked up on chain first.
+    pub async fn open_channel(
         &self,
         peer: String,
         memo: Option<String>,
     ) -> Result<SentMessage, FioPeerError> {
-        Ok(self.wallet.open_channel(&peer, memo.as_deref())?.into())
+        let chain = self.engine.chain().clone();
+        let wallet = self.wallet.clone();
+        let sent = runtime()?
+            .run(async move {
+                // Looked up (and cached) before the wallet's lock is taken,
+                // so no other call waits on the network; a failure shows
+                // as the wallet's own error below.
+                if let Some(address) = FioAddress::parse(&peer) {
+                    let _ = chain.fio_public_key(&address).await;
+                    let _ = chain.inbox(&address).await;
+                }
+                tokio::task::spawn_blocking(move || wallet.open_channel(&peer, memo.as_deref()))
+                    .await
+            })
+            .await;
+        match sent {
+            Ok(sent) => Ok(sent?.into()),
+            Err(e) => Err(FioPeerError::Internal {
+                detail: e.to_string(),
+            }),
+        }
     }
 
     /// peer_new_funds_request.
@@ -316,12 +355,30 @@ impl FioWallet {
     /// it first when needed). Events go to the listener as it runs.
     #[uniffi::method(default(cancel = None))]
     pub async fn sync(&self, cancel: Option<Arc<SyncCancel>>) -> Result<SyncSummary, FioPeerError> {
-        let token = cancel.map(|c| c.0.clone()).unwrap_or_default();
+        // This call's own token: cancelled by the app's handle, or when the
+        // call is abandoned, never the other way round.
+        let token = CancelToken::new();
         let _abandoned = CancelOnDrop(token.clone());
+        let handle = cancel.map(|c| c.0.clone());
         let engine = self.engine.clone();
         let observer = self.events.observer();
         let report = runtime()?
-            .run(async move { engine.sync(Some(observer), token).await })
+            .run(async move {
+                let sync = engine.sync(Some(observer), token.clone());
+                tokio::pin!(sync);
+                tokio::select! {
+                    r = &mut sync => r,
+                    _ = async {
+                        match &handle {
+                            Some(h) => h.cancelled().await,
+                            None => std::future::pending().await,
+                        }
+                    } => {
+                        token.cancel();
+                        sync.await
+                    }
+                }
+            })
             .await?;
         Ok((&report).into())
     }

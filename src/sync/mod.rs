@@ -135,6 +135,24 @@ impl CancelToken {
     }
 }
 
+/// `op` on the engine once no other operation runs on it; the wait ends at
+/// once when `cancel` is cancelled.
+async fn one_at_a_time<T, F, Fut>(
+    e: Arc<Engine>,
+    cancel: Option<CancelToken>,
+    op: F,
+) -> Result<T, SyncError>
+where
+    F: FnOnce(Arc<Engine>) -> Fut,
+    Fut: Future<Output = Result<T, SyncError>>,
+{
+    let _busy = match &cancel {
+        Some(c) => unless_cancelled(c, async { Ok(e.busy.lock().await) }).await?,
+        None => e.busy.lock().await,
+    };
+    op(e.clone()).await
+}
+
 /// `fut`, or `SyncError::Cancelled` as soon as `cancel` is cancelled.
 async fn unless_cancelled<T>(
     cancel: &CancelToken,
@@ -362,27 +380,25 @@ impl SyncEngine {
         Fut: Future<Output = Result<T, SyncError>> + Send + 'static,
         T: Send + 'static,
     {
-        let e = self.engine.clone();
         self.rt
-            .run(async move {
-                let _busy = e.busy.lock().await;
-                op(e.clone()).await
-            })
+            .run(one_at_a_time(self.engine.clone(), None, op))
             .await
     }
 
-    /// [`exclusive`](Self::exclusive), blocking the calling thread.
-    fn exclusive_blocking<T, F, Fut>(&self, op: F) -> Result<T, SyncError>
+    /// [`exclusive`](Self::exclusive), blocking the calling thread, and
+    /// waiting for the engine only until `cancel` is cancelled.
+    fn exclusive_blocking<T, F, Fut>(
+        &self,
+        cancel: Option<CancelToken>,
+        op: F,
+    ) -> Result<T, SyncError>
     where
         F: FnOnce(Arc<Engine>) -> Fut + Send + 'static,
         Fut: Future<Output = Result<T, SyncError>> + Send + 'static,
         T: Send + 'static,
     {
-        let e = self.engine.clone();
-        self.rt.block_on(async move {
-            let _busy = e.busy.lock().await;
-            op(e.clone()).await
-        })
+        self.rt
+            .block_on(one_at_a_time(self.engine.clone(), cancel, op))
     }
 
     pub fn wallet(&self) -> &Arc<Wallet> {
@@ -408,7 +424,7 @@ impl SyncEngine {
 
     /// [`register_inbox`](Self::register_inbox) for callers without an async runtime.
     pub fn register_inbox_blocking(&self, force: bool) -> Result<bool, SyncError> {
-        self.exclusive_blocking(move |e| async move { e.register_inbox(force).await })
+        self.exclusive_blocking(None, move |e| async move { e.register_inbox(force).await })
     }
 
     /// Fetches, receives, commits and acks everything in our inbox.
@@ -448,7 +464,14 @@ impl SyncEngine {
         progress: Option<Arc<dyn SyncProgress>>,
         cancel: CancelToken,
     ) -> Result<SyncReport, SyncError> {
-        self.exclusive(|e| async move { e.sync(progress.as_deref(), &cancel).await })
+        // A sync waiting for another one stops waiting when cancelled.
+        let waiting = Some(cancel.clone());
+        self.rt
+            .run(one_at_a_time(
+                self.engine.clone(),
+                waiting,
+                |e| async move { e.sync(progress.as_deref(), &cancel).await },
+            ))
             .await
     }
 
@@ -458,7 +481,9 @@ impl SyncEngine {
         progress: Option<Arc<dyn SyncProgress>>,
         cancel: CancelToken,
     ) -> Result<SyncReport, SyncError> {
-        self.exclusive_blocking(|e| async move { e.sync(progress.as_deref(), &cancel).await })
+        self.exclusive_blocking(Some(cancel.clone()), |e| async move {
+            e.sync(progress.as_deref(), &cancel).await
+        })
     }
 
     /// Moves our inbox to `relay` (the configured one when `None`): a new
@@ -474,7 +499,7 @@ impl SyncEngine {
 
     /// [`replace_inbox`](Self::replace_inbox) for callers without an async runtime.
     pub fn replace_inbox_blocking(&self, relay: Option<String>) -> Result<SyncReport, SyncError> {
-        self.exclusive_blocking(|e| async move { e.replace_inbox(relay).await })
+        self.exclusive_blocking(None, |e| async move { e.replace_inbox(relay).await })
     }
 }
 
@@ -800,10 +825,14 @@ impl Engine {
                 next.abort();
                 return Err(SyncError::Cancelled);
             }
+            let prefetch = next.abort_handle();
             page = match unless_cancelled(cancel, async { Ok(next.await) }).await {
                 Ok(Ok(p)) => p,
                 Ok(Err(e)) => std::panic::resume_unwind(e.into_panic()),
-                Err(cancelled) => return Err(cancelled),
+                Err(cancelled) => {
+                    prefetch.abort();
+                    return Err(cancelled);
+                }
             };
         }
         Ok(())

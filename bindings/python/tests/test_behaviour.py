@@ -15,7 +15,7 @@ from conftest import BOB, Recorder, config, open_wallet
 def test_wallet_errors_are_typed(tmp_path):
     alice = open_wallet(tmp_path, "alice")
     with pytest.raises(fio_peer.FioPeerError.InvalidInput) as e:
-        alice.open_channel("not an address", None)
+        asyncio.run(alice.open_channel("not an address", None))
     assert e.value.code() == 1
     with pytest.raises(fio_peer.FioPeerError.NotAllowed) as e:
         alice.send_private_text("bob@bind", "no channel yet")
@@ -57,20 +57,38 @@ def test_network_failures_are_network_errors(tmp_path):
     assert e.value.code() == 4
 
 
+def waiting_wallet(tmp_path):
+    """Alice with her inbox registered, reopened so that a sync's fetch
+    waits 20 s on the relay for messages that do not come."""
+    asyncio.run(open_wallet(tmp_path, "alice").sync())
+    return open_wallet(tmp_path, "alice", long_poll_seconds=20)
+
+
 def test_a_cancelled_handle_stops_a_long_poll_at_once(tmp_path):
-    alice = open_wallet(tmp_path, "alice", long_poll_seconds=20)
+    alice = waiting_wallet(tmp_path)
     handle = fio_peer.SyncCancel()
     threading.Timer(0.3, handle.cancel).start()
     started = time.monotonic()
     with pytest.raises(fio_peer.FioPeerError.Cancelled) as e:
         asyncio.run(alice.sync(handle))
     assert e.value.code() == 8
-    assert handle.is_cancelled()
-    assert time.monotonic() - started < 10
+    # Cancelled while waiting on the relay, and stopped at once.
+    assert 0.3 <= time.monotonic() - started < 10
+    # Cancelled stays cancelled: the next sync with it stops at once.
+    with pytest.raises(fio_peer.FioPeerError.Cancelled):
+        asyncio.run(alice.sync(handle))
+
+
+def test_a_handle_survives_the_syncs_that_end_without_it(tmp_path):
+    alice = open_wallet(tmp_path, "alice")
+    handle = fio_peer.SyncCancel()
+    assert asyncio.run(alice.sync(handle)).registered
+    assert not handle.is_cancelled()
+    asyncio.run(alice.sync(handle))
 
 
 def test_a_cancelled_task_stops_its_sync(tmp_path):
-    alice = open_wallet(tmp_path, "alice", long_poll_seconds=20)
+    alice = waiting_wallet(tmp_path)
 
     async def run():
         task = asyncio.create_task(alice.sync())
@@ -78,12 +96,11 @@ def test_a_cancelled_task_stops_its_sync(tmp_path):
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        # The abandoned sync let go of the wallet: another one starts at
-        # once (and stops at once, its handle being cancelled already).
-        done = fio_peer.SyncCancel()
-        done.cancel()
-        with pytest.raises(fio_peer.FioPeerError.Cancelled):
-            await asyncio.wait_for(alice.sync(done), timeout=8)
+        # The abandoned sync let go of the wallet: an inbox move, which
+        # waits for any sync to end, is done long before the 20 s poll.
+        started = time.monotonic()
+        await asyncio.wait_for(alice.move_inbox(None), timeout=8)
+        assert time.monotonic() - started < 8
 
     asyncio.run(run())
 
@@ -131,7 +148,7 @@ def test_a_failing_listener_does_not_stop_the_events(tmp_path):
     alice = open_wallet(tmp_path, "alice")
     failing = Failing()
     alice.set_listener(failing)
-    hello = alice.open_channel("bob@bind", None)
+    hello = asyncio.run(alice.open_channel("bob@bind", None))
     # Registering, delivering, delivered: each call fails, the next comes.
     asyncio.run(alice.sync())
     deadline = time.monotonic() + 10

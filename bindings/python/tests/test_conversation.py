@@ -30,7 +30,7 @@ def test_all_ten_actions_over_http(tmp_path):
         assert alice.inbox().startswith("http://")
 
         # 1 peer_new_com_request
-        hello = alice.open_channel("bob@bind", "Hi Bob")
+        hello = await alice.open_channel("bob@bind", "Hi Bob")
         assert hello.action == A.NEW_COM_REQUEST
         assert (await alice.sync()).delivered == 1
         assert (await bob.sync()).received == 1

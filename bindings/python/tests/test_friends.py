@@ -57,7 +57,7 @@ def test_friends_private_addresses_and_private_requests(tmp_path):
         assert paid.status.record.obt_id == "tx-1"
         assert paid.status.record.status == "sent_to_blockchain"
         payments = await fb.received_payments()
-        assert any(p.fio_request_id == str(request_id) for p in payments.items)
+        assert any(p.fio_request_id == request_id for p in payments.items)
 
         # A second request is rejected.
         second = await fb.request_funds("alice@bind", request)
@@ -90,3 +90,7 @@ def test_friends_private_addresses_and_private_requests(tmp_path):
     assert asyncio.run(fb.lookup_nbpa("alice@bind", "BTC", "BTC")) is None
     with pytest.raises(fio_peer.FioPeerError.NotAllowed):
         asyncio.run(restored.grant("bob@bind", [fio_peer.GrantScope.ADDRESS()]))
+    # Only requests addressed to us can be paid: Bob's own is refused.
+    [own] = asyncio.run(fb.sent_requests()).items[:1]
+    with pytest.raises(fio_peer.FioPeerError.NotAllowed):
+        asyncio.run(fb.reject_request(own))

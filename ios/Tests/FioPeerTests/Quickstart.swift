@@ -10,7 +10,7 @@ func quickstart(dbPath: String, privateKey: String, me: String, peer: String,
         databasePath: dbPath, privateKey: privateKey, fioAddress: me,
         chainId: chainId, chainNodes: [node], relay: relay))
     wallet.setListener(listener: Printer())
-    _ = try await wallet.sync()                                    // creates and registers our inbox
-    _ = try wallet.openChannel(peer: peer, memo: "Hi from Swift")  // peer_new_com_request
-    return try await wallet.sync()                                 // delivers it
+    _ = try await wallet.sync()                                          // creates and registers our inbox
+    _ = try await wallet.openChannel(peer: peer, memo: "Hi from Swift")  // peer_new_com_request
+    return try await wallet.sync()                                       // delivers it
 }
