@@ -211,6 +211,9 @@ impl From<SyncError> for FioPeerError {
                 detail: message,
             },
             SyncError::Transport(m) => FioPeerError::Network { detail: m },
+            e @ SyncError::NoRelay => FioPeerError::NotAllowed {
+                detail: e.to_string(),
+            },
             SyncError::NoInbox => FioPeerError::NotAllowed {
                 detail: "the wallet has no inbox and no relay is configured".into(),
             },

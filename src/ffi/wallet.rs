@@ -39,9 +39,9 @@ pub struct WalletConfig {
     pub tpid: String,
 }
 
-/// Cancels the syncs it is passed to: they stop between steps, and at once
-/// when waiting on a relay or for another sync; what was received stays
-/// received. Once cancelled it stays cancelled; a sync that ends without it
+/// Cancels the syncs (and inbox moves) it is passed to: they stop between
+/// steps, and at once when waiting on a relay or for another sync; what was
+/// received stays received. Once cancelled it stays cancelled; a sync that ends without it
 /// leaves it as it was, so one handle can serve many syncs.
 #[derive(uniffi::Object, Default)]
 pub struct SyncCancel(CancelToken);
@@ -71,6 +71,43 @@ impl Drop for CancelOnDrop {
     fn drop(&mut self) {
         self.0.cancel()
     }
+}
+
+/// Runs `op` on the library's runtime with a token of its own: cancelled
+/// by the app's `handle`, or when the foreign caller abandons the call,
+/// never the other way round (a finished call leaves the handle as it was).
+async fn cancellable<F, Fut>(
+    handle: Option<Arc<SyncCancel>>,
+    op: F,
+) -> Result<crate::sync::SyncReport, FioPeerError>
+where
+    F: FnOnce(CancelToken) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<crate::sync::SyncReport, crate::sync::SyncError>>
+        + Send
+        + 'static,
+{
+    let token = CancelToken::new();
+    let _abandoned = CancelOnDrop(token.clone());
+    let handle = handle.map(|c| c.0.clone());
+    let report = runtime()?
+        .run(async move {
+            let call = op(token.clone());
+            tokio::pin!(call);
+            tokio::select! {
+                r = &mut call => r,
+                _ = async {
+                    match &handle {
+                        Some(h) => h.cancelled().await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    token.cancel();
+                    call.await
+                }
+            }
+        })
+        .await?;
+    Ok(report)
 }
 
 /// A wallet: its database, chain client, sync engine and friends.
@@ -355,42 +392,33 @@ impl FioWallet {
     /// it first when needed). Events go to the listener as it runs.
     #[uniffi::method(default(cancel = None))]
     pub async fn sync(&self, cancel: Option<Arc<SyncCancel>>) -> Result<SyncSummary, FioPeerError> {
-        // This call's own token: cancelled by the app's handle, or when the
-        // call is abandoned, never the other way round.
-        let token = CancelToken::new();
-        let _abandoned = CancelOnDrop(token.clone());
-        let handle = cancel.map(|c| c.0.clone());
         let engine = self.engine.clone();
         let observer = self.events.observer();
-        let report = runtime()?
-            .run(async move {
-                let sync = engine.sync(Some(observer), token.clone());
-                tokio::pin!(sync);
-                tokio::select! {
-                    r = &mut sync => r,
-                    _ = async {
-                        match &handle {
-                            Some(h) => h.cancelled().await,
-                            None => std::future::pending().await,
-                        }
-                    } => {
-                        token.cancel();
-                        sync.await
-                    }
-                }
-            })
-            .await?;
+        let report = cancellable(cancel, move |token| async move {
+            engine.sync(Some(observer), token).await
+        })
+        .await?;
         Ok((&report).into())
     }
 
     /// Moves our inbox to `relay` (the configured one when `None`): a new
-    /// inbox is created and registered, every open channel is told, and
-    /// the old one is still fetched until its relay forgets it.
-    pub async fn move_inbox(&self, relay: Option<String>) -> Result<SyncSummary, FioPeerError> {
+    /// inbox is created and registered, every open channel is told (their
+    /// deliveries raise events), and the old one is still fetched until its
+    /// relay forgets it. Cancellable like [`sync`](Self::sync).
+    #[uniffi::method(default(cancel = None))]
+    pub async fn move_inbox(
+        &self,
+        relay: Option<String>,
+        cancel: Option<Arc<SyncCancel>>,
+    ) -> Result<SyncSummary, FioPeerError> {
         let engine = self.engine.clone();
-        let report = runtime()?
-            .run(async move { engine.replace_inbox(relay).await })
-            .await?;
+        let observer = self.events.observer();
+        let report = cancellable(cancel, move |token| async move {
+            engine
+                .replace_inbox_with(relay, Some(observer), token)
+                .await
+        })
+        .await?;
         Ok((&report).into())
     }
 

@@ -93,6 +93,9 @@ pub enum SyncError {
     /// The wallet has no inbox and no relay is configured to create one.
     #[error("the wallet has no inbox; configure a relay to create one")]
     NoInbox,
+    /// An inbox move without a relay to move to.
+    #[error("no relay is configured to create the inbox on")]
+    NoRelay,
     #[error("cancelled")]
     Cancelled,
     #[error("invalid configuration: {0}")]
@@ -133,6 +136,15 @@ impl CancelToken {
         }
         notified.await;
     }
+}
+
+/// Where peers write to `inbox`: its URL as the relay gave it when the
+/// inbox was created; one that is not an http(s) URL is the relay's fault.
+fn inbox_location(inbox: &OwnInbox) -> Result<InboxLocation, SyncError> {
+    InboxLocation::parse("URL", &inbox.inbox_url).map_err(|e| SyncError::Relay {
+        status: 201,
+        message: format!("unusable inbox URL {:?}: {e}", inbox.inbox_url),
+    })
 }
 
 /// `op` on the engine once no other operation runs on it; the wait ends at
@@ -493,13 +505,36 @@ impl SyncEngine {
     /// relay answers 401), so what peers sent there is not lost. Also the
     /// way out when the relay has lost our inbox (fetches answer 401).
     pub async fn replace_inbox(&self, relay: Option<String>) -> Result<SyncReport, SyncError> {
-        self.exclusive(|e| async move { e.replace_inbox(relay).await })
+        self.replace_inbox_with(relay, None, CancelToken::new())
+            .await
+    }
+
+    /// [`replace_inbox`](Self::replace_inbox), reporting the deliveries to
+    /// `progress`; `cancel` stops the move between steps (and its wait for
+    /// a running sync). Once the new inbox is created, the old one stays
+    /// fetched and the updates wait in the outbox, so a cancel loses nothing.
+    pub async fn replace_inbox_with(
+        &self,
+        relay: Option<String>,
+        progress: Option<Arc<dyn SyncProgress>>,
+        cancel: CancelToken,
+    ) -> Result<SyncReport, SyncError> {
+        let waiting = Some(cancel.clone());
+        self.rt
+            .run(one_at_a_time(
+                self.engine.clone(),
+                waiting,
+                |e| async move { e.replace_inbox(relay, progress.as_deref(), &cancel).await },
+            ))
             .await
     }
 
     /// [`replace_inbox`](Self::replace_inbox) for callers without an async runtime.
     pub fn replace_inbox_blocking(&self, relay: Option<String>) -> Result<SyncReport, SyncError> {
-        self.exclusive_blocking(None, |e| async move { e.replace_inbox(relay).await })
+        let cancel = CancelToken::new();
+        self.exclusive_blocking(None, |e| async move {
+            e.replace_inbox(relay, None, &cancel).await
+        })
     }
 }
 
@@ -601,17 +636,20 @@ impl Engine {
     async fn replace_inbox(
         self: &Arc<Self>,
         relay: Option<String>,
+        progress: Option<&dyn SyncProgress>,
+        cancel: &CancelToken,
     ) -> Result<SyncReport, SyncError> {
         let relay = relay
             .or_else(|| self.config.relay.clone())
-            .ok_or_else(|| SyncError::Config("no relay to create the inbox on".into()))?;
+            .ok_or(SyncError::NoRelay)?;
         let mut report = SyncReport::default();
-        let cancel = CancelToken::new();
+        if cancel.is_cancelled() {
+            return Err(SyncError::Cancelled);
+        }
         // The old inbox becomes a previous inbox, still fetched by every
         // sync: whatever happens next, nothing sent to either is lost.
         let inbox = self.create_inbox(&relay).await?;
-        let location = InboxLocation::parse("URL", &inbox.inbox_url)
-            .map_err(|e| SyncError::Config(e.to_string()))?;
+        let location = inbox_location(&inbox)?;
         // Queued in the outbox before anything can fail.
         self.blocking(move |w| {
             for ch in w.channels()? {
@@ -624,12 +662,15 @@ impl Engine {
         .await?;
         // Not registered yet (registered_at is empty): a failure here is
         // retried by the next sync's registration check.
+        if cancel.is_cancelled() {
+            return Err(SyncError::Cancelled);
+        }
         match self.register_inbox(true).await {
             Ok(pushed) => report.registered = pushed,
             Err(SyncError::Chain(e)) => report.registration_error = Some(e.to_string()),
             Err(e) => return Err(e),
         }
-        self.deliver(&mut report, None, &cancel).await?;
+        self.deliver(&mut report, progress, cancel).await?;
         Ok(report)
     }
 
@@ -638,8 +679,7 @@ impl Engine {
             .blocking(|w| w.own_inbox())
             .await?
             .ok_or(SyncError::NoInbox)?;
-        let location = InboxLocation::parse("URL", &inbox.inbox_url)
-            .map_err(|e| SyncError::Config(e.to_string()))?;
+        let location = inbox_location(&inbox)?;
         let me = self.blocking(|w| Ok(w.fio_address())).await?;
         self.chain.invalidate(&me);
         let current = self.chain.inbox(&me).await?;

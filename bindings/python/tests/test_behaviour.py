@@ -3,11 +3,13 @@ sync (by handle and by cancelling the asyncio task), the logger bridge,
 listeners that fail, and objects released."""
 import asyncio
 import gc
+import os
 import threading
 import time
 
 import pytest
 
+import conftest
 import fio_peer
 from conftest import BOB, Recorder, config, open_wallet
 
@@ -191,3 +193,43 @@ def test_a_released_wallet_ends_its_event_thread(tmp_path):
     assert wait_for_event_threads(before) == before
     # And the database is free for the next one.
     assert open_wallet(tmp_path, "alice").channels() == []
+
+
+def test_an_inbox_move_tells_the_peer_and_can_be_cancelled(tmp_path):
+    alice, bob = open_wallet(tmp_path, "alice"), open_wallet(tmp_path, "bob")
+
+    async def open_channel():
+        await bob.sync()
+        hello = await alice.open_channel("bob@bind", None)
+        await alice.sync()
+        await bob.sync()
+        bob.accept_request("alice@bind", hello.message_id, fio_peer.AcceptanceData())
+        await bob.sync()
+        await alice.sync()
+
+    asyncio.run(open_channel())
+    heard = Recorder()
+    alice.set_listener(heard)
+    done = fio_peer.SyncCancel()
+    done.cancel()
+    old = alice.inbox()
+    with pytest.raises(fio_peer.FioPeerError.Cancelled):
+        asyncio.run(alice.move_inbox(None, done))
+    assert alice.inbox() == old
+    moved = asyncio.run(alice.move_inbox(None))
+    assert moved.delivered == 1
+    assert alice.inbox() != old
+    update = next(m for m in alice.history("bob@bind")
+                  if m.action == fio_peer.MessageAction.UPDATE_COM_DATA_REQUEST)
+    heard.wait_for(lambda e: e.is_message_status_changed()
+                   and e.message_id == update.content.message_id and e.status.is_delivered())
+    asyncio.run(bob.sync())
+    assert bob.channel("alice@bind").peer_inbox == alice.inbox()
+
+    # Without a relay there is nowhere to move to.
+    lone = fio_peer.FioWallet.open(fio_peer.WalletConfig(
+        database_path=str(tmp_path / "lone.sqlite"), private_key=conftest.ALICE,
+        fio_address="alice@bind", chain_id=os.environ["FIO_TEST_CHAIN_ID"],
+        chain_nodes=[os.environ["FIO_TEST_DEVNET"]]))
+    with pytest.raises(fio_peer.FioPeerError.NotAllowed):
+        asyncio.run(lone.move_inbox(None))
