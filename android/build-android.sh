@@ -18,8 +18,10 @@ cargo ndk $(printf -- '-t %s ' "${abis[@]}") -o "$out/generated/jniLibs" \
 # The bindings come from an unstripped host build of the same code
 # (uniffi reads its metadata from the symbol table, which strip removes).
 cargo build --locked -p fio-peer --lib --features ffi
+host_lib=target/debug/libfio_peer.so
+[ "$(uname)" = Darwin ] && host_lib=target/debug/libfio_peer.dylib
 rm -rf "$out/generated/uniffi"
-cargo run --locked -q -p fio-peer-uniffi-bindgen -- generate --library target/debug/libfio_peer.so \
+cargo run --locked -q -p fio-peer-uniffi-bindgen -- generate --library "$host_lib" \
   --language kotlin --out-dir "$out/generated/uniffi/kotlin" --no-format
 [ -n "$(find "$out/generated/uniffi/kotlin" -name '*.kt')" ] || { echo "no Kotlin was generated" >&2; exit 1; }
 echo "android: libraries in $out/generated/jniLibs, Kotlin in $out/generated/uniffi/kotlin"

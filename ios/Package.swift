@@ -1,7 +1,8 @@
 // swift-tools-version:5.9
-// fio-peer for iOS: the generated Swift bindings (Sources/FioPeer) over the
-// Rust library packed as an XCFramework (FioPeerFFI.xcframework). Both are
-// made by build-xcframework.sh; neither is committed.
+// fio-peer for iOS: the generated Swift bindings (Sources/FioPeer/FioPeer.swift,
+// beside the hand-written FioWallet+Cancellation.swift) over the Rust library
+// packed as an XCFramework (FioPeerFFI.xcframework). build-xcframework.sh makes
+// both; neither is committed.
 import PackageDescription
 
 let package = Package(

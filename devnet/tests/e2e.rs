@@ -869,6 +869,7 @@ fn a_cancel_ends_a_long_poll_at_once_and_the_next_sync_runs() {
     let alice = world.party_with("alice", &ka, 0, config);
     // The inbox is empty: the first fetch waits on the relay.
     let cancel = CancelToken::new();
+    let started = std::time::Instant::now();
     let canceller = {
         let cancel = cancel.clone();
         std::thread::spawn(move || {
@@ -876,7 +877,6 @@ fn a_cancel_ends_a_long_poll_at_once_and_the_next_sync_runs() {
             cancel.cancel();
         })
     };
-    let started = std::time::Instant::now();
     let result = alice.engine.sync_blocking(None, cancel);
     canceller.join().unwrap();
     assert!(matches!(result, Err(SyncError::Cancelled)), "{result:?}");

@@ -8,7 +8,7 @@ use super::events::{EventHub, WalletListener};
 use super::friends::FioFriends;
 use super::records::*;
 use super::{runtime, FioPeerError};
-use crate::chain::{ChainClient, ChainConfig, ChainId};
+use crate::chain::{ChainClient, ChainConfig, ChainError, ChainId};
 use crate::crypto::PrivateKey;
 use crate::friends::{Friends, FriendsConfig};
 use crate::protocol::FioAddress;
@@ -73,6 +73,14 @@ impl Drop for CancelOnDrop {
     }
 }
 
+/// A relay must be an http(s) URL.
+fn check_relay(relay: &str) -> Result<(), FioPeerError> {
+    match url::Url::parse(relay) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(()),
+        _ => Err(FioPeerError::input("relay", relay, "not an http(s) URL")),
+    }
+}
+
 /// Runs `op` on the library's runtime with a token of its own: cancelled
 /// by the app's `handle`, or when the foreign caller abandons the call,
 /// never the other way round (a finished call leaves the handle as it was).
@@ -89,12 +97,17 @@ where
     let token = CancelToken::new();
     let _abandoned = CancelOnDrop(token.clone());
     let handle = handle.map(|c| c.0.clone());
+    if handle.as_ref().is_some_and(CancelToken::is_cancelled) {
+        token.cancel();
+    }
     let report = runtime()?
         .run(async move {
             let call = op(token.clone());
             tokio::pin!(call);
             tokio::select! {
-                r = &mut call => r,
+                // The handle first: a cancel already made is seen before
+                // the call takes a step.
+                biased;
                 _ = async {
                     match &handle {
                         Some(h) => h.cancelled().await,
@@ -104,6 +117,7 @@ where
                     token.cancel();
                     call.await
                 }
+                r = &mut call => r,
             }
         })
         .await?;
@@ -125,18 +139,10 @@ impl FioWallet {
     /// address is refused (`Storage`).
     #[uniffi::constructor]
     pub fn open(config: WalletConfig) -> Result<Arc<FioWallet>, FioPeerError> {
+        // Every setting is checked before the database file is created.
         let key = PrivateKey::parse(&config.private_key)?;
         let chain_id = ChainId::parse(&config.chain_id)
             .map_err(|e| FioPeerError::input("chain_id", &config.chain_id, e))?;
-        let chain =
-            ChainClient::with_runtime(ChainConfig::new(chain_id, config.chain_nodes), runtime()?)?;
-        let directory: Arc<dyn KeyDirectory> = Arc::new(chain.clone());
-        let wallet = Arc::new(Wallet::open(
-            &config.database_path,
-            key,
-            &config.fio_address,
-            directory,
-        )?);
         if config.long_poll_seconds > 30 {
             let value = config.long_poll_seconds.to_string();
             return Err(FioPeerError::input(
@@ -146,11 +152,29 @@ impl FioWallet {
             ));
         }
         if let Some(relay) = &config.relay {
-            match url::Url::parse(relay) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-                _ => return Err(FioPeerError::input("relay", relay, "not an http(s) URL")),
-            }
+            check_relay(relay)?;
         }
+        if !config.tpid.is_empty() && FioAddress::parse(&config.tpid).is_none() {
+            return Err(FioPeerError::input(
+                "tpid",
+                &config.tpid,
+                "TPID must be empty or valid FIO address",
+            ));
+        }
+        let nodes = config.chain_nodes.join(" ");
+        let chain =
+            ChainClient::with_runtime(ChainConfig::new(chain_id, config.chain_nodes), runtime()?)
+                .map_err(|e| match e {
+                ChainError::InvalidInput(m) => FioPeerError::input("chain_nodes", &nodes, m),
+                other => other.into(),
+            })?;
+        let directory: Arc<dyn KeyDirectory> = Arc::new(chain.clone());
+        let wallet = Arc::new(Wallet::open(
+            &config.database_path,
+            key,
+            &config.fio_address,
+            directory,
+        )?);
         let engine = SyncEngine::new(
             wallet.clone(),
             chain.clone(),
@@ -214,7 +238,8 @@ impl FioWallet {
     }
 
     /// peer_new_com_request: asks `peer` to open a channel. Async because
-    /// the peer's key and inbox are looked up on chain first.
+    /// the peer's key and inbox are looked up on chain first; once the
+    /// lookup is done the request is queued even if the call is abandoned.
     pub async fn open_channel(
         &self,
         peer: String,
@@ -237,6 +262,9 @@ impl FioWallet {
             .await;
         match sent {
             Ok(sent) => Ok(sent?.into()),
+            // A panic goes on to uniffi, which turns it into the language's
+            // internal error; a cancelled task means the runtime is ending.
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(e) => Err(FioPeerError::Internal {
                 detail: e.to_string(),
             }),
@@ -411,6 +439,9 @@ impl FioWallet {
         relay: Option<String>,
         cancel: Option<Arc<SyncCancel>>,
     ) -> Result<SyncSummary, FioPeerError> {
+        if let Some(relay) = &relay {
+            check_relay(relay)?;
+        }
         let engine = self.engine.clone();
         let observer = self.events.observer();
         let report = cancellable(cancel, move |token| async move {

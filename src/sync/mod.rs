@@ -385,20 +385,20 @@ impl SyncEngine {
         })
     }
 
-    /// Runs `op` on the engine's runtime, one operation at a time.
-    async fn exclusive<T, F, Fut>(&self, op: F) -> Result<T, SyncError>
+    /// Runs `op` on the engine's runtime, one operation at a time, waiting
+    /// for the engine only until `cancel` is cancelled.
+    async fn exclusive<T, F, Fut>(&self, cancel: Option<CancelToken>, op: F) -> Result<T, SyncError>
     where
         F: FnOnce(Arc<Engine>) -> Fut + Send + 'static,
         Fut: Future<Output = Result<T, SyncError>> + Send + 'static,
         T: Send + 'static,
     {
         self.rt
-            .run(one_at_a_time(self.engine.clone(), None, op))
+            .run(one_at_a_time(self.engine.clone(), cancel, op))
             .await
     }
 
-    /// [`exclusive`](Self::exclusive), blocking the calling thread, and
-    /// waiting for the engine only until `cancel` is cancelled.
+    /// [`exclusive`](Self::exclusive), blocking the calling thread.
     fn exclusive_blocking<T, F, Fut>(
         &self,
         cancel: Option<CancelToken>,
@@ -423,14 +423,14 @@ impl SyncEngine {
 
     /// Our inbox, created on the configured relay if the wallet has none.
     pub async fn ensure_inbox(&self) -> Result<OwnInbox, SyncError> {
-        self.exclusive(|e| async move { e.ensure_inbox().await })
+        self.exclusive(None, |e| async move { e.ensure_inbox().await })
             .await
     }
 
     /// Registers our inbox URL as FIB/URL unless the chain already maps it
     /// (`force`: push anyway). True when an addaddress was pushed.
     pub async fn register_inbox(&self, force: bool) -> Result<bool, SyncError> {
-        self.exclusive(move |e| async move { e.register_inbox(force).await })
+        self.exclusive(None, move |e| async move { e.register_inbox(force).await })
             .await
     }
 
@@ -445,7 +445,7 @@ impl SyncEngine {
         progress: Option<Arc<dyn SyncProgress>>,
         cancel: CancelToken,
     ) -> Result<SyncReport, SyncError> {
-        self.exclusive(|e| async move {
+        self.exclusive(Some(cancel.clone()), |e| async move {
             let mut report = SyncReport::default();
             e.fetch(&mut report, progress.as_deref(), &cancel).await?;
             Ok(report)
@@ -459,7 +459,7 @@ impl SyncEngine {
         progress: Option<Arc<dyn SyncProgress>>,
         cancel: CancelToken,
     ) -> Result<SyncReport, SyncError> {
-        self.exclusive(|e| async move {
+        self.exclusive(Some(cancel.clone()), |e| async move {
             let mut report = SyncReport::default();
             e.deliver(&mut report, progress.as_deref(), &cancel).await?;
             Ok(report)
@@ -477,14 +477,10 @@ impl SyncEngine {
         cancel: CancelToken,
     ) -> Result<SyncReport, SyncError> {
         // A sync waiting for another one stops waiting when cancelled.
-        let waiting = Some(cancel.clone());
-        self.rt
-            .run(one_at_a_time(
-                self.engine.clone(),
-                waiting,
-                |e| async move { e.sync(progress.as_deref(), &cancel).await },
-            ))
-            .await
+        self.exclusive(Some(cancel.clone()), |e| async move {
+            e.sync(progress.as_deref(), &cancel).await
+        })
+        .await
     }
 
     /// [`sync`](Self::sync) for callers without an async runtime.
@@ -519,14 +515,10 @@ impl SyncEngine {
         progress: Option<Arc<dyn SyncProgress>>,
         cancel: CancelToken,
     ) -> Result<SyncReport, SyncError> {
-        let waiting = Some(cancel.clone());
-        self.rt
-            .run(one_at_a_time(
-                self.engine.clone(),
-                waiting,
-                |e| async move { e.replace_inbox(relay, progress.as_deref(), &cancel).await },
-            ))
-            .await
+        self.exclusive(Some(cancel.clone()), |e| async move {
+            e.replace_inbox(relay, progress.as_deref(), &cancel).await
+        })
+        .await
     }
 
     /// [`replace_inbox`](Self::replace_inbox) for callers without an async runtime.
@@ -556,6 +548,9 @@ impl Engine {
         cancel: &CancelToken,
     ) -> Result<SyncReport, SyncError> {
         let mut report = SyncReport::default();
+        if cancel.is_cancelled() {
+            return Err(SyncError::Cancelled);
+        }
         log::debug!("sync of {} begins", self.wallet.fio_address());
         // Deliver first: our own relay or the chain being down must not
         // hold up what we send to others.
@@ -573,6 +568,9 @@ impl Engine {
         };
         let registered_before = own.and_then(|i| i.registered_at).is_some();
         if due || !registered_before {
+            if cancel.is_cancelled() {
+                return Err(SyncError::Cancelled);
+            }
             if let Some(p) = progress {
                 p.progress(SyncPhase::Registering, &report);
             }

@@ -11,7 +11,7 @@ import fio_peer
 # Keys from the fiojs vectors; bindings/test.sh registers the addresses.
 ALICE = "5J9bWm2ThenDm3tjvmUgHtWCVMUdjRR1pxnRtnJjvKA4b2ut5WK"
 BOB = "5JoQtsKQuH8hC9MyvfJAqo6qmKLm8ePYNucs7tPu2YxG12trzBt"
-KEYS = {"alice": ALICE, "bob": BOB}
+KEYS = {"alice": ALICE, "bob": BOB, "fresh": ALICE}
 
 
 def config(tmp_path, name, **extra):

@@ -38,6 +38,14 @@ def test_wallet_errors_are_typed(tmp_path):
     with pytest.raises(fio_peer.FioPeerError.InvalidInput) as e:
         alice.update_com_data("bob@bind", "ftp://nowhere", False)
     assert e.value.field == "inbox"
+    with pytest.raises(fio_peer.FioPeerError.InvalidInput) as e:
+        asyncio.run(alice.move_inbox("garbage"))
+    assert e.value.field == "relay"
+    with pytest.raises(fio_peer.FioPeerError.InvalidInput) as e:
+        fio_peer.FioWallet.open(config(tmp_path, "fresh", long_poll_seconds=31))
+    assert e.value.field == "long_poll_seconds"
+    # A refused configuration leaves no database behind.
+    assert not (tmp_path / "fresh.sqlite").exists()
 
 
 def test_chain_refusals_name_the_field(tmp_path):
@@ -69,8 +77,8 @@ def waiting_wallet(tmp_path):
 def test_a_cancelled_handle_stops_a_long_poll_at_once(tmp_path):
     alice = waiting_wallet(tmp_path)
     handle = fio_peer.SyncCancel()
-    threading.Timer(0.3, handle.cancel).start()
     started = time.monotonic()
+    threading.Timer(0.3, handle.cancel).start()
     with pytest.raises(fio_peer.FioPeerError.Cancelled) as e:
         asyncio.run(alice.sync(handle))
     assert e.value.code() == 8
@@ -79,6 +87,16 @@ def test_a_cancelled_handle_stops_a_long_poll_at_once(tmp_path):
     # Cancelled stays cancelled: the next sync with it stops at once.
     with pytest.raises(fio_peer.FioPeerError.Cancelled):
         asyncio.run(alice.sync(handle))
+
+
+def test_a_sync_cancelled_before_it_starts_does_nothing(tmp_path):
+    alice = open_wallet(tmp_path, "alice")
+    handle = fio_peer.SyncCancel()
+    handle.cancel()
+    with pytest.raises(fio_peer.FioPeerError.Cancelled):
+        asyncio.run(alice.sync(handle))
+    # No inbox was created, nothing was registered.
+    assert alice.inbox() is None
 
 
 def test_a_handle_survives_the_syncs_that_end_without_it(tmp_path):

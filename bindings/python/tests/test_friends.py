@@ -94,3 +94,7 @@ def test_friends_private_addresses_and_private_requests(tmp_path):
     [own] = asyncio.run(fb.sent_requests()).items[:1]
     with pytest.raises(fio_peer.FioPeerError.NotAllowed):
         asyncio.run(fb.reject_request(own))
+    with pytest.raises(fio_peer.FioPeerError.NotAllowed):
+        asyncio.run(fb.pay_request(own, fio_peer.PaymentRecord(
+            payer_public_address="bc1qbob", payee_public_address="bc1qbob",
+            amount="0.5", chain_code="BTC", token_code="BTC", obt_id="tx-3")))

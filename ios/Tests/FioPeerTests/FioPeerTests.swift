@@ -220,8 +220,8 @@ final class FioPeerTests: XCTestCase {
     func testACancelledHandleStopsALongPoll() async throws {
         let a = try await waitingWallet()
         let handle = SyncCancel()
-        Task { try await Task.sleep(nanoseconds: 300_000_000); handle.cancel() }
         let started = Date()
+        Task { try await Task.sleep(nanoseconds: 300_000_000); handle.cancel() }
         do {
             _ = try await a.sync(cancel: handle)
             XCTFail("the sync was not cancelled")
@@ -229,6 +229,15 @@ final class FioPeerTests: XCTestCase {
         let elapsed = Date().timeIntervalSince(started)
         XCTAssertGreaterThanOrEqual(elapsed, 0.3)
         XCTAssertLessThan(elapsed, 10)
+    }
+
+    func testAHandleSurvivesTheSyncsThatEndWithoutIt() async throws {
+        let a = try FioWallet.open(config: config(tempDir(), "alice"))
+        let handle = SyncCancel()
+        let first = try await a.sync(cancel: handle)
+        XCTAssertTrue(first.registered)
+        XCTAssertFalse(handle.isCancelled())
+        _ = try await a.sync(cancel: handle)
     }
 
     /// uniffi's Swift does not pass a Task's cancellation to Rust:
