@@ -433,3 +433,52 @@ fn update_data_alias_is_accepted() {
         Action::UpdateComDataRequest
     );
 }
+
+/// A directory whose lookups wait until the test lets them go.
+struct SlowDirectory {
+    inner: std::sync::Arc<MapDirectory>,
+    gate: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
+}
+
+impl KeyDirectory for SlowDirectory {
+    fn public_key(
+        &self,
+        address: &fio_peer::protocol::FioAddress,
+    ) -> Result<fio_peer::crypto::PublicKey, DirectoryError> {
+        self.gate.lock().unwrap().recv().unwrap();
+        self.inner.public_key(address)
+    }
+}
+
+#[test]
+fn the_wallet_stays_usable_while_a_channel_request_looks_its_peer_up() {
+    let (dir, _alice, bob) = two();
+    let (release, gate) = std::sync::mpsc::channel();
+    let slow: std::sync::Arc<dyn KeyDirectory> = std::sync::Arc::new(SlowDirectory {
+        inner: dir,
+        gate: std::sync::Mutex::new(gate),
+    });
+    let key = fio_peer::crypto::PrivateKey::generate();
+    let carol = std::sync::Arc::new(Wallet::open_in_memory(key, "carol@demo", slow).unwrap());
+    let opening = {
+        let carol = carol.clone();
+        std::thread::spawn(move || carol.open_channel(&bob.address, None))
+    };
+    // The lookup is waiting; the wallet answers other calls meanwhile (on
+    // a thread of their own, so a wallet that waited would fail, not hang).
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert!(!opening.is_finished());
+    let (answered, answers) = std::sync::mpsc::channel();
+    {
+        let carol = carol.clone();
+        std::thread::spawn(move || {
+            let empty = carol.queue().unwrap().is_empty() && carol.channels().unwrap().is_empty();
+            answered.send(empty).unwrap();
+        });
+    }
+    let answer = answers.recv_timeout(std::time::Duration::from_secs(5));
+    assert_eq!(answer, Ok(true));
+    release.send(()).unwrap();
+    let sent = opening.join().unwrap().unwrap();
+    assert_eq!(sent.action, Action::NewComRequest);
+}

@@ -238,24 +238,17 @@ impl FioWallet {
     }
 
     /// peer_new_com_request: asks `peer` to open a channel. Async because
-    /// the peer's key and inbox are looked up on chain first; once the
-    /// lookup is done the request is queued even if the call is abandoned.
+    /// the peer's key and inbox are looked up on chain first (without the
+    /// wallet's lock); once they are, the request is queued even if the call
+    /// is abandoned.
     pub async fn open_channel(
         &self,
         peer: String,
         memo: Option<String>,
     ) -> Result<SentMessage, FioPeerError> {
-        let chain = self.engine.chain().clone();
         let wallet = self.wallet.clone();
         let sent = runtime()?
             .run(async move {
-                // Looked up (and cached) before the wallet's lock is taken,
-                // so no other call waits on the network; a failure shows
-                // as the wallet's own error below.
-                if let Some(address) = FioAddress::parse(&peer) {
-                    let _ = chain.fio_public_key(&address).await;
-                    let _ = chain.inbox(&address).await;
-                }
                 tokio::task::spawn_blocking(move || wallet.open_channel(&peer, memo.as_deref()))
                     .await
             })

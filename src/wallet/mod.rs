@@ -229,16 +229,22 @@ impl Wallet {
     /// peer_new_com_request: asks `peer` to open a channel. Sent as a first
     /// message (`NEW`), sealed to the peer's key from the directory.
     pub fn open_channel(&self, peer: &str, memo: Option<&str>) -> Result<Outgoing, WalletError> {
+        let peer = parse_address(peer, ErrorKind::InvalidRecipientFioAddress)?;
+        let directory = {
+            let inner = self.lock();
+            if peer == inner.ctx.address {
+                return Err(WalletError::Channel(
+                    "a wallet cannot open a channel with itself".into(),
+                ));
+            }
+            inner.ctx.directory.clone()
+        };
+        // Looked up without the lock: a chain lookup can take seconds, and
+        // no other call of the wallet should wait for it.
+        let peer_key = directory.public_key(&peer)?;
+        let peer_inbox = directory.inbox(&peer)?;
         let mut inner = self.lock();
         let Inner { conn, ctx } = &mut *inner;
-        let peer = parse_address(peer, ErrorKind::InvalidRecipientFioAddress)?;
-        if peer == ctx.address {
-            return Err(WalletError::Channel(
-                "a wallet cannot open a channel with itself".into(),
-            ));
-        }
-        let peer_key = ctx.directory.public_key(&peer)?;
-        let peer_inbox = ctx.directory.inbox(&peer)?;
         let tx = conn.unchecked_transaction()?;
         let existing = db::channel_by_peer(&tx, &ctx.address, &peer)?;
         if let Some(ch) = &existing {
