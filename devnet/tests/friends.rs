@@ -311,6 +311,13 @@ async fn story_two_a_private_funds_request_is_found_rejected_and_paid() {
         sent.items[1].status,
         RequestStatus::Paid(Box::new(paid.clone()))
     );
+    // The payee cannot answer its own request: it would pay itself.
+    let own = payee.pay_request(&sent.items[1], paid.clone()).await;
+    assert!(
+        matches!(own, Err(FriendsError::NotAddressedToUs(id)) if id == sent.items[1].fio_request_id)
+    );
+    let own = payee.reject_request(&sent.items[0]).await;
+    assert!(matches!(own, Err(FriendsError::NotAddressedToUs(_))));
     let actions = payee.received_actions().await.unwrap();
     assert_eq!(actions.items.len(), 2);
     assert_eq!(actions.items[1].content.record, paid);

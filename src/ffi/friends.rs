@@ -228,29 +228,29 @@ impl From<PrivateRequest> for PrivateRequestInfo {
     }
 }
 
-/// The request a pay or reject answers (only its id and payee count); it
-/// must be one we received, or we would pay ourselves.
-fn answered(request: &PrivateRequestInfo, us: &PublicKey) -> Result<PrivateRequest, FioPeerError> {
-    let key = |field: &str, value: &str| {
-        PublicKey::parse(value).map_err(|e| FioPeerError::input(field, value, e))
-    };
-    if key("payer_public_key", &request.payer_public_key)? != *us {
-        return Err(FioPeerError::NotAllowed {
-            detail: format!(
-                "request {} is not addressed to us: answer requests from received_requests",
-                request.fio_request_id
-            ),
-        });
+impl TryFrom<PrivateRequestInfo> for PrivateRequest {
+    type Error = FioPeerError;
+
+    fn try_from(r: PrivateRequestInfo) -> Result<Self, FioPeerError> {
+        let key = |field: &str, value: &str| {
+            PublicKey::parse(value).map_err(|e| FioPeerError::input(field, value, e))
+        };
+        Ok(PrivateRequest {
+            fio_request_id: r.fio_request_id,
+            payee_public_key: key("payee_public_key", &r.payee_public_key)?,
+            payer_public_key: key("payer_public_key", &r.payer_public_key)?,
+            payee_fio_address: r.payee_fio_address,
+            payer_fio_address: r.payer_fio_address,
+            content: r.request.into(),
+            status: match r.status {
+                PrivateRequestStatus::Requested => RequestStatus::Requested,
+                PrivateRequestStatus::Paid { record } => {
+                    RequestStatus::Paid(Box::new(record.into()))
+                }
+                PrivateRequestStatus::Rejected => RequestStatus::Rejected,
+            },
+        })
     }
-    Ok(PrivateRequest {
-        fio_request_id: request.fio_request_id,
-        payee_fio_address: request.payee_fio_address.clone(),
-        payee_public_key: key("payee_public_key", &request.payee_public_key)?,
-        payer_fio_address: request.payer_fio_address.clone(),
-        payer_public_key: key("payer_public_key", &request.payer_public_key)?,
-        content: NewFundsContent::default(),
-        status: RequestStatus::Requested,
-    })
 }
 
 /// Private requests read from the chain, and how many did not decrypt.
@@ -311,6 +311,7 @@ impl From<FriendsError> for FioPeerError {
             },
             e @ (FriendsError::NotAFriend(_)
             | FriendsError::NotOnTheirFriendList(_)
+            | FriendsError::NotAddressedToUs(_)
             | FriendsError::UnknownNbpa { .. }) => FioPeerError::NotAllowed {
                 detail: e.to_string(),
             },
@@ -325,14 +326,12 @@ impl From<FriendsError> for FioPeerError {
 #[derive(uniffi::Object)]
 pub struct FioFriends {
     inner: Arc<Friends>,
-    us: PublicKey,
 }
 
 impl FioFriends {
-    pub(crate) fn new(friends: Friends, us: PublicKey) -> FioFriends {
+    pub(crate) fn new(friends: Friends) -> FioFriends {
         FioFriends {
             inner: Arc::new(friends),
-            us,
         }
     }
 
@@ -468,7 +467,7 @@ impl FioFriends {
         request: PrivateRequestInfo,
         record: PaymentRecord,
     ) -> Result<(), FioPeerError> {
-        let request = answered(&request, &self.us)?;
+        let request = PrivateRequest::try_from(request)?;
         let record: RecordObtDataContent = record.into();
         self.run(|f| async move { f.pay_request(&request, record).await })
             .await
@@ -476,7 +475,7 @@ impl FioFriends {
 
     /// Rejects a received request.
     pub async fn reject_request(&self, request: PrivateRequestInfo) -> Result<(), FioPeerError> {
-        let request = answered(&request, &self.us)?;
+        let request = PrivateRequest::try_from(request)?;
         self.run(|f| async move { f.reject_request(&request).await })
             .await
     }

@@ -192,11 +192,10 @@ impl FioWallet {
                 ..FriendsConfig::default()
             },
         )?;
-        let us = wallet.public_key();
         Ok(Arc::new(FioWallet {
             wallet,
             engine,
-            friends: Arc::new(FioFriends::new(friends, us)),
+            friends: Arc::new(FioFriends::new(friends)),
             events: EventHub::new()?,
         }))
     }

@@ -81,6 +81,10 @@ pub enum FriendsError {
     /// our request.
     #[error("we are not on the friend list of {0}")]
     NotOnTheirFriendList(String),
+    /// A pay or reject of a request we did not receive (one we sent, say):
+    /// it would record a payment to ourselves.
+    #[error("request {0} is not addressed to us")]
+    NotAddressedToUs(u64),
     /// An NBPA-level grant names an NBPA we have not placed.
     #[error("no NBPA of ours for {chain_code}/{token_code}; place it first")]
     UnknownNbpa {
@@ -747,6 +751,7 @@ impl Friends {
         request: &PrivateRequest,
         record: RecordObtDataContent,
     ) -> Result<(), FriendsError> {
+        self.check_addressed_to_us(request)?;
         let send = PrivRecordSendContent {
             record: RecordObtDataContent {
                 status: STATUS_PAID.into(),
@@ -757,8 +762,16 @@ impl Friends {
         self.record_send_to(&request.payee_public_key, &send).await
     }
 
+    fn check_addressed_to_us(&self, request: &PrivateRequest) -> Result<(), FriendsError> {
+        if request.payer_public_key != *self.key.public_key() {
+            return Err(FriendsError::NotAddressedToUs(request.fio_request_id));
+        }
+        Ok(())
+    }
+
     /// Rejects a received request.
     pub async fn reject_request(&self, request: &PrivateRequest) -> Result<(), FriendsError> {
+        self.check_addressed_to_us(request)?;
         let send = PrivRecordSendContent {
             record: RecordObtDataContent {
                 status: STATUS_REJECTED.into(),
