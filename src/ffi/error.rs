@@ -221,6 +221,9 @@ impl From<SyncError> for FioPeerError {
             // FioWallet::open checks the settings it exposes first, so this
             // is the HTTP client failing to start.
             SyncError::Config(m) => FioPeerError::Internal { detail: m },
+            SyncError::InvalidRelay(relay) => {
+                FioPeerError::input("relay", &relay, "not an http(s) URL")
+            }
         }
     }
 }

@@ -10,9 +10,9 @@ use super::records::*;
 use super::{runtime, FioPeerError};
 use crate::chain::{ChainClient, ChainConfig, ChainError, ChainId};
 use crate::crypto::PrivateKey;
-use crate::friends::{Friends, FriendsConfig};
+use crate::friends::{check_tpid, Friends, FriendsConfig};
 use crate::protocol::FioAddress;
-use crate::sync::{CancelToken, SyncConfig, SyncEngine};
+use crate::sync::{check_relay_url, CancelToken, SyncConfig, SyncEngine, MAX_LONG_POLL};
 use crate::wallet::{KeyDirectory, Wallet};
 
 /// Where a wallet lives and what it talks to.
@@ -70,14 +70,6 @@ struct CancelOnDrop(CancelToken);
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
         self.0.cancel()
-    }
-}
-
-/// A relay must be an http(s) URL.
-fn check_relay(relay: &str) -> Result<(), FioPeerError> {
-    match url::Url::parse(relay) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(()),
-        _ => Err(FioPeerError::input("relay", relay, "not an http(s) URL")),
     }
 }
 
@@ -143,7 +135,7 @@ impl FioWallet {
         let key = PrivateKey::parse(&config.private_key)?;
         let chain_id = ChainId::parse(&config.chain_id)
             .map_err(|e| FioPeerError::input("chain_id", &config.chain_id, e))?;
-        if config.long_poll_seconds > 30 {
+        if u64::from(config.long_poll_seconds) > MAX_LONG_POLL.as_secs() {
             let value = config.long_poll_seconds.to_string();
             return Err(FioPeerError::input(
                 "long_poll_seconds",
@@ -152,15 +144,9 @@ impl FioWallet {
             ));
         }
         if let Some(relay) = &config.relay {
-            check_relay(relay)?;
+            check_relay_url(relay)?;
         }
-        if !config.tpid.is_empty() && FioAddress::parse(&config.tpid).is_none() {
-            return Err(FioPeerError::input(
-                "tpid",
-                &config.tpid,
-                "TPID must be empty or valid FIO address",
-            ));
-        }
+        check_tpid(&config.tpid)?;
         let nodes = config.chain_nodes.join(" ");
         let chain =
             ChainClient::with_runtime(ChainConfig::new(chain_id, config.chain_nodes), runtime()?)
@@ -431,9 +417,6 @@ impl FioWallet {
         relay: Option<String>,
         cancel: Option<Arc<SyncCancel>>,
     ) -> Result<SyncSummary, FioPeerError> {
-        if let Some(relay) = &relay {
-            check_relay(relay)?;
-        }
         let engine = self.engine.clone();
         let observer = self.events.observer();
         let report = cancellable(cancel, move |token| async move {

@@ -116,6 +116,18 @@ fn invalid(field: &'static str, value: &str, message: &str) -> FriendsError {
     }
 }
 
+/// A `tpid` must be empty or a FIO address (the FIP's rule).
+pub fn check_tpid(tpid: &str) -> Result<(), FriendsError> {
+    if !tpid.is_empty() && FioAddress::parse(tpid).is_none() {
+        return Err(invalid(
+            "tpid",
+            tpid,
+            "TPID must be empty or valid FIO address",
+        ));
+    }
+    Ok(())
+}
+
 /// One NBPA to place: the chain and token codes stay readable, the address
 /// is encrypted at the three levels.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -232,13 +244,7 @@ impl Friends {
         chain: ChainClient,
         config: FriendsConfig,
     ) -> Result<Friends, FriendsError> {
-        if !config.tpid.is_empty() && FioAddress::parse(&config.tpid).is_none() {
-            return Err(invalid(
-                "tpid",
-                &config.tpid,
-                "TPID must be empty or valid FIO address",
-            ));
-        }
+        check_tpid(&config.tpid)?;
         if config.max_fee < 0 {
             return Err(invalid(
                 "max_fee",

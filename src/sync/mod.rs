@@ -100,6 +100,9 @@ pub enum SyncError {
     Cancelled,
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A relay that is not an http(s) URL.
+    #[error("{0:?} is not an http(s) URL")]
+    InvalidRelay(String),
 }
 
 /// Cancels a running sync between steps, and ends its waits for a relay's
@@ -173,6 +176,17 @@ async fn unless_cancelled<T>(
     tokio::select! {
         r = fut => r,
         _ = cancel.cancelled() => Err(SyncError::Cancelled),
+    }
+}
+
+/// The longest a fetch may wait on a relay (the relay API's limit).
+pub const MAX_LONG_POLL: Duration = Duration::from_secs(30);
+
+/// A relay must be an http(s) URL.
+pub fn check_relay_url(relay: &str) -> Result<(), SyncError> {
+    match url::Url::parse(relay) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(()),
+        _ => Err(SyncError::InvalidRelay(relay.to_string())),
     }
 }
 
@@ -354,18 +368,11 @@ impl SyncEngine {
         if !(1..=500).contains(&config.fetch_batch) {
             return Err(SyncError::Config("fetch_batch must be 1–500".into()));
         }
-        if config.long_poll > Duration::from_secs(30) {
+        if config.long_poll > MAX_LONG_POLL {
             return Err(SyncError::Config("long_poll must be at most 30 s".into()));
         }
         if let Some(relay) = &config.relay {
-            match url::Url::parse(relay) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-                _ => {
-                    return Err(SyncError::Config(format!(
-                        "{relay:?} is not an http(s) URL"
-                    )))
-                }
-            }
+            check_relay_url(relay)?;
         }
         let http = crate::chain::client::http_client(config.timeout).map_err(SyncError::Config)?;
         let rt = chain.runtime().clone();
@@ -640,6 +647,7 @@ impl Engine {
         let relay = relay
             .or_else(|| self.config.relay.clone())
             .ok_or(SyncError::NoRelay)?;
+        check_relay_url(&relay)?;
         let mut report = SyncReport::default();
         if cancel.is_cancelled() {
             return Err(SyncError::Cancelled);
