@@ -8,11 +8,9 @@
 #   android/check.sh       (prints "android check: N passed, M failed")
 set -euo pipefail
 cd "$(dirname "$0")/.."
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+source scripts/apt.sh
 if ! command -v aarch64-linux-gnu-gcc >/dev/null; then
-  as_root apt-get update -qq >&2
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    gcc-aarch64-linux-gnu libc6-dev-arm64-cross >&2
+  apt_install gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 fi
 rustup target add aarch64-linux-android >&2
 if CC_aarch64_linux_android=aarch64-linux-gnu-gcc AR_aarch64_linux_android=aarch64-linux-gnu-ar \

@@ -15,11 +15,7 @@ cargo build --locked -q -p fio-devnet -p fio-inbox --bins
 
 KOTLIN_VERSION=2.4.20
 tools=$root/target/tools
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-apt_install() {
-  as_root apt-get update -qq >&2
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
-}
+source scripts/apt.sh
 # A JDK to run kotlinc and the tests, JNA (≥ 5.12) for the generated Kotlin,
 # gcc for the Swift checks' C caller.
 if [ ! -f /usr/share/java/jna.jar ] || ! command -v java >/dev/null || ! command -v gcc >/dev/null; then
@@ -42,29 +38,8 @@ work=$(mktemp -d)
 pids=()
 stop_servers() { [ ${#pids[@]} -eq 0 ] || kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; pids=(); }
 trap 'stop_servers; rm -rf "$work"' EXIT
-listening() {  # the address a server printed, waiting up to 10 s
-  for _ in $(seq 100); do
-    addr=$(sed -n 's/.*listening on \([0-9.:]*\).*/\1/p' "$1" | head -1)
-    [ -n "$addr" ] && { echo "http://$addr"; return; }
-    sleep 0.1
-  done
-  echo "no address in $1:" >&2; cat "$1" >&2; return 1
-}
-# A devnet and a relay on loopback, fresh for each suite (FIP-3 state lives
-# on the chain and would carry over). bindings/genesis.json gives Alice and
-# Bob (keys from the fiojs vectors) FIO for FIP-3's fees.
-start_servers() {
-  local dir
-  dir=$(mktemp -d -p "$work")
-  target/debug/fio-devnet --listen 127.0.0.1:0 --genesis bindings/genesis.json --database "$dir/devnet.sqlite" >"$dir/devnet.log" 2>&1 &
-  pids+=($!)
-  target/debug/fio-inbox --listen 127.0.0.1:0 --database "$dir/relay.sqlite" --no-rate-limits >"$dir/relay.log" 2>&1 &
-  pids+=($!)
-  FIO_TEST_DEVNET=$(listening "$dir/devnet.log")
-  FIO_TEST_RELAY=$(listening "$dir/relay.log")
-  export FIO_TEST_DEVNET FIO_TEST_RELAY
-}
-export FIO_TEST_CHAIN_ID=cf057bbfb72640471fd910bcb67639c22df9f92470936cddc1ade0e2f2e7dc4f
+# start_servers: a devnet and a relay on loopback, fresh for each suite.
+source bindings/servers.sh
 
 status=0
 log=$work/results

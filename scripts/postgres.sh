@@ -10,7 +10,7 @@
 # the server runs as the `postgres` user (initdb refuses root).
 set -euo pipefail
 
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+source "$(dirname "$0")/apt.sh"
 
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
 
@@ -22,8 +22,7 @@ case "${1:-}" in
 start)
   if [ -z "$(pg_bin)" ] || [ ! -x "$(pg_bin)/initdb" ]; then
     echo "installing postgresql from Debian" >&2
-    as_root apt-get update -qq >&2
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    apt_install postgresql
   fi
   bin=$(pg_bin)
   dir=$(mktemp -d /tmp/fio-inbox-pg.XXXXXX)

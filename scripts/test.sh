@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 log() { printf '\n== %s\n' "$*" >&2; }
 
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+source scripts/apt.sh
 
 # --- system packages -------------------------------------------------------
 # node ≥ 18 and npm run the live interop tests against fiojs/fiosdk.
@@ -22,16 +22,14 @@ elif [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 18 ]; then
 fi
 if [ "$need_node" = 1 ]; then
   log "installing nodejs and npm from Debian"
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  apt_install nodejs npm
 fi
 
 # python3-venv gives the bindings' tests their own pytest (bindings/test.sh
 # installs the JDK, JNA and gcc for the Kotlin and Swift checks itself).
 if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
   log "installing python3-venv from Debian"
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+  apt_install python3-venv
 fi
 
 # --- PostgreSQL for the relay's second backend ------------------------------

@@ -5,6 +5,7 @@
 //! the library holds a lock or runs a future: a callback may call back into
 //! the library, and a slow one delays only later callbacks.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
@@ -241,7 +242,7 @@ struct Record {
 struct Bridge {
     sender: SyncSender<Record>,
     logger: Arc<RwLock<Option<Arc<dyn Logger>>>>,
-    dropped: std::sync::atomic::AtomicU64,
+    dropped: Arc<AtomicU64>,
 }
 
 impl log::Log for Bridge {
@@ -259,8 +260,7 @@ impl log::Log for Bridge {
             message: record.args().to_string(),
         };
         if let Err(TrySendError::Full(_)) = self.sender.try_send(record) {
-            self.dropped
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -274,17 +274,15 @@ fn bridge() -> Result<&'static Bridge, FioPeerError> {
         let (sender, records) = mpsc::sync_channel::<Record>(LOG_BACKLOG);
         let logger: Arc<RwLock<Option<Arc<dyn Logger>>>> = Arc::default();
         let current = logger.clone();
+        let dropped: Arc<AtomicU64> = Arc::default();
+        let counted = dropped.clone();
         std::thread::Builder::new()
             .name("fio-peer-log".into())
             .spawn(move || {
                 for record in records {
                     let l = current.read().unwrap_or_else(|e| e.into_inner()).clone();
                     if let Some(l) = l {
-                        let dropped = BRIDGE
-                            .get()
-                            .and_then(|b| b.as_ref().ok())
-                            .map(|b| b.dropped.swap(0, std::sync::atomic::Ordering::Relaxed))
-                            .unwrap_or(0);
+                        let dropped = counted.swap(0, Ordering::Relaxed);
                         let message = if dropped > 0 {
                             format!("{} ({dropped} earlier records dropped)", record.message)
                         } else {
@@ -299,7 +297,7 @@ fn bridge() -> Result<&'static Bridge, FioPeerError> {
         Ok(Bridge {
             sender,
             logger,
-            dropped: Default::default(),
+            dropped,
         })
     });
     bridge.as_ref().map_err(|message| FioPeerError::Internal {

@@ -1038,10 +1038,10 @@ impl Engine {
                             break;
                         }
                         let (row, bytes) = (item.row, item.envelope.len() as u64);
-                        let message_id = item.message_id.clone();
+                        let sent = (item.peer.clone(), item.message_id.clone());
                         let outcome = engine.deliver_one(item).await;
                         let ok = matches!(outcome, DeliveryOutcome::Delivered { .. });
-                        outcomes.push((row, bytes, message_id, outcome));
+                        outcomes.push((row, bytes, sent, outcome));
                         if !ok {
                             stopped = true;
                             break;
@@ -1060,25 +1060,23 @@ impl Engine {
                 if stopped {
                     blocked.insert(peer.clone());
                 }
-                for (row, bytes, message_id, outcome) in list {
+                for (row, bytes, sent, outcome) in list {
                     match &outcome {
                         DeliveryOutcome::Delivered { .. } => {
                             report.delivered += 1;
                             report.delivered_bytes += bytes;
                         }
                         DeliveryOutcome::Retry { error, .. } => {
-                            log::info!(
-                                "delivery of {message_id} to {peer} will be retried: {error}"
-                            );
+                            log::info!("delivery of {} to {peer} will be retried: {error}", sent.1);
                             report.retrying += 1
                         }
                         DeliveryOutcome::Failed { error } => {
-                            log::warn!("delivery of {message_id} to {peer} failed: {error}");
+                            log::warn!("delivery of {} to {peer} failed: {error}", sent.1);
                             report.failed += 1
                         }
                     }
                     if progress.is_some() {
-                        delivered.push((peer.clone(), message_id, outcome.clone()));
+                        delivered.push((sent, outcome.clone()));
                     }
                     outcomes.push((row, outcome));
                 }
@@ -1088,10 +1086,8 @@ impl Engine {
                     .await?;
             }
             if let Some(p) = progress {
-                for (peer, message_id, outcome) in &delivered {
-                    if let Some(peer) = FioAddress::parse(peer) {
-                        p.delivered(&peer, message_id, outcome);
-                    }
+                for ((peer, message_id), outcome) in &delivered {
+                    p.delivered(peer, message_id, outcome);
                 }
             }
             if let Some(p) = progress {
