@@ -1,11 +1,24 @@
 // fio-peer for Android: the generated Kotlin bindings (package fio.peer) and
 // libfio_peer.so for each ABI, built by build-android.sh (cargo-ndk) before
-// every build. Include it as a module: include(":fio-peer") with
-// project(":fio-peer").projectDir = file("path/to/fio-peer/android").
+// every build. Use it as a module (include(":fio-peer") with
+// project(":fio-peer").projectDir = file("path/to/fio-peer/android")), or
+// depend on the published AAR (`publishReleasePublicationToReleaseRepository`,
+// see docs/releasing.md).
+//
+// No plugin versions here: a consuming app's own AGP and Kotlin versions
+// apply (its settings' pluginManagement). settings.gradle.kts beside this
+// file pins them only for building this module on its own.
 plugins {
-    id("com.android.library") version "8.7.3"
-    id("org.jetbrains.kotlin.android") version "2.1.0"
+    id("com.android.library")
+    id("org.jetbrains.kotlin.android")
+    `maven-publish`
 }
+
+// The Rust crate's version (Cargo.toml) is the artifact's version.
+val fioPeerVersion: String = Regex("""(?m)^version = "([^"]+)"""")
+    .find(projectDir.resolve("../Cargo.toml").readText())!!.groupValues[1]
+group = "io.github.fio-peer"
+version = fioPeerVersion
 
 android {
     namespace = "fio.peer"
@@ -29,6 +42,10 @@ android {
         jniLibs.useLegacyPackaging = false
     }
 
+    publishing {
+        singleVariant("release") { withSourcesJar() }
+    }
+
     compileOptions {
         sourceCompatibility = JavaVersion.VERSION_17
         targetCompatibility = JavaVersion.VERSION_17
@@ -40,10 +57,40 @@ kotlin {
 }
 
 dependencies {
-    // uniffi's Kotlin needs JNA ≥ 5.12 (the aar carries libjnidispatch per ABI)
-    // and kotlinx-coroutines for suspend functions.
-    implementation("net.java.dev.jna:jna:5.15.0@aar")
+    // uniffi's Kotlin needs JNA ≥ 5.12; 5.17 is the first whose aar's
+    // libjnidispatch.so is aligned for 16 KB pages (Play requires it for
+    // target SDK 35 updates). `api`: the generated classes expose JNA types.
+    // kotlinx-coroutines for the suspend functions.
+    api("net.java.dev.jna:jna:5.17.0@aar")
     implementation("org.jetbrains.kotlinx:kotlinx-coroutines-core:1.8.1")
+}
+
+// The AAR and a POM that declares JNA (as an aar) and kotlinx-coroutines.
+publishing {
+    publications {
+        register<MavenPublication>("release") {
+            artifactId = "fio-peer-android"
+            afterEvaluate { from(components["release"]) }
+            pom {
+                name.set("fio-peer for Android")
+                description.set("Private wallet-to-wallet payment messaging on the FIO Protocol (FIP-24, FIP-3)")
+                url.set("https://github.com/fio-peer/fio-peer")
+                licenses {
+                    license {
+                        name.set("Apache-2.0")
+                        url.set("https://www.apache.org/licenses/LICENSE-2.0")
+                    }
+                }
+            }
+        }
+    }
+    repositories {
+        // scripts/release.sh publishes here; a team's own repository replaces it.
+        maven {
+            name = "release"
+            url = uri(projectDir.resolve("../target/maven"))
+        }
+    }
 }
 
 val cargoNdk by tasks.registering(Exec::class) {

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the bindings and runs their tests, each suite on a fresh devnet and
 # relay: Python under pytest (in a venv), Kotlin on the JVM (kotlinc from the
-# npm package kotlin-compiler, JNA from Debian), and the Swift checks
-# (bindings/swift/check.sh), then `cargo check` for Android
-# (android/check.sh). Installs what it needs. Ends with one line
+# npm package kotlin-compiler, JNA from Debian), the Swift package compiled
+# and its XCTest suite run in a Debian trixie root (bindings/swift/test.sh),
+# then `cargo check` for Android (android/check.sh) and the release
+# process's tests (tests/release). Installs what it needs. Ends with one line
 # "N passed, M failed".
 #
 #   bindings/test.sh
@@ -16,10 +17,9 @@ cargo build --locked -q -p fio-devnet -p fio-inbox --bins
 KOTLIN_VERSION=2.4.20
 tools=$root/target/tools
 source scripts/apt.sh
-# A JDK to run kotlinc and the tests, JNA (≥ 5.12) for the generated Kotlin,
-# gcc for the Swift checks' C caller.
-if [ ! -f /usr/share/java/jna.jar ] || ! command -v java >/dev/null || ! command -v gcc >/dev/null; then
-  apt_install libjna-java default-jdk-headless gcc libc6-dev
+# A JDK to run kotlinc and the tests, JNA (≥ 5.12) for the generated Kotlin.
+if [ ! -f /usr/share/java/jna.jar ] || ! command -v java >/dev/null; then
+  apt_install libjna-java default-jdk-headless
 fi
 if [ ! -x "$tools/kotlinc/bin/kotlinc" ]; then
   command -v npm >/dev/null || apt_install npm
@@ -78,15 +78,21 @@ fi
 set -e
 stop_servers
 
-# Swift: no compiler here; the header, checksums and a C caller instead.
+# Swift: the package and its tests compiled by Swift 6.0 and run.
 set +e
-bindings/swift/check.sh 2>&1 | tee -a "$log" >&2
+bindings/swift/test.sh 2>&1 | tee -a "$log" >&2
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
 set -e
 
 # Android: the library type-checks for aarch64-linux-android.
 set +e
 android/check.sh 2>&1 | tee -a "$log" >&2
+[ "${PIPESTATUS[0]}" = 0 ] || status=1
+set -e
+
+# The release process, on a scratch copy (it uses the Swift root's SwiftPM).
+set +e
+"$venv/bin/pytest" -q -p no:cacheprovider tests/release 2>&1 | tee -a "$log" >&2
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
 set -e
 

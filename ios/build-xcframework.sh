@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds FioPeerFFI.xcframework (device + simulator, plus macOS for `swift
 # test`) from the size-optimised profile, and generates Sources/FioPeer/
-# FioPeer.swift with the in-repo uniffi-bindgen. Needs macOS with Xcode and
-# rustup.
+# FioPeer.swift with the in-repo uniffi-bindgen; then zips the XCFramework
+# for a release (target/ios/FioPeerFFI.xcframework.zip) and prints its
+# SwiftPM checksum, which scripts/release.sh writes into Package.swift.
+# Needs macOS with Xcode and rustup.
 #
 #   ios/build-xcframework.sh
 set -euo pipefail
@@ -12,7 +14,7 @@ profile=release-smaller
 targets=(aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios aarch64-apple-darwin x86_64-apple-darwin)
 rustup target add "${targets[@]}"
 for t in "${targets[@]}"; do
-  cargo build --locked -p fio-peer --lib --features ffi --profile "$profile" --target "$t"
+  cargo rustc --locked -p fio-peer --lib --features ffi --profile "$profile" --target "$t" --crate-type staticlib
 done
 
 work=target/ios
@@ -38,4 +40,9 @@ xcodebuild -create-xcframework \
   -library "$work/libfio_peer_sim.a" -headers "$work/include" \
   -library "$work/libfio_peer_macos.a" -headers "$work/include" \
   -output ios/FioPeerFFI.xcframework
+# The release asset: the framework at the zip's root, as SwiftPM expects.
+zip=$work/FioPeerFFI.xcframework.zip
+(cd ios && ditto -c -k --sequesterRsrc --keepParent FioPeerFFI.xcframework "../$zip")
+swift package compute-checksum "$zip" >"$zip.checksum"
 echo "ios/FioPeerFFI.xcframework and ios/Sources/FioPeer/FioPeer.swift are ready"
+echo "release asset: $zip (checksum $(cat "$zip.checksum"))"

@@ -3,8 +3,9 @@
 #
 #   scripts/test.sh
 #
-# Needs: the Rust toolchain (cargo), and root or sudo for apt-get when node
-# or PostgreSQL is missing. Ends with one line "N passed, M failed".
+# Needs: the Rust toolchain (rustup and cargo), and root or sudo (apt-get
+# for what is missing; debootstrap, chroot and mount for the Swift root).
+# Prints the time of each step, then one line "N passed, M failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,63 +13,93 @@ log() { printf '\n== %s\n' "$*" >&2; }
 
 source scripts/apt.sh
 
-# --- system packages -------------------------------------------------------
-# node ≥ 18 and npm run the live interop tests against fiojs/fiosdk.
+started=$SECONDS
+step_times=()
+step() {  # step NAME: closes the previous step's timing and logs the next
+  [ -z "${step_name:-}" ] || step_times+=("$(printf '%5ds  %s' $((SECONDS - step_start)) "$step_name")")
+  step_name=$1 step_start=$SECONDS
+  [ -z "$1" ] || log "$1"
+}
+
+# --- system packages, in one apt run ------------------------------------------
+# node ≥ 18 and npm: the live interop tests against fiojs/fiosdk; python3-venv:
+# the bindings' pytest; PostgreSQL: the relay's second backend; a JDK and JNA:
+# the Kotlin suite; debootstrap: the Swift root; the aarch64 cross compiler and
+# qemu-user: the ARM64 run.
+step "installing what is missing from Debian"
+packages=()
 need_node=0
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   need_node=1
 elif [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 18 ]; then
   need_node=1
 fi
-if [ "$need_node" = 1 ]; then
-  log "installing nodejs and npm from Debian"
-  apt_install nodejs npm
-fi
+[ "$need_node" = 0 ] || packages+=(nodejs npm)
+python3 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || packages+=(postgresql)
+{ [ -f /usr/share/java/jna.jar ] && command -v java >/dev/null; } || packages+=(libjna-java default-jdk-headless)
+command -v debootstrap >/dev/null || packages+=(debootstrap)
+command -v aarch64-linux-gnu-gcc >/dev/null || packages+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+command -v qemu-aarch64 >/dev/null || packages+=(qemu-user)
+[ ${#packages[@]} -eq 0 ] || apt_install "${packages[@]}"
 
-# python3-venv gives the bindings' tests their own pytest (bindings/test.sh
-# installs the JDK, JNA and gcc for the Kotlin and Swift checks itself).
-if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
-  log "installing python3-venv from Debian"
-  apt_install python3-venv
-fi
+# The Swift root (Debian trixie with swiftlang, scripts/swift-root.sh) is
+# mostly downloading: made in the background while Rust compiles.
+swift_log=$(mktemp)
+scripts/swift-root.sh >"$swift_log" 2>&1 &
+swift_pid=$!
 
 # --- PostgreSQL for the relay's second backend ------------------------------
 # A throwaway cluster on loopback (installed from Debian if missing); the
 # relay's tests run every scenario on it as well as on SQLite, and must not
 # skip it here.
-log "starting a private PostgreSQL server on loopback"
+step "starting a private PostgreSQL server on loopback"
 eval "$(scripts/postgres.sh start)"
 export FIO_INBOX_REQUIRE_POSTGRES=1
-cleanup() { scripts/postgres.sh stop "$FIO_INBOX_PG_DIR" 2>/dev/null || true; rm -f "${out:-}"; }
+cleanup() {
+  kill "$swift_pid" 2>/dev/null || true
+  scripts/postgres.sh stop "$FIO_INBOX_PG_DIR" 2>/dev/null || true
+  rm -f "${out:-}" "$swift_log"
+}
 trap cleanup EXIT
 
 # --- npm packages (pinned by tests/interop/package-lock.json) -------------
-log "installing @fioprotocol/fiojs@1.0.2 and @fioprotocol/fiosdk@1.10.3"
+step "installing @fioprotocol/fiojs@1.0.2 and @fioprotocol/fiosdk@1.10.3"
 (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
 
 # --- Rust ------------------------------------------------------------------
-log "cargo fmt --check"
+step "cargo fmt --check"
 cargo fmt --all -- --check
 
 # uniffi/ only wraps uniffi's own bindgen main; it is built by the bindings
 # scripts, and leaving it out here saves compiling uniffi_bindgen twice.
 skip=(--exclude fio-peer-uniffi-bindgen)
 
-log "cargo clippy"
-cargo clippy --workspace "${skip[@]}" --all-targets --locked -- -D warnings
-cargo clippy -p fio-peer --features ffi --lib --locked -- -D warnings
+# One pass with the FFI layer on: it checks src/ffi and everything else.
+step "cargo clippy"
+cargo clippy --workspace "${skip[@]}" --all-targets --features fio-peer/ffi --locked -- -D warnings
 
-log "cargo test (vectors, Wycheproof, properties, live interop, wallet engine, relay on SQLite and PostgreSQL, chain client, devnet, end to end, CLI, doc tests)"
+step "cargo test (vectors, Wycheproof, properties, live interop, wallet engine, relay on SQLite and PostgreSQL, chain client, devnet, end to end, CLI, doc tests)"
 out=$(mktemp)
 set +e
 cargo test --workspace "${skip[@]}" --locked 2>&1 | tee "$out"
 status=${PIPESTATUS[0]}
 
-log "bindings (uniffi: Python under pytest, Kotlin on the JVM, the Swift checks)"
+step "the core's suites on ARM64 (aarch64-unknown-linux-gnu under qemu-aarch64)"
+scripts/test-arm64.sh 2>&1 | tee -a "$out"
+astatus=${PIPESTATUS[0]}
+
+step "waiting for the Swift root"
+if ! wait "$swift_pid"; then cat "$swift_log" >&2; fi
+
+step "bindings (uniffi: Python under pytest, Kotlin on the JVM, Swift in the trixie root, Android check, release)"
 # Only its closing line goes to the sum; the suites' own lines go to stderr.
 bindings/test.sh | tee -a "$out"
 bstatus=${PIPESTATUS[0]}
 set -e
+step ""
+log "time per step (total $((SECONDS - started)) s)"
+printf '%s\n' "${step_times[@]}" >&2
 
 # One closing line for the whole run, summed over every test binary and the
 # bindings' own "N passed, M failed" line.
@@ -81,4 +112,4 @@ for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
         passed += int(m.group(1)); failed += int(m.group(2))
 print(f"{passed} passed, {failed} failed")
 PY
-[ "$status" = 0 ] && [ "$bstatus" = 0 ]
+[ "$status" = 0 ] && [ "$astatus" = 0 ] && [ "$bstatus" = 0 ]

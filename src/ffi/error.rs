@@ -44,6 +44,11 @@ pub enum FioPeerError {
     /// 8: cancelled by the app.
     #[error("cancelled")]
     Cancelled,
+    /// 9: the database was written by a newer fio-peer (schema `found`;
+    /// this build understands up to `supported`). Nothing was changed:
+    /// update the app, or open another file.
+    #[error("the database has schema version {found}, newer than this fio-peer understands ({supported}); update the app")]
+    DatabaseTooNew { found: u32, supported: u32 },
     /// 10: the library could not start a thread or its runtime, or a
     /// callback of the app failed in a way the bindings could not convey.
     #[error("internal error: {detail}")]
@@ -78,6 +83,7 @@ impl FioPeerError {
             FioPeerError::RelayRejected { .. } => 6,
             FioPeerError::Storage { .. } => 7,
             FioPeerError::Cancelled => 8,
+            FioPeerError::DatabaseTooNew { .. } => 9,
             FioPeerError::Internal { .. } => 10,
         }
     }
@@ -121,8 +127,13 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for FioPeerError {
 
 impl From<StoreError> for FioPeerError {
     fn from(e: StoreError) -> Self {
-        FioPeerError::Storage {
-            detail: e.to_string(),
+        match e {
+            StoreError::NewerSchema { found, supported } => {
+                FioPeerError::DatabaseTooNew { found, supported }
+            }
+            e => FioPeerError::Storage {
+                detail: e.to_string(),
+            },
         }
     }
 }

@@ -4,6 +4,7 @@ listeners that fail, and objects released."""
 import asyncio
 import gc
 import os
+import sqlite3
 import threading
 import time
 
@@ -251,3 +252,20 @@ def test_an_inbox_move_tells_the_peer_and_can_be_cancelled(tmp_path):
         chain_nodes=[os.environ["FIO_TEST_DEVNET"]]))
     with pytest.raises(fio_peer.FioPeerError.NotAllowed):
         asyncio.run(lone.move_inbox(None))
+
+
+def test_a_database_from_a_newer_build_is_refused_unchanged(tmp_path):
+    wallet = open_wallet(tmp_path, "alice")
+    del wallet
+    gc.collect()
+    path = tmp_path / "alice.sqlite"
+    db = sqlite3.connect(path)
+    supported = db.execute("PRAGMA user_version").fetchone()[0]
+    db.execute(f"PRAGMA user_version = {supported + 7}")
+    db.close()
+    before = path.read_bytes()
+    with pytest.raises(fio_peer.FioPeerError.DatabaseTooNew) as e:
+        fio_peer.FioWallet.open(config(tmp_path, "alice"))
+    assert (e.value.found, e.value.supported) == (supported + 7, supported)
+    assert e.value.code() == 9
+    assert path.read_bytes() == before

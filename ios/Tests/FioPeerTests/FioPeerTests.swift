@@ -1,8 +1,9 @@
 // The Kotlin suite's story (bindings/kotlin/Main.kt) in Swift: all ten
 // FIP-24 actions between two wallets, the FIP-3 stories, and how the
 // bindings behave (async calls, typed errors, callbacks from the library's
-// threads, cancellation, release). Run by ios/run-tests.sh on macOS, which
-// starts the devnet and relay and sets FIO_TEST_*.
+// threads, the logger bridge, cancellation, release). Run by
+// bindings/swift/test.sh (Linux, CI) and ios/run-tests.sh (macOS), which
+// start the devnet and relay and set FIO_TEST_*.
 import Foundation
 import XCTest
 @testable import FioPeer
@@ -24,12 +25,62 @@ func tempDir() -> URL {
     return dir
 }
 
-func config(_ dir: URL, _ name: String, longPoll: UInt32 = 0) -> WalletConfig {
+func config(_ dir: URL, _ name: String, longPoll: UInt32 = 0, key: String? = nil,
+            database: String? = nil, nodes: [String]? = nil) -> WalletConfig {
     WalletConfig(
-        databasePath: dir.appendingPathComponent("\(name).sqlite").path,
-        privateKey: keys[name]!, fioAddress: "\(name)@bind",
-        chainId: env("FIO_TEST_CHAIN_ID"), chainNodes: [env("FIO_TEST_DEVNET")],
+        databasePath: dir.appendingPathComponent("\(database ?? name).sqlite").path,
+        privateKey: key ?? keys[name]!, fioAddress: "\(name)@bind",
+        chainId: env("FIO_TEST_CHAIN_ID"), chainNodes: nodes ?? [env("FIO_TEST_DEVNET")],
         relay: env("FIO_TEST_RELAY"), longPollSeconds: longPoll, tpid: "")
+}
+
+/// Waits up to `seconds` for `condition`, polling; returns whether it held.
+func eventually(_ seconds: Double = 10, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return true }
+        Thread.sleep(forTimeInterval: 0.02)
+    }
+    return condition()
+}
+
+/// The library's event threads in this process (Linux names them in /proc).
+func eventThreads() -> Int {
+    let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+    return tasks.filter {
+        (try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) == "fio-peer-events"
+    }.count
+}
+
+/// Records the logger bridge's calls and whether any came on `caller`.
+final class LogRecorder: Logger, @unchecked Sendable {
+    private let lock = NSLock()
+    private var records: [(LogLevel, String)] = []
+    private(set) var onMainThread = false
+
+    func log(level: LogLevel, target: String, message: String) throws {
+        lock.lock(); defer { lock.unlock() }
+        records.append((level, message))
+        if Thread.isMainThread { onMainThread = true }
+    }
+
+    func snapshot() -> [(LogLevel, String)] {
+        lock.lock(); defer { lock.unlock() }
+        return records
+    }
+}
+
+/// A listener with a bug: it throws on every event, and counts them.
+final class Thrower: WalletListener, @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    var calls: Int { lock.lock(); defer { lock.unlock() }; return count }
+
+    func onEvent(event: WalletEvent) throws {
+        lock.lock(); count += 1; lock.unlock()
+        throw FioPeerError.Internal(detail: "a bug in the app")
+    }
 }
 
 /// Keeps every event and whether it came on the main thread.
@@ -207,6 +258,65 @@ final class FioPeerTests: XCTestCase {
         } catch let error as FioPeerError {
             XCTAssertEqual(error.code(), 5)
         }
+        // Another key on Alice's database.
+        XCTAssertThrowsError(try FioWallet.open(config: config(dir, "bob", key: bob, database: "alice"))) { error in
+            guard case FioPeerError.Storage = error else { return XCTFail("\(error)") }
+            XCTAssertEqual((error as! FioPeerError).code(), 7)
+        }
+        let lost = try FioWallet.open(config: config(dir, "lost", key: alice, nodes: ["http://127.0.0.1:9"]))
+        do {
+            _ = try await lost.lookupPublicKey(fioAddress: "alice@bind")
+            XCTFail("a closed port answered")
+        } catch let error as FioPeerError {
+            guard case .Network = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(error.code(), 4)
+        }
+    }
+
+    func testTheLoggerBridgeHearsTheSyncOffTheCallersThread() async throws {
+        let records = LogRecorder()
+        try setLogger(logger: records, level: .info)
+        defer { try? setLogger(logger: nil, level: .info) }
+        _ = try await FioWallet.open(config: config(tempDir(), "alice")).sync()
+        XCTAssertTrue(eventually { records.snapshot().contains { $0.1.hasPrefix("sync: ") } })
+        let seen = records.snapshot()
+        XCTAssertTrue(seen.contains { $0.0 == .info && $0.1.hasPrefix("sync: ") })
+        XCTAssertFalse(seen.contains { $0.0 == .debug || $0.0 == .trace })
+        XCTAssertFalse(records.onMainThread)
+    }
+
+    func testAListenerThatThrowsDoesNotStopTheEvents() async throws {
+        let dir = tempDir()
+        let b = try FioWallet.open(config: config(dir, "bob"))
+        let a = try FioWallet.open(config: config(dir, "alice"))
+        _ = try await b.sync()
+        let thrower = Thrower()
+        a.setListener(listener: thrower)
+        let hello = try await a.openChannel(peer: "bob@bind", memo: nil)
+        _ = try await a.sync()
+        XCTAssertTrue(eventually { thrower.calls >= 3 }, "\(thrower.calls) calls")
+        let heard = Recorder()
+        a.setListener(listener: heard)
+        _ = try await b.sync(); _ = try await a.sync()
+        heard.waitFor("bob's status") {
+            if case .some(.peerStatus) = status($0, hello.messageId) { return true }
+            return false
+        }
+    }
+
+    func testReleasingTheWalletEndsItsEventThread() throws {
+        let dir = tempDir()
+        let before = eventThreads()
+        do {
+            let a = try FioWallet.open(config: config(dir, "alice"))
+            a.setListener(listener: Recorder())
+            let friends = a.friends()
+            XCTAssertTrue(eventually(5) { eventThreads() == before + 1 }, "\(eventThreads()) threads")
+            _ = try friends.friendCount()
+        }
+        XCTAssertTrue(eventually(5) { eventThreads() == before }, "\(eventThreads()) threads")
+        // Released, the database opens again.
+        XCTAssertTrue(try FioWallet.open(config: config(dir, "alice")).channels().isEmpty)
     }
 
     /// Alice with her inbox registered, reopened so that a sync's fetch
