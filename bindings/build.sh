@@ -11,13 +11,17 @@ profile=debug
 flags=()
 if [ "${1:-}" = "--release" ]; then profile=release; flags=(--release); fi
 
-cargo build --locked -p fio-peer --lib --features ffi "${flags[@]}"
+# The whole workspace with the FFI on: the library, uniffi-bindgen, and the
+# devnet and relay the suites run against. The same packages and features
+# as scripts/test.sh's `cargo test`, so after it nothing is compiled again.
+cargo build --locked --workspace --features fio-peer/ffi "${flags[@]}"
 lib="target/$profile/libfio_peer.so"
+bindgen="target/$profile/uniffi-bindgen"
 out=bindings/generated
 rm -rf "$out"
 for language in kotlin swift python; do
   # Library mode runs `cargo metadata`: run from inside the workspace.
-  cargo run --locked -q -p fio-peer-uniffi-bindgen -- generate --library "$lib" \
+  "$bindgen" generate --library "$lib" \
     --language "$language" --out-dir "$out/$language" --no-format >/dev/null
 done
 # The Python module loads the library from its own directory.

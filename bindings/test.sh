@@ -11,8 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+# Also builds fio-devnet and fio-inbox.
 bindings/build.sh >&2
-cargo build --locked -q -p fio-devnet -p fio-inbox --bins
 
 KOTLIN_VERSION=2.4.20
 tools=$root/target/tools

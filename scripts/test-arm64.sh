@@ -19,6 +19,9 @@ rustup target list --installed | grep -qx "$target" || rustup target add "$targe
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu"
 export CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
+# No debug info for the emulated binaries: they link much faster, and a
+# failure's backtrace is read on x86_64 anyway.
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C debuginfo=0"
 suites=(fiojs_vectors fio_dm_vectors fip3_vectors wycheproof properties
         wallet_conversation wallet_exceptions wallet_security chain_client chain_transactions)
 args=(--lib)

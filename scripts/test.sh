@@ -71,18 +71,20 @@ step "installing @fioprotocol/fiojs@1.0.2 and @fioprotocol/fiosdk@1.10.3"
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
-# uniffi/ only wraps uniffi's own bindgen main; it is built by the bindings
-# scripts, and leaving it out here saves compiling uniffi_bindgen twice.
-skip=(--exclude fio-peer-uniffi-bindgen)
+# A CI build is never rebuilt piecemeal: incremental artifacts only cost.
+export CARGO_INCREMENTAL=0
 
 # One pass with the FFI layer on: it checks src/ffi and everything else.
+# uniffi/ only wraps uniffi's own bindgen main: nothing to lint.
 step "cargo clippy"
-cargo clippy --workspace "${skip[@]}" --all-targets --features fio-peer/ffi --locked -- -D warnings
+cargo clippy --workspace --exclude fio-peer-uniffi-bindgen --all-targets --features fio-peer/ffi --locked -- -D warnings
 
 step "cargo test (vectors, Wycheproof, properties, live interop, wallet engine, relay on SQLite and PostgreSQL, chain client, devnet, end to end, CLI, doc tests)"
 out=$(mktemp)
 set +e
-cargo test --workspace "${skip[@]}" --locked 2>&1 | tee "$out"
+# The FFI on and the whole workspace (uniffi-bindgen included): the same
+# packages and features as bindings/build.sh, which then builds nothing anew.
+cargo test --workspace --features fio-peer/ffi --locked 2>&1 | tee "$out"
 status=${PIPESTATUS[0]}
 
 step "the core's suites on ARM64 (aarch64-unknown-linux-gnu under qemu-aarch64)"

@@ -362,7 +362,7 @@ impl Friends {
     /// Removes a friend (by FIO address or FIO key) from our list on chain
     /// (removefriend; the chain drops what we granted them) and locally.
     pub async fn remove_friend(&self, friend: &str) -> Result<(), FriendsError> {
-        let found = self.wallet.with_db(|c| store::find_friend(c, friend))?;
+        let found = self.wallet.read_db(|c| store::find_friend(c, friend))?;
         let friend = found.ok_or_else(|| FriendsError::NotAFriend(friend.to_string()))?;
         let pushed = self
             .push(PrivacyAction::RemoveFriend(RemoveFriend {
@@ -385,11 +385,11 @@ impl Friends {
 
     /// Our friends in the order they were added.
     pub fn friends(&self, limit: u32, offset: u32) -> Result<Vec<Friend>, FriendsError> {
-        Ok(self.wallet.with_db(|c| store::friends(c, limit, offset))?)
+        Ok(self.wallet.read_db(|c| store::friends(c, limit, offset))?)
     }
 
     pub fn friend_count(&self) -> Result<u64, FriendsError> {
-        Ok(self.wallet.with_db(store::friend_count)?)
+        Ok(self.wallet.read_db(store::friend_count)?)
     }
 
     /// Whether the owner of `fio_address` has us on their friend list.
@@ -560,7 +560,7 @@ impl Friends {
 
     /// Our placed NBPAs.
     pub fn own_nbpas(&self) -> Result<Vec<PlacedNbpa>, FriendsError> {
-        Ok(self.wallet.with_db(store::own_nbpas)?)
+        Ok(self.wallet.read_db(store::own_nbpas)?)
     }
 
     /// Grants a friend (FIO address or key) up to five decrypt keys
@@ -573,7 +573,7 @@ impl Friends {
                 "Min 1, Max 5 decrypt keys are allowed",
             ));
         }
-        let found = self.wallet.with_db(|c| store::find_friend(c, friend))?;
+        let found = self.wallet.read_db(|c| store::find_friend(c, friend))?;
         let friend = found.ok_or_else(|| FriendsError::NotAFriend(friend.to_string()))?;
         let pair = self.pair(&friend.public_key);
         let address = self.address.as_str();
@@ -603,7 +603,7 @@ impl Friends {
                     );
                     let mut placed = self
                         .wallet
-                        .with_db(|c| store::own_nbpa(c, &chain, &token))?
+                        .read_db(|c| store::own_nbpa(c, &chain, &token))?
                         .ok_or_else(|| FriendsError::UnknownNbpa {
                             chain_code: chain.clone(),
                             token_code: token.clone(),
@@ -654,7 +654,7 @@ impl Friends {
 
     /// (level, level_index) of what we granted a friend.
     pub fn grants_of(&self, friend: &PublicKey) -> Result<Vec<(String, String)>, FriendsError> {
-        Ok(self.wallet.with_db(|c| store::grants_of(c, friend))?)
+        Ok(self.wallet.read_db(|c| store::grants_of(c, friend))?)
     }
 
     /// The NBPA the owner of `fio_address` placed for `chain_code`/
@@ -721,7 +721,7 @@ impl Friends {
         }
         let known = self
             .wallet
-            .with_db(|c| store::find_friend(c, &payer.to_fio_string()))?;
+            .read_db(|c| store::find_friend(c, &payer.to_fio_string()))?;
         if known.is_none() {
             self.add_friend_key(&payer, address.as_str()).await?;
         }
@@ -820,7 +820,7 @@ impl Friends {
         &self,
         index: impl Fn(&Pair) -> String,
     ) -> Result<HashMap<String, (Friend, Arc<Pair>)>, FriendsError> {
-        let friends = self.wallet.with_db(store::all_friends)?;
+        let friends = self.wallet.read_db(store::all_friends)?;
         Ok(friends
             .into_iter()
             .map(|f| {
@@ -934,7 +934,7 @@ impl Friends {
 
     /// Send actions our friends recorded for us (payments and rejections).
     pub async fn received_actions(&self) -> Result<Fetched<ReceivedAction>, FriendsError> {
-        let friends = self.wallet.with_db(store::all_friends)?;
+        let friends = self.wallet.read_db(store::all_friends)?;
         let keys: Vec<PublicKey> = friends.iter().map(|f| f.public_key).collect();
         let (items, skipped) = self
             .actions_at(&keys, |p| p.index_for_us.clone(), false)

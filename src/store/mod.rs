@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_requests_queue.sql"),
     include_str!("migrations/0003_outbox_inbox.sql"),
     include_str!("migrations/0004_friends.sql"),
+    include_str!("migrations/0005_registration_check.sql"),
 ];
 
 /// The schema version this build writes.
@@ -40,6 +41,21 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
     )?;
     configure(&conn)?;
     migrate(&conn, SCHEMA_VERSION)?;
+    Ok(conn)
+}
+
+/// A read-only connection to a wallet database that [`open`] has brought up
+/// to date. In WAL mode its reads see the last commit and never wait for a
+/// writer's transaction, so local reads stay fast while a sync writes.
+pub fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    // Waits only for a checkpoint's brief exclusive moments, never for a
+    // write transaction.
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.set_prepared_statement_cache_capacity(128);
     Ok(conn)
 }
 

@@ -21,8 +21,8 @@
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -259,7 +259,6 @@ struct Engine {
     chain: ChainClient,
     http: reqwest::Client,
     config: SyncConfig,
-    last_registration_check: Mutex<Option<Instant>>,
     /// One sync, fetch, delivery or inbox change at a time per engine.
     busy: tokio::sync::Mutex<()>,
 }
@@ -385,7 +384,6 @@ impl SyncEngine {
                     deliver_concurrency: config.deliver_concurrency.max(1),
                     ..config
                 },
-                last_registration_check: Mutex::new(None),
                 busy: tokio::sync::Mutex::new(()),
             }),
             rt,
@@ -566,13 +564,12 @@ impl Engine {
         if own.is_none() && self.config.relay.is_none() {
             return Ok(report);
         }
-        let due = {
-            let last = self
-                .last_registration_check
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            last.is_none_or(|t| t.elapsed() >= self.config.registration_check)
-        };
+        // The last check's time is in the database: a cold start (a
+        // background job, an extension) does not check again before it is due.
+        let due = own.as_ref().and_then(|i| i.checked_at).is_none_or(|at| {
+            let age = crate::wallet::now().saturating_sub(at);
+            age < 0 || age as u64 >= self.config.registration_check.as_secs()
+        });
         let registered_before = own.and_then(|i| i.registered_at).is_some();
         if due || !registered_before {
             if cancel.is_cancelled() {
@@ -632,6 +629,7 @@ impl Engine {
             inbox_url: c.inbox_url.clone(),
             registered_at: None,
             registered_tx: None,
+            checked_at: None,
         };
         let stored = inbox.clone();
         self.blocking(move |w| w.set_own_inbox(&stored)).await?;
@@ -689,16 +687,11 @@ impl Engine {
         let me = self.blocking(|w| Ok(w.fio_address())).await?;
         self.chain.invalidate(&me);
         let current = self.chain.inbox(&me).await?;
-        let checked = || {
-            *self
-                .last_registration_check
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()) = Some(Instant::now())
-        };
         if current.as_ref() == Some(&location) && !force {
-            checked();
             if inbox.registered_at.is_none() {
                 self.blocking(|w| w.record_registration(None)).await?;
+            } else {
+                self.blocking(|w| w.record_registration_check()).await?;
             }
             return Ok(false);
         }
@@ -713,7 +706,6 @@ impl Engine {
             )
             .await?;
         drop(key);
-        checked();
         self.chain.invalidate(&me);
         let id = pushed.transaction_id.clone();
         self.blocking(move |w| w.record_registration(Some(&id)))

@@ -6,15 +6,26 @@
 //! Every call is one SQLite transaction. An incoming message's replay guard
 //! (UNIQUE channel, direction, message_id), its effects, its queue item and
 //! its replies commit together or not at all.
+//!
+//! What a phone app needs (issue 15), by construction:
+//! - No network I/O under the lock or in a write transaction: the key
+//!   directory (the chain) belongs to [`Wallet`], outside the lock, and the
+//!   state behind the lock ([`Inner`]: the write connection and `Ctx`)
+//!   holds nothing that can reach the network. A sender's key is looked up
+//!   first (`senders.rs`), then the lock is taken.
+//! - Local reads (queue, channels, history, requests, inbox, automation)
+//!   use a read connection of their own on a database file (WAL), so they
+//!   never wait for a receive's transaction.
 
 mod db;
 mod outbox;
 mod receive;
+mod senders;
 mod types;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -27,13 +38,26 @@ use crate::store;
 
 pub(crate) use outbox::now_ms;
 pub use outbox::{DeliveryOutcome, Destination, OutboxItem, OutboxState, OwnInbox};
+pub use senders::{LOOKUPS_PER_BATCH, NOT_REGISTERED_FOR, NOT_REGISTERED_MAX};
 pub use types::*;
+
+use senders::{SenderKeys, SenderLookup};
 
 use db::ChannelRow;
 
 /// A FIP-24 wallet on one SQLite database.
 pub struct Wallet {
     inner: Mutex<Inner>,
+    /// Local reads, on a database file; `None` in memory (reads then share
+    /// the write connection).
+    reader: Option<Mutex<Connection>>,
+    /// The chain: called only without the lock.
+    directory: Arc<dyn KeyDirectory>,
+    senders: SenderLookup,
+    address: FioAddress,
+    public_key: PublicKey,
+    /// Copies of `Ctx`'s settings for reads that must not wait for the lock.
+    settings: RwLock<(Automation, Option<InboxLocation>)>,
 }
 
 struct Inner {
@@ -46,7 +70,6 @@ struct Inner {
 struct Ctx {
     key: PrivateKey,
     address: FioAddress,
-    directory: Arc<dyn KeyDirectory>,
     automation: Automation,
     inbox: Option<InboxLocation>,
     /// Channel secrets by channel id, with the peer key they were derived
@@ -78,7 +101,10 @@ impl Wallet {
         fio_address: &str,
         directory: Arc<dyn KeyDirectory>,
     ) -> Result<Self, WalletError> {
-        Self::with_connection(store::open(path.as_ref())?, key, fio_address, directory)
+        let path = path.as_ref();
+        let mut wallet = Self::with_connection(store::open(path)?, key, fio_address, directory)?;
+        wallet.reader = Some(Mutex::new(store::open_reader(path)?));
+        Ok(wallet)
     }
 
     /// A wallet on an in-memory database (tests, benchmarks).
@@ -124,16 +150,23 @@ impl Wallet {
                 (automation, None)
             }
         };
+        let public_key = *key.public_key();
+        let settings = RwLock::new((automation.clone(), inbox.clone()));
         let ctx = Ctx {
             key,
-            address,
-            directory,
+            address: address.clone(),
             automation,
             inbox,
             channel_keys: HashMap::new(),
         };
         Ok(Wallet {
             inner: Mutex::new(Inner { conn, ctx }),
+            reader: None,
+            directory,
+            senders: SenderLookup::new(),
+            address,
+            public_key,
+            settings,
         })
     }
 
@@ -144,11 +177,11 @@ impl Wallet {
     }
 
     pub fn fio_address(&self) -> FioAddress {
-        self.lock().ctx.address.clone()
+        self.address.clone()
     }
 
     pub fn public_key(&self) -> PublicKey {
-        *self.lock().ctx.key.public_key()
+        self.public_key
     }
 
     /// Runs `f` on the wallet's database (FIP-3's tables live beside the
@@ -157,13 +190,34 @@ impl Wallet {
         f(&self.lock().conn)
     }
 
+    /// Runs a read on the read connection (the write connection in memory):
+    /// it sees the last commit and never waits for a write transaction.
+    pub(crate) fn read_db<T>(&self, f: impl FnOnce(&Connection) -> T) -> T {
+        match &self.reader {
+            Some(reader) => f(&reader.lock().unwrap_or_else(|e| e.into_inner())),
+            None => self.with_db(f),
+        }
+    }
+
+    fn settings(&self) -> std::sync::RwLockReadGuard<'_, (Automation, Option<InboxLocation>)> {
+        self.settings.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn settings_mut(&self) -> std::sync::RwLockWriteGuard<'_, (Automation, Option<InboxLocation>)> {
+        self.settings.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set_inbox_copy(&self, inbox: Option<InboxLocation>) {
+        self.settings_mut().1 = inbox;
+    }
+
     /// The wallet's key, for the sync engine's chain transactions.
     pub(crate) fn private_key(&self) -> PrivateKey {
         self.lock().ctx.key.clone()
     }
 
     pub fn automation(&self) -> Automation {
-        self.lock().ctx.automation.clone()
+        self.settings().0.clone()
     }
 
     /// Sets the automations. Released addresses are checked here, so an
@@ -189,13 +243,14 @@ impl Wallet {
             "UPDATE identity SET automation = ?1 WHERE id = 1",
             params![json],
         )?;
+        self.settings_mut().0 = automation.clone();
         inner.ctx.automation = automation;
         Ok(())
     }
 
     /// Our inbox, sent as `return_address` when we open a channel.
     pub fn inbox(&self) -> Option<InboxLocation> {
-        self.lock().ctx.inbox.clone()
+        self.settings().1.clone()
     }
 
     pub fn set_inbox(&self, inbox: Option<InboxLocation>) -> Result<(), WalletError> {
@@ -207,42 +262,40 @@ impl Wallet {
                 inbox.as_ref().map(|i| i.address.clone())
             ],
         )?;
+        self.set_inbox_copy(inbox.clone());
         inner.ctx.inbox = inbox;
         Ok(())
     }
 
     /// Every channel, most recently updated first.
     pub fn channels(&self) -> Result<Vec<Channel>, WalletError> {
-        let inner = self.lock();
-        Ok(db::all_channels(&inner.conn)?
+        Ok(self
+            .read_db(db::all_channels)?
             .into_iter()
             .map(ChannelRow::public)
             .collect())
     }
 
     pub fn channel(&self, peer: &str) -> Result<Option<Channel>, WalletError> {
-        let inner = self.lock();
         let peer = parse_address(peer, ErrorKind::InvalidRecipientFioAddress)?;
-        Ok(db::channel_by_peer(&inner.conn, &inner.ctx.address, &peer)?.map(ChannelRow::public))
+        Ok(self
+            .read_db(|c| db::channel_by_peer(c, &self.address, &peer))?
+            .map(ChannelRow::public))
     }
 
     /// peer_new_com_request: asks `peer` to open a channel. Sent as a first
     /// message (`NEW`), sealed to the peer's key from the directory.
     pub fn open_channel(&self, peer: &str, memo: Option<&str>) -> Result<Outgoing, WalletError> {
         let peer = parse_address(peer, ErrorKind::InvalidRecipientFioAddress)?;
-        let directory = {
-            let inner = self.lock();
-            if peer == inner.ctx.address {
-                return Err(WalletError::Channel(
-                    "a wallet cannot open a channel with itself".into(),
-                ));
-            }
-            inner.ctx.directory.clone()
-        };
+        if peer == self.address {
+            return Err(WalletError::Channel(
+                "a wallet cannot open a channel with itself".into(),
+            ));
+        }
         // Looked up without the lock: a chain lookup can take seconds, and
         // no other call of the wallet should wait for it.
-        let peer_key = directory.public_key(&peer)?;
-        let peer_inbox = directory.inbox(&peer)?;
+        let peer_key = self.directory.public_key(&peer)?;
+        let peer_inbox = self.directory.inbox(&peer)?;
         let mut inner = self.lock();
         let Inner { conn, ctx } = &mut *inner;
         let tx = conn.unchecked_transaction()?;
@@ -491,10 +544,11 @@ impl Wallet {
     /// identify the sender, decrypt, verify, validate the content, then in one
     /// transaction persist, run automations, queue and build replies.
     pub fn receive(&self, envelope: &[u8]) -> Result<Received, WalletError> {
+        let senders = self.look_up_senders([envelope]);
         let mut inner = self.lock();
         let Inner { conn, ctx } = &mut *inner;
         let tx = conn.unchecked_transaction()?;
-        let result = ctx.receive(&tx, envelope);
+        let result = ctx.receive(&tx, envelope, &senders);
         match &result {
             // A rejection may carry an error status reply: keep it.
             Ok(_) | Err(WalletError::Rejected { .. }) => tx.commit()?,
@@ -532,12 +586,13 @@ impl Wallet {
         envelopes: &[&[u8]],
         hold: bool,
     ) -> Result<Vec<Result<Received, WalletError>>, WalletError> {
+        let senders = self.look_up_senders(envelopes.iter().copied());
         let mut inner = self.lock();
         let Inner { conn, ctx } = &mut *inner;
         let tx = conn.transaction()?;
         let mut results = Vec::with_capacity(envelopes.len());
         for envelope in envelopes {
-            match ctx.receive(&tx, envelope) {
+            match ctx.receive(&tx, envelope, &senders) {
                 // Directory failures happen before any write: that envelope waits.
                 Err(WalletError::Directory(e)) => {
                     if hold {
@@ -560,13 +615,17 @@ impl Wallet {
         &self,
         limit: usize,
     ) -> Result<Vec<Result<Received, WalletError>>, WalletError> {
+        let held = self.read_db(|c| outbox::held(c, limit))?;
+        if held.is_empty() {
+            return Ok(Vec::new());
+        }
+        let senders = self.look_up_senders(held.iter().map(|(_, e)| e.as_bytes()));
         let mut inner = self.lock();
         let Inner { conn, ctx } = &mut *inner;
         let tx = conn.transaction()?;
-        let held = outbox::held(&tx, limit)?;
         let mut results = Vec::with_capacity(held.len());
         for (id, envelope) in held {
-            match ctx.receive(&tx, envelope.as_bytes()) {
+            match ctx.receive(&tx, envelope.as_bytes(), &senders) {
                 Err(WalletError::Directory(e)) => {
                     outbox::held_again(&tx, id, &e.to_string())?;
                     results.push(Err(WalletError::Directory(e)))
@@ -582,10 +641,17 @@ impl Wallet {
         Ok(results)
     }
 
+    /// Phase one of a receive: the keys of first contacts' senders, from
+    /// the chain, before the lock is taken (see `senders.rs`).
+    fn look_up_senders<'a>(&self, envelopes: impl IntoIterator<Item = &'a [u8]>) -> SenderKeys {
+        let key = self.private_key();
+        self.senders
+            .look_up(self.directory.as_ref(), &key, envelopes)
+    }
+
     /// Unhandled queue items, oldest first.
     pub fn queue(&self) -> Result<Vec<QueueItem>, WalletError> {
-        let inner = self.lock();
-        db::queue(&inner.conn)
+        self.read_db(db::queue)
     }
 
     /// Marks a queue item handled (`queue_id` is [`QueueItem::id`]).
@@ -605,18 +671,16 @@ impl Wallet {
 
     /// Every message with `peer`, oldest first.
     pub fn history(&self, peer: &str) -> Result<Vec<MessageRecord>, WalletError> {
-        let inner = self.lock();
         let peer = parse_address(peer, ErrorKind::InvalidRecipientFioAddress)?;
-        db::history(&inner.conn, &inner.ctx.address, &peer)
+        self.read_db(|c| db::history(c, &self.address, &peer))
     }
 
     /// Requests in both directions, with `peer` or with everyone.
     pub fn requests(&self, peer: Option<&str>) -> Result<Vec<RequestRecord>, WalletError> {
-        let inner = self.lock();
         let peer = peer
             .map(|p| parse_address(p, ErrorKind::InvalidRecipientFioAddress))
             .transpose()?;
-        db::requests(&inner.conn, peer.as_ref())
+        self.read_db(|c| db::requests(c, peer.as_ref()))
     }
 }
 

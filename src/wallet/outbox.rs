@@ -86,6 +86,8 @@ pub struct OwnInbox {
     /// Unix seconds of the last successful addaddress.
     pub registered_at: Option<i64>,
     pub registered_tx: Option<String>,
+    /// Unix seconds of the last time the chain was seen mapping it.
+    pub checked_at: Option<i64>,
 }
 
 impl std::fmt::Debug for OwnInbox {
@@ -94,6 +96,7 @@ impl std::fmt::Debug for OwnInbox {
             .field("relay", &self.relay)
             .field("inbox_url", &self.inbox_url)
             .field("registered_at", &self.registered_at)
+            .field("checked_at", &self.checked_at)
             .finish_non_exhaustive()
     }
 }
@@ -303,7 +306,7 @@ impl Wallet {
         Ok(inner
             .conn
             .query_row(
-                "SELECT relay, inbox_id, credential, inbox_url, registered_at, registered_tx FROM own_inbox WHERE id = 1",
+                "SELECT relay, inbox_id, credential, inbox_url, registered_at, registered_tx, checked_at FROM own_inbox WHERE id = 1",
                 [],
                 |r| {
                     Ok(OwnInbox {
@@ -313,6 +316,7 @@ impl Wallet {
                         inbox_url: r.get(3)?,
                         registered_at: r.get(4)?,
                         registered_tx: r.get(5)?,
+                        checked_at: r.get(6)?,
                     })
                 },
             )
@@ -332,15 +336,16 @@ impl Wallet {
             params![inbox.inbox_id, super::now()],
         )?;
         tx.execute(
-            "INSERT OR REPLACE INTO own_inbox (id, relay, inbox_id, credential, inbox_url, registered_at, registered_tx)
-             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT OR REPLACE INTO own_inbox (id, relay, inbox_id, credential, inbox_url, registered_at, registered_tx, checked_at)
+             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 inbox.relay,
                 inbox.inbox_id,
                 inbox.credential,
                 inbox.inbox_url,
                 inbox.registered_at,
-                inbox.registered_tx
+                inbox.registered_tx,
+                inbox.checked_at
             ],
         )?;
         tx.execute(
@@ -348,6 +353,7 @@ impl Wallet {
             params![location.kind.code(), location.address],
         )?;
         tx.commit()?;
+        self.set_inbox_copy(Some(location.clone()));
         inner.ctx.inbox = Some(location);
         Ok(())
     }
@@ -367,6 +373,7 @@ impl Wallet {
                     inbox_url: r.get(3)?,
                     registered_at: None,
                     registered_tx: None,
+                    checked_at: None,
                 })
             })?
             .collect::<Result<_, _>>()?;
@@ -392,12 +399,22 @@ impl Wallet {
             })? as u64)
     }
 
-    /// Records that our inbox URL is registered on chain.
+    /// Records that our inbox URL is registered on chain (and so checked).
     pub fn record_registration(&self, transaction_id: Option<&str>) -> Result<(), WalletError> {
         let inner = self.lock();
         inner.conn.execute(
-            "UPDATE own_inbox SET registered_at = ?1, registered_tx = COALESCE(?2, registered_tx) WHERE id = 1",
+            "UPDATE own_inbox SET registered_at = ?1, registered_tx = COALESCE(?2, registered_tx), checked_at = ?1 WHERE id = 1",
             params![super::now(), transaction_id],
+        )?;
+        Ok(())
+    }
+
+    /// Records that the chain was seen mapping our inbox URL now.
+    pub fn record_registration_check(&self) -> Result<(), WalletError> {
+        let inner = self.lock();
+        inner.conn.execute(
+            "UPDATE own_inbox SET checked_at = ?1 WHERE id = 1",
+            params![super::now()],
         )?;
         Ok(())
     }

@@ -10,6 +10,7 @@
 use rusqlite::{params, Connection};
 
 use super::db::{self, ChannelRow};
+use super::senders::SenderKeys;
 use super::types::*;
 use super::{now, Acceptance, Ctx};
 use crate::crypto::Signature;
@@ -38,19 +39,27 @@ enum Plan {
 }
 
 impl Ctx {
+    /// Phase two of a receive, under the wallet's lock: `senders` holds
+    /// the chain's answers gathered before it (no lookup happens here).
     pub(super) fn receive(
         &mut self,
         conn: &Connection,
         body: &[u8],
+        senders: &SenderKeys,
     ) -> Result<Received, WalletError> {
         let envelope = Envelope::parse(body).map_err(rejected)?;
         match envelope.id_token {
-            IdToken::New => self.receive_new(conn, &envelope.content),
+            IdToken::New => self.receive_new(conn, &envelope.content, senders),
             IdToken::Token(token) => self.receive_channel(conn, &token, &envelope.content),
         }
     }
 
-    fn receive_new(&mut self, conn: &Connection, content: &[u8]) -> Result<Received, WalletError> {
+    fn receive_new(
+        &mut self,
+        conn: &Connection,
+        content: &[u8],
+        senders: &SenderKeys,
+    ) -> Result<Received, WalletError> {
         let plaintext = open_new(&self.key, content)
             .map_err(|_| rejected(ProtocolError::new(ErrorKind::DecryptionFailure)))?;
         let (data_text, sig_text) = parse_plaintext(&plaintext).map_err(rejected)?;
@@ -61,7 +70,7 @@ impl Ctx {
                 &data.sender_fio_address,
             ))
         })?;
-        let sender_key = match self.directory.public_key(&sender) {
+        let sender_key = match senders.get(&sender) {
             Ok(key) => key,
             Err(DirectoryError::NotFound(_)) => {
                 return Err(rejected(ProtocolError::with_value(

@@ -5,7 +5,7 @@
 //! figure (cache cleared before each call: 1,000 ECDHs and their indexes)
 //! is printed beside it.
 //!
-//!   cargo bench -p fio-devnet --bench friends
+//!   cargo bench -p fio-peer-system-tests --bench friends
 //!
 //! The devnet (in memory) and the wallet run in this process on loopback.
 

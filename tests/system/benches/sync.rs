@@ -3,7 +3,7 @@
 //! receive rate measured in the same run on the same messages and the same
 //! wallet state. Target (issue 5): the sync takes 3 s or less.
 //!
-//!   cargo bench -p fio-devnet --bench sync
+//!   cargo bench -p fio-peer-system-tests --bench sync
 //!
 //! Everything runs in this process on loopback: the devnet, Bob's relay
 //! (SQLite, synchronous=FULL) and Bob's wallet (SQLite, synchronous=FULL),
