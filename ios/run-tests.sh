@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d ios/FioPeerFFI.xcframework ] || ios/build-xcframework.sh
+# The README's Swift quick start is part of the test target.
+bindings/snippet.py swift >ios/Tests/FioPeerTests/Quickstart.swift
 cargo build --locked -q -p fio-devnet -p fio-inbox --bins
 work=$(mktemp -d)
 pids=()

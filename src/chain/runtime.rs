@@ -36,6 +36,15 @@ impl NetRuntime {
         self.0 .0.as_ref().expect("present until drop").handle()
     }
 
+    /// Starts `fut` on this runtime without waiting for it.
+    pub fn spawn<F>(&self, fut: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle().spawn(fut)
+    }
+
     /// Runs `fut` on this runtime and awaits it from any executor.
     pub async fn run<F>(&self, fut: F) -> F::Output
     where

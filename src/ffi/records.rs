@@ -479,6 +479,52 @@ pub struct SyncSummary {
     pub registered: bool,
     /// The registration check failed; the sync went on.
     pub registration_error: Option<String>,
+    /// Why the sync ended: everything done, or a limit of `SyncOptions`.
+    pub stopped: SyncStop,
+}
+
+/// Why a sync ended without an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum SyncStop {
+    /// Everything due was done.
+    Complete,
+    /// The time budget ran out; what was done is kept, the next sync goes on.
+    Budget,
+    /// `max_messages` envelopes were fetched; the next sync fetches the rest.
+    MaxMessages,
+}
+
+impl From<crate::sync::SyncStop> for SyncStop {
+    fn from(s: crate::sync::SyncStop) -> Self {
+        match s {
+            crate::sync::SyncStop::Complete => SyncStop::Complete,
+            crate::sync::SyncStop::Budget => SyncStop::Budget,
+            crate::sync::SyncStop::MaxMessages => SyncStop::MaxMessages,
+        }
+    }
+}
+
+/// Bounds on one sync (`sync_within`); 0 is no bound.
+#[derive(Clone, Copy, Debug, Default, uniffi::Record)]
+pub struct SyncOptions {
+    /// Milliseconds the sync may take, waiting for another sync included.
+    /// When they run out it stops where it is and returns what it did
+    /// (`SyncSummary.stopped` = `Budget`), keeping everything committed.
+    #[uniffi(default = 0)]
+    pub time_budget_ms: u64,
+    /// Envelopes fetched at most (`stopped` = `MaxMessages` when reached).
+    #[uniffi(default = 0)]
+    pub max_messages: u64,
+}
+
+impl From<SyncOptions> for crate::sync::SyncLimits {
+    fn from(o: SyncOptions) -> Self {
+        crate::sync::SyncLimits {
+            time_budget: (o.time_budget_ms > 0)
+                .then(|| std::time::Duration::from_millis(o.time_budget_ms)),
+            max_messages: (o.max_messages > 0).then_some(o.max_messages),
+        }
+    }
 }
 
 impl From<&SyncReport> for SyncSummary {
@@ -496,6 +542,7 @@ impl From<&SyncReport> for SyncSummary {
             failed: r.failed,
             registered: r.registered,
             registration_error: r.registration_error.clone(),
+            stopped: r.stopped.into(),
         }
     }
 }

@@ -37,6 +37,28 @@ pub struct WalletConfig {
     /// The `tpid` of the FIP-3 actions: a FIO address, or empty.
     #[uniffi(default = "")]
     pub tpid: String,
+    /// How long one request to a chain node may take (1–120 s; connecting
+    /// takes at most 5 s of it); the next node is tried after it.
+    #[uniffi(default = 10)]
+    pub chain_timeout_seconds: u32,
+    /// How long one request to a relay may take (1–120 s; a long poll gets
+    /// `long_poll_seconds` on top).
+    #[uniffi(default = 20)]
+    pub relay_timeout_seconds: u32,
+}
+
+/// The most a request timeout may be set to.
+const MAX_TIMEOUT_SECONDS: u32 = 120;
+
+fn timeout(field: &str, seconds: u32) -> Result<Duration, FioPeerError> {
+    if !(1..=MAX_TIMEOUT_SECONDS).contains(&seconds) {
+        return Err(FioPeerError::input(
+            field,
+            &seconds.to_string(),
+            "1 to 120 seconds",
+        ));
+    }
+    Ok(Duration::from_secs(seconds.into()))
 }
 
 /// Cancels the syncs (and inbox moves) it is passed to: they stop between
@@ -147,13 +169,15 @@ impl FioWallet {
             check_relay_url(relay)?;
         }
         check_tpid(&config.tpid)?;
+        let chain_timeout = timeout("chain_timeout_seconds", config.chain_timeout_seconds)?;
+        let relay_timeout = timeout("relay_timeout_seconds", config.relay_timeout_seconds)?;
         let nodes = config.chain_nodes.join(" ");
-        let chain =
-            ChainClient::with_runtime(ChainConfig::new(chain_id, config.chain_nodes), runtime()?)
-                .map_err(|e| match e {
-                ChainError::InvalidInput(m) => FioPeerError::input("chain_nodes", &nodes, m),
-                other => other.into(),
-            })?;
+        let mut chain_config = ChainConfig::new(chain_id, config.chain_nodes);
+        chain_config.timeout = chain_timeout;
+        let chain = ChainClient::with_runtime(chain_config, runtime()?).map_err(|e| match e {
+            ChainError::InvalidInput(m) => FioPeerError::input("chain_nodes", &nodes, m),
+            other => other.into(),
+        })?;
         let directory: Arc<dyn KeyDirectory> = Arc::new(chain.clone());
         let wallet = Arc::new(Wallet::open(
             &config.database_path,
@@ -167,6 +191,7 @@ impl FioWallet {
             SyncConfig {
                 relay: config.relay,
                 long_poll: Duration::from_secs(config.long_poll_seconds.into()),
+                timeout: relay_timeout,
                 ..SyncConfig::default()
             },
         )?;
@@ -402,6 +427,27 @@ impl FioWallet {
         let observer = self.events.observer();
         let report = cancellable(cancel, move |token| async move {
             engine.sync(Some(observer), token).await
+        })
+        .await?;
+        Ok((&report).into())
+    }
+
+    /// [`sync`](Self::sync) within `options`: a time budget (for a
+    /// background window) and a cap on envelopes fetched. A limit reached
+    /// is not an error: the summary's `stopped` says which one, and the next
+    /// sync goes on where this one stopped.
+    #[uniffi::method(default(cancel = None))]
+    pub async fn sync_within(
+        &self,
+        options: SyncOptions,
+        cancel: Option<Arc<SyncCancel>>,
+    ) -> Result<SyncSummary, FioPeerError> {
+        let engine = self.engine.clone();
+        let observer = self.events.observer();
+        let report = cancellable(cancel, move |token| async move {
+            engine
+                .sync_within(Some(observer), token, options.into())
+                .await
         })
         .await?;
         Ok((&report).into())

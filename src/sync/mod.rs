@@ -141,6 +141,77 @@ impl CancelToken {
     }
 }
 
+/// The token a bounded sync runs with: cancelled by the app's token, or
+/// when the time budget runs out (then `fired` says so, and the sync ends
+/// with `Ok` and [`SyncStop::Budget`] instead of `Cancelled`).
+struct Budget {
+    token: CancelToken,
+    fired: Arc<AtomicBool>,
+    timer: tokio::task::JoinHandle<()>,
+}
+
+impl Budget {
+    fn start(rt: &NetRuntime, cancel: &CancelToken, budget: Option<Duration>) -> Budget {
+        let token = CancelToken::new();
+        if cancel.is_cancelled() {
+            token.cancel();
+        }
+        let fired = Arc::new(AtomicBool::new(false));
+        let timer = {
+            let (token, fired, cancel) = (token.clone(), fired.clone(), cancel.clone());
+            rt.spawn(async move {
+                let deadline = async {
+                    match budget {
+                        Some(b) => tokio::time::sleep(b).await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    // The app's cancel wins a tie: it is reported as such.
+                    biased;
+                    _ = cancel.cancelled() => {}
+                    _ = deadline => fired.store(true, Ordering::SeqCst),
+                }
+                token.cancel();
+            })
+        };
+        Budget {
+            token,
+            fired,
+            timer,
+        }
+    }
+
+    fn finish(
+        self,
+        cancel: &CancelToken,
+        result: Result<(SyncReport, Result<(), SyncError>), SyncError>,
+    ) -> Result<SyncReport, SyncError> {
+        self.timer.abort();
+        let out_of_time = self.fired.load(Ordering::SeqCst) && !cancel.is_cancelled();
+        match result {
+            // A step the budget cut short may have ended quietly (a
+            // delivery dropped in flight): fired means stopped by it.
+            Ok((mut report, Ok(()))) => {
+                if out_of_time && report.stopped == SyncStop::Complete {
+                    report.stopped = SyncStop::Budget;
+                }
+                Ok(report)
+            }
+            Ok((mut report, Err(SyncError::Cancelled))) if out_of_time => {
+                report.stopped = SyncStop::Budget;
+                Ok(report)
+            }
+            // The budget ran out while waiting for another sync.
+            Err(SyncError::Cancelled) if out_of_time => Ok(SyncReport {
+                stopped: SyncStop::Budget,
+                ..SyncReport::default()
+            }),
+            Ok((_, Err(e))) | Err(e) => Err(e),
+        }
+    }
+}
+
 /// Where peers write to `inbox`: its URL as the relay gave it when the
 /// inbox was created; one that is not an http(s) URL is the relay's fault.
 fn inbox_location(inbox: &OwnInbox) -> Result<InboxLocation, SyncError> {
@@ -190,6 +261,30 @@ pub fn check_relay_url(relay: &str) -> Result<(), SyncError> {
     }
 }
 
+/// Bounds on one sync, for a background window (iOS BGAppRefreshTask's
+/// ~30 s, a WorkManager slot). `None`: no bound.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SyncLimits {
+    /// Wall-clock time the sync may take. When it runs out the sync stops
+    /// where it is (in-flight requests are dropped), keeps everything it
+    /// committed, and reports [`SyncStop::Budget`].
+    pub time_budget: Option<Duration>,
+    /// Envelopes fetched at most; then [`SyncStop::MaxMessages`].
+    pub max_messages: Option<u64>,
+}
+
+/// Why a sync ended without an error.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SyncStop {
+    /// Everything due was done.
+    #[default]
+    Complete,
+    /// [`SyncLimits::time_budget`] ran out.
+    Budget,
+    /// [`SyncLimits::max_messages`] were fetched.
+    MaxMessages,
+}
+
 /// Which part of a sync is running.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SyncPhase {
@@ -232,6 +327,8 @@ pub struct SyncReport {
     /// The registration check failed (the chain was unreachable, say); the
     /// sync went on and the check runs again next time.
     pub registration_error: Option<String>,
+    /// Why the sync ended: complete, or a limit of [`SyncLimits`].
+    pub stopped: SyncStop,
 }
 
 /// Receives progress: the phase and the counts so far. It is called on the
@@ -452,7 +549,8 @@ impl SyncEngine {
     ) -> Result<SyncReport, SyncError> {
         self.exclusive(Some(cancel.clone()), |e| async move {
             let mut report = SyncReport::default();
-            e.fetch(&mut report, progress.as_deref(), &cancel).await?;
+            e.fetch(&mut report, progress.as_deref(), &cancel, None)
+                .await?;
             Ok(report)
         })
         .await
@@ -481,11 +579,38 @@ impl SyncEngine {
         progress: Option<Arc<dyn SyncProgress>>,
         cancel: CancelToken,
     ) -> Result<SyncReport, SyncError> {
+        self.sync_within(progress, cancel, SyncLimits::default())
+            .await
+    }
+
+    /// [`sync`](Self::sync) within `limits`: when one is reached the sync
+    /// ends with `Ok`, what it did so far, and [`SyncReport::stopped`]
+    /// saying which. The time budget counts from this call, waiting for
+    /// another sync included.
+    pub async fn sync_within(
+        &self,
+        progress: Option<Arc<dyn SyncProgress>>,
+        cancel: CancelToken,
+        limits: SyncLimits,
+    ) -> Result<SyncReport, SyncError> {
+        let budget = Budget::start(&self.rt, &cancel, limits.time_budget);
+        let token = budget.token.clone();
         // A sync waiting for another one stops waiting when cancelled.
-        self.exclusive(Some(cancel.clone()), |e| async move {
-            e.sync(progress.as_deref(), &cancel).await
-        })
-        .await
+        let result = self
+            .exclusive(Some(token.clone()), move |e| async move {
+                let mut report = SyncReport::default();
+                let r = e
+                    .sync(
+                        &mut report,
+                        progress.as_deref(),
+                        &token,
+                        limits.max_messages,
+                    )
+                    .await;
+                Ok((report, r))
+            })
+            .await;
+        budget.finish(&cancel, result)
     }
 
     /// [`sync`](Self::sync) for callers without an async runtime.
@@ -495,7 +620,10 @@ impl SyncEngine {
         cancel: CancelToken,
     ) -> Result<SyncReport, SyncError> {
         self.exclusive_blocking(Some(cancel.clone()), |e| async move {
-            e.sync(progress.as_deref(), &cancel).await
+            let mut report = SyncReport::default();
+            e.sync(&mut report, progress.as_deref(), &cancel, None)
+                .await
+                .map(|()| report)
         })
     }
 
@@ -549,20 +677,21 @@ impl Engine {
 
     async fn sync(
         self: &Arc<Self>,
+        report: &mut SyncReport,
         progress: Option<&dyn SyncProgress>,
         cancel: &CancelToken,
-    ) -> Result<SyncReport, SyncError> {
-        let mut report = SyncReport::default();
+        max_messages: Option<u64>,
+    ) -> Result<(), SyncError> {
         if cancel.is_cancelled() {
             return Err(SyncError::Cancelled);
         }
         log::debug!("sync of {} begins", self.wallet.fio_address());
         // Deliver first: our own relay or the chain being down must not
         // hold up what we send to others.
-        self.deliver(&mut report, progress, cancel).await?;
+        self.deliver(report, progress, cancel).await?;
         let own = self.blocking(|w| w.own_inbox()).await?;
         if own.is_none() && self.config.relay.is_none() {
-            return Ok(report);
+            return Ok(());
         }
         // The last check's time is in the database: a cold start (a
         // background job, an extension) does not check again before it is due.
@@ -576,12 +705,15 @@ impl Engine {
                 return Err(SyncError::Cancelled);
             }
             if let Some(p) = progress {
-                p.progress(SyncPhase::Registering, &report);
+                p.progress(SyncPhase::Registering, report);
             }
-            self.ensure_inbox().await?;
+            // Both end at once when cancelled (or out of budget): an
+            // inbox created but not stored is never used, and a pushed
+            // registration not recorded is found by the next check.
+            unless_cancelled(cancel, self.ensure_inbox()).await?;
             // An unreachable chain must not stop messages: the check runs
             // again next sync.
-            match self.register_inbox(false).await {
+            match unless_cancelled(cancel, self.register_inbox(false)).await {
                 Ok(pushed) => report.registered = pushed,
                 Err(SyncError::Chain(e)) => {
                     log::warn!("inbox registration check failed: {e}");
@@ -594,10 +726,10 @@ impl Engine {
             return Err(SyncError::Cancelled);
         }
         let before = report.received + report.rejected;
-        self.fetch(&mut report, progress, cancel).await?;
+        self.fetch(report, progress, cancel, max_messages).await?;
         // Replies the fetch produced go out now.
         if report.received + report.rejected > before {
-            self.deliver(&mut report, progress, cancel).await?;
+            self.deliver(report, progress, cancel).await?;
         }
         log::info!(
             "sync: {} received, {} rejected, {} delivered, {} retrying, {} failed",
@@ -607,7 +739,7 @@ impl Engine {
             report.retrying,
             report.failed
         );
-        Ok(report)
+        Ok(())
     }
 
     async fn ensure_inbox(&self) -> Result<OwnInbox, SyncError> {
@@ -718,12 +850,12 @@ impl Engine {
         inbox: &OwnInbox,
         after: i64,
         wait: Duration,
+        limit: u32,
     ) -> Result<(Vec<FetchedMessage>, u64), SyncError> {
         let url = format!(
-            "{}/v1/inboxes/{}/messages?after={after}&limit={}&wait={}",
+            "{}/v1/inboxes/{}/messages?after={after}&limit={limit}&wait={}",
             inbox.relay.trim_end_matches('/'),
             inbox.inbox_id,
-            self.config.fetch_batch,
             wait.as_secs()
         );
         let request = self
@@ -758,6 +890,7 @@ impl Engine {
         report: &mut SyncReport,
         progress: Option<&dyn SyncProgress>,
         cancel: &CancelToken,
+        max_messages: Option<u64>,
     ) -> Result<(), SyncError> {
         let inbox = self
             .blocking(|w| w.own_inbox())
@@ -770,15 +903,15 @@ impl Engine {
         // Our inbox failing does not skip the previous ones; its error is
         // returned after them.
         let current = self
-            .fetch_inbox(Arc::new(inbox), report, progress, cancel)
+            .fetch_inbox(Arc::new(inbox), report, progress, cancel, max_messages)
             .await;
-        if matches!(current, Err(SyncError::Cancelled)) {
+        if matches!(current, Err(SyncError::Cancelled)) || report.stopped != SyncStop::Complete {
             return current;
         }
         for old in self.blocking(|w| w.previous_inboxes()).await? {
             let id = old.inbox_id.clone();
             match self
-                .fetch_inbox(Arc::new(old), report, progress, cancel)
+                .fetch_inbox(Arc::new(old), report, progress, cancel, max_messages)
                 .await
             {
                 Ok(()) => {}
@@ -802,11 +935,24 @@ impl Engine {
         report: &mut SyncReport,
         progress: Option<&dyn SyncProgress>,
         cancel: &CancelToken,
+        max_messages: Option<u64>,
     ) -> Result<(), SyncError> {
         let mut after = 0i64;
+        // Envelopes a page may ask for: the batch, or what the limit leaves.
+        let batch = |report: &SyncReport| -> u32 {
+            let left = max_messages.map_or(u64::MAX, |m| m.saturating_sub(report.fetched));
+            left.min(u64::from(self.config.fetch_batch)) as u32
+        };
+        if batch(report) == 0 {
+            report.stopped = SyncStop::MaxMessages;
+            return Ok(());
+        }
         // The first page may be a long poll: a cancel ends the wait.
-        let mut page =
-            unless_cancelled(cancel, self.get_page(&inbox, 0, self.config.long_poll)).await;
+        let mut page = unless_cancelled(
+            cancel,
+            self.get_page(&inbox, 0, self.config.long_poll, batch(report)),
+        )
+        .await;
         loop {
             let (messages, bytes) = page?;
             if messages.is_empty() {
@@ -829,8 +975,10 @@ impl Engine {
             report.fetched_bytes += bytes;
             // Start fetching the next page now; receive meanwhile.
             let next = {
-                let (engine, inbox) = (self.clone(), inbox.clone());
-                tokio::spawn(async move { engine.get_page(&inbox, last, Duration::ZERO).await })
+                let (engine, inbox, limit) = (self.clone(), inbox.clone(), batch(report).max(1));
+                tokio::spawn(
+                    async move { engine.get_page(&inbox, last, Duration::ZERO, limit).await },
+                )
             };
             let envelopes: Vec<String> = messages.into_iter().map(|m| m.envelope).collect();
             // One transaction: received, rejected, or held for a key lookup.
@@ -862,6 +1010,11 @@ impl Engine {
             if cancel.is_cancelled() {
                 next.abort();
                 return Err(SyncError::Cancelled);
+            }
+            if batch(report) == 0 {
+                next.abort();
+                report.stopped = SyncStop::MaxMessages;
+                return Ok(());
             }
             let prefetch = next.abort_handle();
             page = match unless_cancelled(cancel, async { Ok(next.await) }).await {
@@ -1031,7 +1184,13 @@ impl Engine {
                         }
                         let (row, bytes) = (item.row, item.envelope.len() as u64);
                         let sent = (item.peer.clone(), item.message_id.clone());
-                        let outcome = engine.deliver_one(item).await;
+                        // Dropped when cancelled (or out of budget): it
+                        // stays pending, and a copy the peer got anyway is
+                        // dropped by its replay guard.
+                        let outcome = tokio::select! {
+                            o = engine.deliver_one(item) => o,
+                            _ = cancel.cancelled() => break,
+                        };
                         let ok = matches!(outcome, DeliveryOutcome::Delivered { .. });
                         outcomes.push((row, bytes, sent, outcome));
                         if !ok {

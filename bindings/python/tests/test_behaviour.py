@@ -4,6 +4,7 @@ listeners that fail, and objects released."""
 import asyncio
 import gc
 import os
+import socket
 import sqlite3
 import threading
 import time
@@ -269,3 +270,56 @@ def test_a_database_from_a_newer_build_is_refused_unchanged(tmp_path):
     assert (e.value.found, e.value.supported) == (supported + 7, supported)
     assert e.value.code() == 9
     assert path.read_bytes() == before
+
+
+def test_request_timeouts_are_settings(tmp_path):
+    for field in ("chain_timeout_seconds", "relay_timeout_seconds"):
+        for bad in (0, 121):
+            with pytest.raises(fio_peer.FioPeerError.InvalidInput) as e:
+                fio_peer.FioWallet.open(config(tmp_path, "alice", **{field: bad}))
+            assert e.value.field == field
+    assert not (tmp_path / "alice.sqlite").exists()
+    # A chain node that takes connections and never answers.
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(16)
+    try:
+        wallet = fio_peer.FioWallet.open(fio_peer.WalletConfig(
+            database_path=str(tmp_path / "alice.sqlite"), private_key=conftest.KEYS["alice"],
+            fio_address="alice@bind", chain_id="00" * 32,
+            chain_nodes=[f"http://127.0.0.1:{hole.getsockname()[1]}"], chain_timeout_seconds=1))
+        started = time.monotonic()
+        with pytest.raises(fio_peer.FioPeerError.Network):
+            asyncio.run(wallet.lookup_public_key("bob@bind"))
+        assert time.monotonic() - started < 5
+    finally:
+        hole.close()
+
+
+def test_a_sync_within_limits_says_where_it_stopped(tmp_path):
+    alice, bob = open_wallet(tmp_path, "alice"), open_wallet(tmp_path, "bob")
+
+    async def run():
+        await alice.sync()
+        await bob.sync()
+        hello = await alice.open_channel("bob@bind", None)
+        await alice.sync()
+        await bob.sync()
+        bob.accept_request("alice@bind", hello.message_id, fio_peer.AcceptanceData())
+        await bob.sync()
+        await alice.sync()
+        for i in range(3):
+            alice.send_private_text("bob@bind", f"t{i}")
+        assert (await alice.sync()).delivered == 3
+
+        capped = await bob.sync_within(fio_peer.SyncOptions(max_messages=2))
+        assert (capped.fetched, capped.stopped) == (2, fio_peer.SyncStop.MAX_MESSAGES)
+        # The rest: the third text (and Alice's status reply to Bob's accept).
+        rest = await bob.sync_within(fio_peer.SyncOptions(time_budget_ms=10_000))
+        assert rest.stopped == fio_peer.SyncStop.COMPLETE and rest.fetched >= 1
+        texts = [m.content.memo for m in bob.history("alice@bind")
+                 if m.action == fio_peer.MessageAction.SEND_PRIVATE_TEXT]
+        assert texts == ["t0", "t1", "t2"]
+        assert (await bob.sync()).stopped == fio_peer.SyncStop.COMPLETE
+
+    asyncio.run(run())

@@ -341,6 +341,18 @@ final class FioPeerTests: XCTestCase {
         XCTAssertLessThan(elapsed, 10)
     }
 
+    func testASyncWithinABudgetSaysHowItEnded() async throws {
+        let a = try await waitingWallet()
+        // The 20 s long poll is cut by the 500 ms budget: not an error.
+        let started = Date()
+        let summary = try await a.syncWithin(options: SyncOptions(timeBudgetMs: 500))
+        XCTAssertEqual(summary.stopped, .budget)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 8)
+        let capped = try await FioWallet.open(config: config(tempDir(), "alice"))
+            .syncWithin(options: SyncOptions(maxMessages: 5))
+        XCTAssertEqual(capped.stopped, .complete)
+    }
+
     func testAHandleSurvivesTheSyncsThatEndWithoutIt() async throws {
         let a = try FioWallet.open(config: config(tempDir(), "alice"))
         let handle = SyncCancel()

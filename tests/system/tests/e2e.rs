@@ -9,8 +9,11 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use fio_peer::crypto::PrivateKey;
+use fio_peer::protocol::InboxLocation;
 use fio_peer::protocol::{Action, FioAddress, InboxKind};
-use fio_peer::sync::{CancelToken, SyncConfig, SyncError, SyncPhase, SyncReport};
+use fio_peer::sync::{
+    CancelToken, SyncConfig, SyncError, SyncLimits, SyncPhase, SyncReport, SyncStop,
+};
 use fio_peer::wallet::*;
 use support::*;
 
@@ -957,4 +960,102 @@ fn a_sync_waiting_for_another_stops_waiting_when_cancelled() {
     assert!(!polling.is_finished());
     first.cancel();
     assert!(matches!(polling.join().unwrap(), Err(SyncError::Cancelled)));
+}
+
+fn sync_within(p: &Party, limits: SyncLimits) -> SyncReport {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(p.engine.sync_within(None, CancelToken::new(), limits))
+        .unwrap()
+}
+
+#[test]
+fn a_sync_capped_in_messages_stops_there_and_the_next_goes_on() {
+    let (ka, kb) = keys();
+    let world = World::new(&[("alice", &ka), ("bob", &kb)]);
+    let alice = world.party("alice", &ka, 0);
+    let bob = world.party("bob", &kb, 1);
+    open(&alice, &bob);
+    let sent: Vec<String> = (0..25).map(|i| format!("t{i}")).collect();
+    for text in &sent {
+        alice
+            .wallet
+            .send_private_text("bob@devnet", text, None)
+            .unwrap();
+    }
+    assert_eq!(alice.sync().delivered, 25);
+    let cap = SyncLimits {
+        max_messages: Some(10),
+        ..SyncLimits::default()
+    };
+    let first = sync_within(&bob, cap);
+    assert_eq!((first.fetched, first.acked), (10, 10), "{first:?}");
+    assert_eq!(first.stopped, SyncStop::MaxMessages);
+    assert_eq!(texts(&bob, "alice@devnet"), sent[..10]);
+    let second = sync_within(&bob, cap);
+    assert_eq!(
+        (second.fetched, second.stopped),
+        (10, SyncStop::MaxMessages)
+    );
+    let last = sync_within(&bob, cap);
+    assert_eq!(
+        (last.fetched, last.stopped),
+        (5, SyncStop::Complete),
+        "{last:?}"
+    );
+    assert_eq!(texts(&bob, "alice@devnet"), sent);
+}
+
+#[test]
+fn a_sync_out_of_budget_returns_in_time_keeping_what_it_received() {
+    let (ka, kb) = keys();
+    let world = World::new(&[("alice", &ka), ("bob", &kb)]);
+    let alice = world.party("alice", &ka, 0);
+    let bob = world.party("bob", &kb, 1);
+    alice.sync();
+    bob.sync();
+    // Alice's return address takes connections and never answers, so Bob's
+    // automatic status reply to her first contact hangs for the relay
+    // timeout (10 s here).
+    let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let black_hole = format!(
+        "http://{}/v1/inboxes/hole/messages",
+        hole.local_addr().unwrap()
+    );
+    alice
+        .wallet
+        .set_inbox(Some(InboxLocation::parse("URL", &black_hole).unwrap()))
+        .unwrap();
+    let hello = alice.wallet.open_channel("bob@devnet", Some("hi")).unwrap();
+    assert_eq!(alice.engine.deliver_blocking().delivered, 1);
+
+    let budget = Duration::from_secs(1);
+    let started = std::time::Instant::now();
+    let r = sync_within(
+        &bob,
+        SyncLimits {
+            time_budget: Some(budget),
+            ..SyncLimits::default()
+        },
+    );
+    let took = started.elapsed();
+    assert_eq!(r.stopped, SyncStop::Budget, "{r:?}");
+    // A generous margin for a loaded machine; the hang alone is 10 s.
+    assert!(took < budget + Duration::from_secs(3), "took {took:?}");
+    // The request was received, committed and acknowledged before the
+    // reply hung: it is in Bob's queue, and gone from his relay.
+    assert_eq!((r.fetched, r.received, r.acked), (1, 1, 1), "{r:?}");
+    assert!(bob
+        .wallet
+        .queue()
+        .unwrap()
+        .iter()
+        .any(|q| q.message.message_id == hello.message_id));
+    let again = bob.engine.fetch_blocking_result().unwrap();
+    assert_eq!(again.fetched, 0);
+    // The reply waits in the outbox for a later sync.
+    assert_eq!(bob.wallet.outbox_pending(0, 10).unwrap().len(), 1);
+    drop(hole);
 }
