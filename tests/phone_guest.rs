@@ -162,6 +162,18 @@ fn a_write_waits_for_no_lookup_either() {
     );
 }
 
+/// Bob on a file, his lookups counted.
+fn counted_bob() -> (Arc<MapDirectory>, Arc<Counting>, tempfile::TempDir, Wallet) {
+    let keys = Arc::new(MapDirectory::default());
+    let counting = Arc::new(Counting {
+        keys: keys.clone(),
+        calls: AtomicUsize::new(0),
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let bob = bob_on_file(&tmp, counting.clone(), &keys);
+    (keys, counting, tmp, bob)
+}
+
 /// `n` strangers, each registered, each sending Bob a first contact.
 fn strangers(keys: &Arc<MapDirectory>, n: usize) -> Vec<Party> {
     (0..n)
@@ -171,13 +183,7 @@ fn strangers(keys: &Arc<MapDirectory>, n: usize) -> Vec<Party> {
 
 #[test]
 fn a_batch_of_first_contacts_costs_a_bounded_number_of_lookups() {
-    let keys = Arc::new(MapDirectory::default());
-    let counting = Arc::new(Counting {
-        keys: keys.clone(),
-        calls: AtomicUsize::new(0),
-    });
-    let tmp = tempfile::tempdir().unwrap();
-    let bob = bob_on_file(&tmp, counting.clone(), &keys);
+    let (keys, counting, _tmp, bob) = counted_bob();
     let crowd = strangers(&keys, LOOKUPS_PER_BATCH * 3);
     let envelopes: Vec<String> = crowd
         .iter()
@@ -208,13 +214,7 @@ fn a_batch_of_first_contacts_costs_a_bounded_number_of_lookups() {
 
 #[test]
 fn an_unregistered_sender_is_looked_up_once() {
-    let keys = Arc::new(MapDirectory::default());
-    let counting = Arc::new(Counting {
-        keys: keys.clone(),
-        calls: AtomicUsize::new(0),
-    });
-    let tmp = tempfile::tempdir().unwrap();
-    let bob = bob_on_file(&tmp, counting.clone(), &keys);
+    let (_keys, counting, _tmp, bob) = counted_bob();
     // A name nobody registered: its messages need only Bob's public key.
     let ghost_keys = Arc::new(MapDirectory::default());
     ghost_keys.register("bob@demo", &bob.public_key());
