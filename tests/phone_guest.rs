@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use common::{party, MapDirectory, Party};
 use fio_peer::crypto::{PrivateKey, PublicKey};
 use fio_peer::protocol::{FioAddress, InboxLocation};
+use fio_peer::store::StoreError;
 use fio_peer::wallet::{DirectoryError, KeyDirectory, Wallet, WalletError, LOOKUPS_PER_BATCH};
 
 /// A chain node that takes connections and never answers: every lookup
@@ -123,8 +124,11 @@ fn local_reads_do_not_wait_for_a_hung_sender_lookup() {
             "requests",
             timed("requests", || bob.requests(None).unwrap()).1,
         ),
-        ("inbox", timed("inbox", || bob.inbox()).1),
-        ("automation", timed("automation", || bob.automation()).1),
+        ("inbox", timed("inbox", || bob.inbox().unwrap()).1),
+        (
+            "automation",
+            timed("automation", || bob.automation().unwrap()).1,
+        ),
         ("fio_address", timed("fio_address", || bob.fio_address()).1),
         ("public_key", timed("public_key", || bob.public_key()).1),
     ];
@@ -152,7 +156,7 @@ fn a_write_waits_for_no_lookup_either() {
     };
     chain.wait_for_calls(1);
     let (_, took) = timed("set_automation", || {
-        bob.set_automation(bob.automation()).unwrap()
+        bob.set_automation(bob.automation().unwrap()).unwrap()
     });
     chain.release();
     receiving.join().unwrap().unwrap();
@@ -236,4 +240,169 @@ fn an_unregistered_sender_is_looked_up_once() {
         assert_eq!(counting.calls.load(Ordering::SeqCst), 1, "round {round}");
     }
     assert!(bob.queue().unwrap().is_empty());
+}
+
+// ---- one writer per file, close, and what other processes commit ----
+
+fn is_already_open(r: Result<Wallet, WalletError>, path: &std::path::Path) -> bool {
+    matches!(r, Err(WalletError::Store(StoreError::AlreadyOpen(p))) if p == path)
+}
+
+#[test]
+fn a_second_open_of_one_file_in_a_process_is_refused_naming_the_file() {
+    let keys = Arc::new(MapDirectory::default());
+    let tmp = tempfile::tempdir().unwrap();
+    let key = PrivateKey::generate();
+    let path = tmp.path().join("bob.sqlite");
+    let canonical = std::fs::canonicalize(tmp.path())
+        .unwrap()
+        .join("bob.sqlite");
+    let first = Wallet::open(&path, key.clone(), "bob@demo", keys.clone()).unwrap();
+    // By the same path, and by another spelling of it.
+    let again = Wallet::open(&path, key.clone(), "bob@demo", keys.clone());
+    assert!(is_already_open(again, &canonical));
+    let spelled = tmp
+        .path()
+        .join(".")
+        .join("sub")
+        .join("..")
+        .join("bob.sqlite");
+    std::fs::create_dir(tmp.path().join("sub")).unwrap();
+    let again = Wallet::open(&spelled, key.clone(), "bob@demo", keys.clone());
+    assert!(is_already_open(again, &canonical));
+    // Another file is fine.
+    let other = tmp.path().join("carol.sqlite");
+    Wallet::open(&other, PrivateKey::generate(), "carol@demo", keys.clone()).unwrap();
+    // Closed, the file opens again at once (dropped, too).
+    first.close();
+    let second = Wallet::open(&path, key.clone(), "bob@demo", keys.clone()).unwrap();
+    drop(second);
+    Wallet::open(&path, key, "bob@demo", keys).unwrap();
+}
+
+#[test]
+fn a_closed_wallet_fails_every_call_with_closed_and_keeps_what_it_had() {
+    let keys = Arc::new(MapDirectory::default());
+    let tmp = tempfile::tempdir().unwrap();
+    let key = PrivateKey::generate();
+    keys.register("bob@demo", key.public_key());
+    let path = tmp.path().join("bob.sqlite");
+    let bob = Wallet::open(&path, key.clone(), "bob@demo", keys.clone()).unwrap();
+    let alice = party(&keys, "alice@demo");
+    party(&keys, "carol@demo");
+    let hello = alice.wallet.open_channel("bob@demo", None).unwrap();
+    bob.receive(hello.envelope.as_bytes()).unwrap();
+    bob.close();
+    bob.close();
+    let closed = |what: &str, r: Result<(), WalletError>| {
+        assert!(
+            matches!(r, Err(WalletError::Store(StoreError::Closed))),
+            "{what}: {r:?}"
+        )
+    };
+    closed("channels", bob.channels().map(drop));
+    closed("channel", bob.channel("alice@demo").map(drop));
+    closed("queue", bob.queue().map(drop));
+    closed("history", bob.history("alice@demo").map(drop));
+    closed("requests", bob.requests(None).map(drop));
+    closed("inbox", bob.inbox().map(drop));
+    closed("automation", bob.automation().map(drop));
+    closed("outbox", bob.outbox().map(drop));
+    closed("own_inbox", bob.own_inbox().map(drop));
+    closed("dismiss", bob.dismiss(1));
+    closed(
+        "send_private_text",
+        bob.send_private_text("alice@demo", "hi", None).map(drop),
+    );
+    closed(
+        "open_channel",
+        bob.open_channel("carol@demo", None).map(drop),
+    );
+    closed("receive", bob.receive(hello.envelope.as_bytes()).map(drop));
+    closed(
+        "receive_batch",
+        bob.receive_batch(&[hello.envelope.as_bytes()]).map(drop),
+    );
+    assert!(bob.is_closed());
+    // The identity still answers, and the file kept what was committed.
+    assert_eq!(bob.fio_address().as_str(), "bob@demo");
+    let reopened = Wallet::open(&path, key, "bob@demo", keys).unwrap();
+    assert_eq!(reopened.queue().unwrap().len(), 1);
+}
+
+#[test]
+fn what_another_process_commits_is_seen_and_used() {
+    // Another process (an app's background job) creates the inbox and sets
+    // automations; this wallet reads them and sends the new inbox.
+    let keys = Arc::new(MapDirectory::default());
+    let tmp = tempfile::tempdir().unwrap();
+    let key = PrivateKey::generate();
+    keys.register("bob@demo", key.public_key());
+    let path = tmp.path().join("bob.sqlite");
+    let bob = Wallet::open(&path, key, "bob@demo", keys.clone()).unwrap();
+    let alice = party(&keys, "alice@demo");
+    assert_eq!(bob.inbox().unwrap(), None);
+    let other = rusqlite::Connection::open(&path).unwrap();
+    let url = "https://relay.example/v1/inboxes/abc/messages";
+    other
+        .execute(
+            "UPDATE identity SET inbox_type = 'URL', inbox = ?1, automation = ?2 WHERE id = 1",
+            rusqlite::params![url, r#"{"status_replies":false}"#],
+        )
+        .unwrap();
+    assert_eq!(bob.inbox().unwrap().unwrap().address, url);
+    assert!(!bob.automation().unwrap().status_replies);
+    // The write connection reads them again before its next write: the
+    // channel request carries the new return address.
+    let hello = bob.open_channel("alice@demo", None).unwrap();
+    let got = alice.wallet.receive(hello.envelope.as_bytes()).unwrap();
+    let request = alice
+        .wallet
+        .history("bob@demo")
+        .unwrap()
+        .into_iter()
+        .find(|m| m.message_id == got.message.message_id)
+        .unwrap();
+    assert_eq!(request.data.return_address.as_deref(), Some(url));
+}
+
+#[test]
+fn the_queue_pages_each_item_exactly_once_in_order() {
+    let keys = Arc::new(MapDirectory::default());
+    let tmp = tempfile::tempdir().unwrap();
+    let bob = bob_on_file(&tmp, keys.clone(), &keys);
+    let alice = party(&keys, "alice@demo");
+    let hello = alice.wallet.open_channel("bob@demo", None).unwrap();
+    bob.receive(hello.envelope.as_bytes()).unwrap();
+    bob.accept_request("alice@demo", &hello.message_id, Default::default())
+        .unwrap();
+    for reply in bob.outbox().unwrap() {
+        alice.wallet.receive(reply.envelope.as_bytes()).ok();
+    }
+    let texts: Vec<_> = (0..120)
+        .map(|i| {
+            alice
+                .wallet
+                .send_private_text("bob@demo", &format!("t{i}"), None)
+                .unwrap()
+                .envelope
+        })
+        .collect();
+    let bodies: Vec<&[u8]> = texts.iter().map(|e| e.as_bytes()).collect();
+    bob.receive_batch(&bodies).unwrap();
+    let all = bob.queue().unwrap();
+    let mut paged = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = bob.queue_page(after, 50).unwrap();
+        assert!(page.len() <= 50);
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        paged.extend(page);
+    }
+    assert_eq!(paged.len(), all.len());
+    assert!(all.len() >= 120, "{}", all.len());
+    let ids =
+        |items: &[fio_peer::wallet::QueueItem]| items.iter().map(|q| q.id).collect::<Vec<_>>();
+    assert_eq!(ids(&paged), ids(&all));
 }

@@ -223,7 +223,7 @@ fn reopening_the_database_restores_everything() {
             w.history("alice@demo").unwrap(),
             w.requests(None).unwrap(),
             w.queue().unwrap(),
-            w.automation(),
+            w.automation().unwrap(),
         )
     };
     let before = snapshot(&bob.wallet);

@@ -222,9 +222,14 @@ fun main() {
             assertEquals(3u, assertFailsWith<FioPeerException.NotAllowed> { alice.sendPrivateText("bob@bind", "x") }.code())
             val refused = assertFailsWith<FioPeerException.ChainRejected> { alice.friends().addFriend("nobody@bind") }
             assertEquals(5u, refused.code())
-            val wrong = assertFailsWith<FioPeerException.Storage> { FioWallet.open(config(dir, "alice").copy(privateKey = BOB, fioAddress = "bob@bind")) }
-            assertEquals(7u, wrong.code())
+            // One FioWallet per file in a process.
+            val twice = assertFailsWith<FioPeerException.AlreadyOpen> { FioWallet.open(config(dir, "alice")) }
+            assertEquals(11u, twice.code())
+            assertEquals(File(dir, "alice.sqlite").canonicalPath, twice.path)
         }
+        // Closed, the file opens again, but not with another wallet's key.
+        val wrong = assertFailsWith<FioPeerException.Storage> { FioWallet.open(config(dir, "alice").copy(privateKey = BOB, fioAddress = "bob@bind")) }
+        assertEquals(7u, wrong.code())
         FioWallet.open(config(dir, "alice").copy(databasePath = File(dir, "lost.sqlite").path,
             fioAddress = "lost@bind", chainNodes = listOf("http://127.0.0.1:9"))).use { lost ->
             assertEquals(4u, assertFailsWith<FioPeerException.Network> { lost.lookupPublicKey("alice@bind") }.code())
@@ -331,11 +336,98 @@ fun main() {
         val friends = alice.friends()
         assertEquals(before + 1, waitForThreads(before + 1))
         alice.close()
+        // Its FioFriends is closed with it: a typed exception, not a crash.
+        assertEquals(12u, assertFailsWith<FioPeerException.Closed> { friends.friendCount() }.code())
+        assertFailsWith<FioPeerException.Closed> { friends.isOnFriendListOf("bob@bind") }
         friends.close()
         assertEquals(before, waitForThreads(before))
         assertFailsWith<IllegalStateException> { alice.fioAddress() }
         alice.close() // twice is harmless
         FioWallet.open(config(dir, "alice")).use { assertTrue(it.channels().isEmpty()) }
+    }
+
+    /** Takes connections (the kernel completes them) and never answers. */
+    val hole = java.net.ServerSocket(0, 64, java.net.InetAddress.getLoopbackAddress())
+    val holeUrl = "http://127.0.0.1:${hole.localPort}"
+    fun hungConfig(dir: File) = config(dir, "alice").copy(chainNodes = listOf(holeUrl), relay = holeUrl,
+        chainTimeoutSeconds = 60u, relayTimeoutSeconds = 60u)
+
+    test("local reads answer within 50 ms while a sync and a lookup hang on black holes") {
+        FioWallet.open(hungConfig(tempDir())).use { alice ->
+            val friends = alice.friends()
+            val handle = SyncCancel()
+            val sync = GlobalScope.async(Dispatchers.Default) { alice.sync(handle) }
+            val lookup = GlobalScope.async(Dispatchers.Default) { alice.openChannel("bob@bind", null) }
+            delay(500)
+            assertFalse(sync.isCompleted || lookup.isCompleted)
+            val reads = mapOf<String, () -> Any?>(
+                "queue" to { alice.queue() }, "channels" to { alice.channels() },
+                "channel" to { alice.channel("bob@bind") }, "history" to { alice.history("bob@bind") },
+                "requests" to { alice.requests(null) }, "inbox" to { alice.inbox() },
+                "automation" to { alice.automation() }, "fioAddress" to { alice.fioAddress() },
+                "publicKey" to { alice.publicKey() }, "friendCount" to { friends.friendCount() },
+                "friends" to { friends.friends(10u, 0u) }, "ownNbpas" to { friends.ownNbpas() })
+            val took = reads.mapValues { (_, read) -> val t = System.nanoTime(); read(); (System.nanoTime() - t) / 1e6 }
+            println("     reads while hung (ms): $took")
+            took.forEach { (name, ms) -> assertTrue(ms < 50.0, "$name took $ms ms") }
+            val cancelledAt = System.nanoTime()
+            handle.cancel()
+            assertFailsWith<FioPeerException.Cancelled> { sync.await() }
+            val ms = (System.nanoTime() - cancelledAt) / 1e6
+            assertTrue(ms < 100.0, "the cancel took $ms ms")
+            lookup.cancelAndJoin()
+        }
+    }
+
+    test("a cancelled coroutine returns within 100 ms and the next sync runs at once") {
+        FioWallet.open(hungConfig(tempDir())).use { alice ->
+            repeat(3) {
+                val job = GlobalScope.launch(Dispatchers.Default) { alice.sync() }
+                delay(300)
+                assertFalse(job.isCompleted)
+                val t = System.nanoTime()
+                job.cancelAndJoin()
+                val ms = (System.nanoTime() - t) / 1e6
+                println("     coroutine cancelled in $ms ms")
+                assertTrue(ms < 100.0, "$ms ms")
+            }
+            // It got its turn at once (the budget ended it, not another sync).
+            assertEquals(SyncStop.BUDGET, alice.syncWithin(SyncOptions(timeBudgetMs = 300uL)).stopped)
+        }
+    }
+
+    test("a sync that waits out its budget for another says BUSY") {
+        waitingWallet(tempDir()).use { alice ->
+            val handle = SyncCancel()
+            val polling = GlobalScope.async(Dispatchers.Default) { alice.sync(handle) }
+            delay(300)
+            val busy = alice.syncWithin(SyncOptions(timeBudgetMs = 500uL))
+            assertEquals(SyncStop.BUSY, busy.stopped)
+            assertEquals(0uL, busy.fetched)
+            handle.cancel()
+            assertFailsWith<FioPeerException.Cancelled> { polling.await() }
+        }
+    }
+
+    test("shutdown ends every call at once with Closed and frees the file") {
+        val dir = tempDir()
+        val alice = FioWallet.open(hungConfig(dir))
+        val friends = alice.friends()
+        val sync = GlobalScope.async(Dispatchers.Default) { alice.sync() }
+        val adding = GlobalScope.async(Dispatchers.Default) { friends.addFriend("bob@bind") }
+        delay(500)
+        val t = System.nanoTime()
+        alice.shutdown()
+        assertFailsWith<FioPeerException.Closed> { sync.await() }
+        assertFailsWith<FioPeerException.Closed> { adding.await() }
+        val ms = (System.nanoTime() - t) / 1e6
+        assertTrue(ms < 100.0, "$ms ms")
+        assertFailsWith<FioPeerException.Closed> { alice.channels() }
+        assertFailsWith<FioPeerException.Closed> { alice.sendPrivateText("bob@bind", "hi") }
+        assertFailsWith<FioPeerException.Closed> { friends.friendCount() }
+        assertEquals("alice@bind", alice.fioAddress())
+        FioWallet.open(config(dir, "alice")).use { assertTrue(it.channels().isEmpty()) }
+        alice.close()
     }
 
     test("the README's Kotlin quick start runs") {

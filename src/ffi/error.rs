@@ -53,6 +53,14 @@ pub enum FioPeerError {
     /// callback of the app failed in a way the bindings could not convey.
     #[error("internal error: {detail}")]
     Internal { detail: String },
+    /// 11: another wallet object of this process has this database file
+    /// open (one writer per file): use that one, or close it first.
+    #[error("{path} is already open in this process; close the other wallet first")]
+    AlreadyOpen { path: String },
+    /// 12: the wallet was closed (`close`/`shutdown`, or released); the
+    /// same holds for its `FioFriends`. Open the wallet again to go on.
+    #[error("the wallet was closed")]
+    Closed,
 }
 
 /// One field the chain refused, as FIO names it.
@@ -85,6 +93,8 @@ impl FioPeerError {
             FioPeerError::Cancelled => 8,
             FioPeerError::DatabaseTooNew { .. } => 9,
             FioPeerError::Internal { .. } => 10,
+            FioPeerError::AlreadyOpen { .. } => 11,
+            FioPeerError::Closed => 12,
         }
     }
 }
@@ -131,6 +141,10 @@ impl From<StoreError> for FioPeerError {
             StoreError::NewerSchema { found, supported } => {
                 FioPeerError::DatabaseTooNew { found, supported }
             }
+            StoreError::AlreadyOpen(path) => FioPeerError::AlreadyOpen {
+                path: path.display().to_string(),
+            },
+            StoreError::Closed => FioPeerError::Closed,
             e => FioPeerError::Storage {
                 detail: e.to_string(),
             },
@@ -229,6 +243,10 @@ impl From<SyncError> for FioPeerError {
                 detail: "the wallet has no inbox and no relay is configured".into(),
             },
             SyncError::Cancelled => FioPeerError::Cancelled,
+            // Reported as `SyncStop::Busy` by the calls that return a summary.
+            SyncError::Busy => FioPeerError::NotAllowed {
+                detail: "another sync of this wallet is running".into(),
+            },
             // FioWallet::open checks the settings it exposes first, so this
             // is the HTTP client failing to start.
             SyncError::Config(m) => FioPeerError::Internal { detail: m },

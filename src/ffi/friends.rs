@@ -11,6 +11,7 @@ use crate::friends::{
     Friend, Friends, FriendsError, Grant, Nbpa, PlacedNbpa, PrivateRequest, ReceivedAction,
     RequestStatus, STATUS_PAID,
 };
+use crate::sync::CancelToken;
 
 /// A friend on our list.
 #[derive(Debug, uniffi::Record)]
@@ -326,24 +327,39 @@ impl From<FriendsError> for FioPeerError {
 #[derive(uniffi::Object)]
 pub struct FioFriends {
     inner: Arc<Friends>,
+    /// The wallet's: cancelled when it shuts down.
+    closing: CancelToken,
 }
 
 impl FioFriends {
-    pub(crate) fn new(friends: Friends) -> FioFriends {
+    pub(crate) fn new(friends: Friends, closing: CancelToken) -> FioFriends {
         FioFriends {
             inner: Arc::new(friends),
+            closing,
         }
     }
 
-    /// Runs `op` on the library's runtime.
+    /// Runs `op` on the library's runtime; `Closed` at once when the
+    /// wallet is (or gets) shut down.
     async fn run<T, F, Fut>(&self, op: F) -> Result<T, FioPeerError>
     where
         F: FnOnce(Arc<Friends>) -> Fut,
         Fut: Future<Output = Result<T, FriendsError>> + Send + 'static,
         T: Send + 'static,
     {
+        if self.closing.is_cancelled() {
+            return Err(FioPeerError::Closed);
+        }
         let fut = op(self.inner.clone());
-        Ok(runtime()?.run(fut).await?)
+        let closing = self.closing.clone();
+        runtime()?
+            .run(async move {
+                tokio::select! {
+                    r = fut => r.map_err(FioPeerError::from),
+                    _ = closing.cancelled() => Err(FioPeerError::Closed),
+                }
+            })
+            .await
     }
 }
 

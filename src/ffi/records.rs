@@ -492,6 +492,11 @@ pub enum SyncStop {
     Budget,
     /// `max_messages` envelopes were fetched; the next sync fetches the rest.
     MaxMessages,
+    /// Another sync of this wallet ran all along (in this process, or in
+    /// another one on the same file: the app, its background job, its
+    /// notification extension); nothing was done. Not an error: the other
+    /// sync does the work.
+    Busy,
 }
 
 impl From<crate::sync::SyncStop> for SyncStop {
@@ -500,6 +505,7 @@ impl From<crate::sync::SyncStop> for SyncStop {
             crate::sync::SyncStop::Complete => SyncStop::Complete,
             crate::sync::SyncStop::Budget => SyncStop::Budget,
             crate::sync::SyncStop::MaxMessages => SyncStop::MaxMessages,
+            crate::sync::SyncStop::Busy => SyncStop::Busy,
         }
     }
 }

@@ -96,9 +96,11 @@ impl Drop for CancelOnDrop {
 }
 
 /// Runs `op` on the library's runtime with a token of its own: cancelled
-/// by the app's `handle`, or when the foreign caller abandons the call,
-/// never the other way round (a finished call leaves the handle as it was).
+/// by the app's `handle`, when the foreign caller abandons the call, or
+/// when the wallet is shut down (then the call is `Closed`), never the
+/// other way round (a finished call leaves the handle as it was).
 async fn cancellable<F, Fut>(
+    closing: &CancelToken,
     handle: Option<Arc<SyncCancel>>,
     op: F,
 ) -> Result<crate::sync::SyncReport, FioPeerError>
@@ -108,12 +110,16 @@ where
         + Send
         + 'static,
 {
+    if closing.is_cancelled() {
+        return Err(FioPeerError::Closed);
+    }
     let token = CancelToken::new();
     let _abandoned = CancelOnDrop(token.clone());
     let handle = handle.map(|c| c.0.clone());
     if handle.as_ref().is_some_and(CancelToken::is_cancelled) {
         token.cancel();
     }
+    let shut = closing.clone();
     let report = runtime()?
         .run(async move {
             let call = op(token.clone());
@@ -131,11 +137,20 @@ where
                     token.cancel();
                     call.await
                 }
+                _ = shut.cancelled() => {
+                    token.cancel();
+                    call.await
+                }
                 r = &mut call => r,
             }
         })
-        .await?;
-    Ok(report)
+        .await;
+    match report {
+        Err(crate::sync::SyncError::Cancelled) if closing.is_cancelled() => {
+            Err(FioPeerError::Closed)
+        }
+        r => Ok(r?),
+    }
 }
 
 /// A wallet: its database, chain client, sync engine and friends.
@@ -145,6 +160,25 @@ pub struct FioWallet {
     engine: SyncEngine,
     friends: Arc<FioFriends>,
     events: EventHub,
+    /// Cancelled by `shutdown`: ends the running calls with `Closed`.
+    closing: CancelToken,
+}
+
+impl FioWallet {
+    fn check_open(&self) -> Result<(), FioPeerError> {
+        if self.closing.is_cancelled() {
+            return Err(FioPeerError::Closed);
+        }
+        Ok(())
+    }
+}
+
+/// Released by the app (Kotlin's `close()` once no call runs, Swift's last
+/// reference, Python's `del`): the same as `shutdown`.
+impl Drop for FioWallet {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
 }
 
 #[uniffi::export]
@@ -203,12 +237,27 @@ impl FioWallet {
                 ..FriendsConfig::default()
             },
         )?;
+        let closing = CancelToken::new();
         Ok(Arc::new(FioWallet {
             wallet,
             engine,
-            friends: Arc::new(FioFriends::new(friends)),
+            friends: Arc::new(FioFriends::new(friends, closing.clone())),
             events: EventHub::new()?,
+            closing,
         }))
+    }
+
+    /// Closes the wallet now, whatever is running: its syncs, inbox moves
+    /// and FIP-3 calls end with `Closed` (what they committed stays), the
+    /// listener is dropped, the database connections are closed and the
+    /// file is released, so it can be opened again at once. Every later
+    /// call on this wallet and its `FioFriends` fails with `Closed`, except
+    /// `fio_address` and `public_key`, which keep answering. Idempotent;
+    /// releasing the wallet does the same.
+    pub fn shutdown(&self) {
+        self.closing.cancel();
+        self.events.set_listener(None);
+        self.wallet.close();
     }
 
     pub fn fio_address(&self) -> String {
@@ -256,6 +305,7 @@ impl FioWallet {
         peer: String,
         memo: Option<String>,
     ) -> Result<SentMessage, FioPeerError> {
+        self.check_open()?;
         let wallet = self.wallet.clone();
         let sent = runtime()?
             .run(async move {
@@ -404,8 +454,8 @@ impl FioWallet {
             .collect())
     }
 
-    pub fn automation(&self) -> AutomationSettings {
-        self.wallet.automation().into()
+    pub fn automation(&self) -> Result<AutomationSettings, FioPeerError> {
+        Ok(self.wallet.automation()?.into())
     }
 
     pub fn set_automation(&self, settings: AutomationSettings) -> Result<(), FioPeerError> {
@@ -413,8 +463,8 @@ impl FioWallet {
     }
 
     /// Our inbox URL, once the first sync created it.
-    pub fn inbox(&self) -> Option<String> {
-        self.wallet.inbox().map(|i| i.address)
+    pub fn inbox(&self) -> Result<Option<String>, FioPeerError> {
+        Ok(self.wallet.inbox()?.map(|i| i.address))
     }
 
     // ---- network ----
@@ -425,7 +475,7 @@ impl FioWallet {
     pub async fn sync(&self, cancel: Option<Arc<SyncCancel>>) -> Result<SyncSummary, FioPeerError> {
         let engine = self.engine.clone();
         let observer = self.events.observer();
-        let report = cancellable(cancel, move |token| async move {
+        let report = cancellable(&self.closing, cancel, move |token| async move {
             engine.sync(Some(observer), token).await
         })
         .await?;
@@ -444,7 +494,7 @@ impl FioWallet {
     ) -> Result<SyncSummary, FioPeerError> {
         let engine = self.engine.clone();
         let observer = self.events.observer();
-        let report = cancellable(cancel, move |token| async move {
+        let report = cancellable(&self.closing, cancel, move |token| async move {
             engine
                 .sync_within(Some(observer), token, options.into())
                 .await
@@ -465,7 +515,7 @@ impl FioWallet {
     ) -> Result<SyncSummary, FioPeerError> {
         let engine = self.engine.clone();
         let observer = self.events.observer();
-        let report = cancellable(cancel, move |token| async move {
+        let report = cancellable(&self.closing, cancel, move |token| async move {
             engine
                 .replace_inbox_with(relay, Some(observer), token)
                 .await
@@ -479,6 +529,7 @@ impl FioWallet {
         let address = FioAddress::parse(&fio_address).ok_or_else(|| {
             FioPeerError::input("fio_address", &fio_address, "Invalid FIO Address")
         })?;
+        self.check_open()?;
         let chain = self.engine.chain().clone();
         let key = runtime()?
             .run(async move { chain.fio_public_key(&address).await })

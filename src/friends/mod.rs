@@ -252,7 +252,7 @@ impl Friends {
                 "Invalid fee value",
             ));
         }
-        let key = wallet.private_key();
+        let key = wallet.private_key()?;
         let actor = Name::parse(&key.public_key().account_name())
             .map_err(|e| invalid("actor", &key.public_key().account_name(), &e.to_string()))?;
         Ok(Friends {

@@ -5,7 +5,10 @@
 //! `user_version` bump, so a crash leaves the database at one version or the
 //! next, never between. A database from a newer fio-peer is refused.
 
-use std::path::Path;
+use std::collections::HashSet;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use rusqlite::{Connection, OpenFlags};
 
@@ -27,6 +30,100 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("the database has schema version {found}, newer than this fio-peer understands ({supported}); upgrade fio-peer")]
     NewerSchema { found: u32, supported: u32 },
+    /// Another wallet object of this process has the file open: one writer
+    /// per database file.
+    #[error("{} is already open in this process; close the other wallet first", .0.display())]
+    AlreadyOpen(PathBuf),
+    /// The wallet was closed; open it again to go on.
+    #[error("the wallet was closed")]
+    Closed,
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The database files open in this process, by canonical path.
+static OPEN_FILES: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
+
+/// A database file claimed by one wallet object of this process; the claim
+/// ends when this is dropped.
+#[derive(Debug)]
+pub struct FileClaim(PathBuf);
+
+impl FileClaim {
+    /// Claims `path`, or fails with [`StoreError::AlreadyOpen`]. Paths are
+    /// compared canonically (the file's directory resolved, so
+    /// `./a.sqlite` and `/home/me/a.sqlite` are one file).
+    pub fn claim(path: &Path) -> Result<FileClaim, StoreError> {
+        let canonical = canonical(path);
+        let mut open = OPEN_FILES.lock().unwrap_or_else(|e| e.into_inner());
+        if !open
+            .get_or_insert_with(HashSet::new)
+            .insert(canonical.clone())
+        {
+            return Err(StoreError::AlreadyOpen(canonical));
+        }
+        Ok(FileClaim(canonical))
+    }
+
+    /// The claimed file, canonical.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for FileClaim {
+    fn drop(&mut self) {
+        let mut open = OPEN_FILES.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(set) = open.as_mut() {
+            set.remove(&self.0);
+        }
+    }
+}
+
+/// `path` with its directory resolved (the file itself may not exist yet).
+fn canonical(path: &Path) -> PathBuf {
+    if let Ok(p) = std::fs::canonicalize(path) {
+        return p;
+    }
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    match (absolute.parent(), absolute.file_name()) {
+        (Some(dir), Some(name)) => std::fs::canonicalize(dir)
+            .map(|d| d.join(name))
+            .unwrap_or(absolute),
+        _ => absolute,
+    }
+}
+
+/// The sync lock beside a database file: `<file>.sync-lock`.
+pub fn sync_lock_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".sync-lock");
+    PathBuf::from(name)
+}
+
+/// Takes the advisory lock that makes one process at a time sync the wallet
+/// in `db` (an app, its background job and its notification extension may
+/// open one file). `None` when another process (or another open file
+/// description) holds it. The lock ends when the file is dropped, and when
+/// the process dies, so a killed sync never blocks the next one.
+pub fn try_lock_sync(db: &Path) -> Result<Option<File>, StoreError> {
+    let path = sync_lock_path(db);
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(&path).map_err(|source| StoreError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(source)) => Err(StoreError::Io { path, source }),
+    }
 }
 
 /// Opens (creating if needed) a wallet database and brings its schema up to
@@ -68,10 +165,12 @@ pub fn open_in_memory() -> Result<Connection, StoreError> {
 }
 
 fn configure(conn: &Connection) -> Result<(), StoreError> {
+    // First, so that the pragmas below wait for another process opening
+    // the same file instead of failing.
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
     // The engine uses a few dozen statements; rusqlite keeps 16 by default,
     // and a re-prepare costs more than the statement itself.
     conn.set_prepared_statement_cache_capacity(128);
@@ -85,20 +184,32 @@ pub fn schema_version(conn: &Connection) -> Result<u32, StoreError> {
 /// Applies migrations until the schema is at `target` (≤ [`SCHEMA_VERSION`]).
 /// Public so that tests can stop at an older version and upgrade from it.
 pub fn migrate(conn: &Connection, target: u32) -> Result<(), StoreError> {
-    let current = schema_version(conn)?;
-    if current > SCHEMA_VERSION {
-        return Err(StoreError::NewerSchema {
-            found: current,
-            supported: SCHEMA_VERSION,
-        });
+    let target = target.min(SCHEMA_VERSION);
+    let check = |current: u32| {
+        if current > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema {
+                found: current,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        Ok(current)
+    };
+    if check(schema_version(conn)?)? >= target {
+        return Ok(());
     }
-    for version in current..target.min(SCHEMA_VERSION) {
-        let tx = conn.unchecked_transaction()?;
-        tx.execute_batch(MIGRATIONS[version as usize])?;
-        tx.pragma_update(None, "user_version", version + 1)?;
+    loop {
+        // Immediate: the version is read again under the write lock, so two
+        // processes creating one file at once migrate it once.
+        let tx =
+            rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+        let current = check(schema_version(&tx)?)?;
+        if current >= target {
+            return Ok(());
+        }
+        tx.execute_batch(MIGRATIONS[current as usize])?;
+        tx.pragma_update(None, "user_version", current + 1)?;
         tx.commit()?;
     }
-    Ok(())
 }
 
 /// The schema as SQLite describes it (type, name, SQL), sorted: two databases

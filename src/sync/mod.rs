@@ -98,6 +98,11 @@ pub enum SyncError {
     NoRelay,
     #[error("cancelled")]
     Cancelled,
+    /// Another sync of this wallet ran (in this process or another one:
+    /// an app, its background job, its notification extension) for as long
+    /// as this call could wait; nothing was done.
+    #[error("another sync of this wallet is running")]
+    Busy,
     #[error("invalid configuration: {0}")]
     Config(String),
     /// A relay that is not an http(s) URL.
@@ -202,9 +207,9 @@ impl Budget {
                 report.stopped = SyncStop::Budget;
                 Ok(report)
             }
-            // The budget ran out while waiting for another sync.
-            Err(SyncError::Cancelled) if out_of_time => Ok(SyncReport {
-                stopped: SyncStop::Budget,
+            // Another sync ran for the whole budget.
+            Err(SyncError::Busy) => Ok(SyncReport {
+                stopped: SyncStop::Busy,
                 ..SyncReport::default()
             }),
             Ok((_, Err(e))) | Err(e) => Err(e),
@@ -221,21 +226,84 @@ fn inbox_location(inbox: &OwnInbox) -> Result<InboxLocation, SyncError> {
     })
 }
 
-/// `op` on the engine once no other operation runs on it; the wait ends at
-/// once when `cancel` is cancelled.
-async fn one_at_a_time<T, F, Fut>(
-    e: Arc<Engine>,
-    cancel: Option<CancelToken>,
-    op: F,
-) -> Result<T, SyncError>
+/// How long an operation waits for another process's sync of the wallet
+/// when no time budget bounds it; then it ends with [`SyncError::Busy`].
+pub const SYNC_LOCK_WAIT: Duration = Duration::from_secs(30);
+
+/// How often a waiting operation tries the sync lock again.
+const SYNC_LOCK_POLL: Duration = Duration::from_millis(20);
+
+/// How an operation waits for the right to run.
+struct Turn {
+    /// Ends the wait (and the operation) at once.
+    stop: Option<CancelToken>,
+    /// The app's own cancel: a wait it ends is `Cancelled`, a wait ended
+    /// otherwise (the time budget, [`SYNC_LOCK_WAIT`]) is `Busy`.
+    app: Option<CancelToken>,
+    /// The longest wait (`None`: until `stop`).
+    wait: Option<Duration>,
+}
+
+impl Turn {
+    /// Waits until `stop` or [`SYNC_LOCK_WAIT`]; `stop` is the app's.
+    fn cancellable(cancel: Option<CancelToken>) -> Turn {
+        Turn {
+            app: cancel.clone(),
+            stop: cancel,
+            wait: Some(SYNC_LOCK_WAIT),
+        }
+    }
+}
+
+/// `op` on the engine once no other operation runs on it, in this process
+/// (the engine's mutex) or in another one (the sync lock file beside the
+/// database, held until `op` ends): one writer syncs a wallet at a time.
+async fn one_at_a_time<T, F, Fut>(e: Arc<Engine>, turn: Turn, op: F) -> Result<T, SyncError>
 where
     F: FnOnce(Arc<Engine>) -> Fut,
     Fut: Future<Output = Result<T, SyncError>>,
 {
-    let _busy = match &cancel {
-        Some(c) => unless_cancelled(c, async { Ok(e.busy.lock().await) }).await?,
-        None => e.busy.lock().await,
+    let wait = async {
+        let busy = e.busy.lock().await;
+        let file = match e.wallet.path() {
+            Some(db) => loop {
+                if let Some(file) = crate::store::try_lock_sync(db)
+                    .map_err(|s| SyncError::Wallet(WalletError::Store(s)))?
+                {
+                    break Some(file);
+                }
+                tokio::time::sleep(SYNC_LOCK_POLL).await;
+            },
+            None => None,
+        };
+        Ok::<_, SyncError>((busy, file))
     };
+    let limit = async {
+        match turn.wait {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    let stop = async {
+        match &turn.stop {
+            Some(c) => c.cancelled().await,
+            None => std::future::pending().await,
+        }
+    };
+    let _held = tokio::select! {
+        held = wait => held?,
+        _ = limit => return Err(SyncError::Busy),
+        _ = stop => {
+            return Err(if turn.app.as_ref().is_some_and(CancelToken::is_cancelled) {
+                SyncError::Cancelled
+            } else {
+                SyncError::Busy
+            })
+        }
+    };
+    if e.wallet.is_closed() {
+        return Err(WalletError::Store(crate::store::StoreError::Closed).into());
+    }
     op(e.clone()).await
 }
 
@@ -283,6 +351,10 @@ pub enum SyncStop {
     Budget,
     /// [`SyncLimits::max_messages`] were fetched.
     MaxMessages,
+    /// Another sync of this wallet (in this process or another one) ran
+    /// for the whole time budget (or [`SYNC_LOCK_WAIT`] without one);
+    /// nothing was done.
+    Busy,
 }
 
 /// Which part of a sync is running.
@@ -489,30 +561,26 @@ impl SyncEngine {
 
     /// Runs `op` on the engine's runtime, one operation at a time, waiting
     /// for the engine only until `cancel` is cancelled.
-    async fn exclusive<T, F, Fut>(&self, cancel: Option<CancelToken>, op: F) -> Result<T, SyncError>
+    async fn exclusive<T, F, Fut>(&self, turn: Turn, op: F) -> Result<T, SyncError>
     where
         F: FnOnce(Arc<Engine>) -> Fut + Send + 'static,
         Fut: Future<Output = Result<T, SyncError>> + Send + 'static,
         T: Send + 'static,
     {
         self.rt
-            .run(one_at_a_time(self.engine.clone(), cancel, op))
+            .run(one_at_a_time(self.engine.clone(), turn, op))
             .await
     }
 
     /// [`exclusive`](Self::exclusive), blocking the calling thread.
-    fn exclusive_blocking<T, F, Fut>(
-        &self,
-        cancel: Option<CancelToken>,
-        op: F,
-    ) -> Result<T, SyncError>
+    fn exclusive_blocking<T, F, Fut>(&self, turn: Turn, op: F) -> Result<T, SyncError>
     where
         F: FnOnce(Arc<Engine>) -> Fut + Send + 'static,
         Fut: Future<Output = Result<T, SyncError>> + Send + 'static,
         T: Send + 'static,
     {
         self.rt
-            .block_on(one_at_a_time(self.engine.clone(), cancel, op))
+            .block_on(one_at_a_time(self.engine.clone(), turn, op))
     }
 
     pub fn wallet(&self) -> &Arc<Wallet> {
@@ -525,20 +593,26 @@ impl SyncEngine {
 
     /// Our inbox, created on the configured relay if the wallet has none.
     pub async fn ensure_inbox(&self) -> Result<OwnInbox, SyncError> {
-        self.exclusive(None, |e| async move { e.ensure_inbox().await })
-            .await
+        self.exclusive(Turn::cancellable(None), |e| async move {
+            e.ensure_inbox().await
+        })
+        .await
     }
 
     /// Registers our inbox URL as FIB/URL unless the chain already maps it
     /// (`force`: push anyway). True when an addaddress was pushed.
     pub async fn register_inbox(&self, force: bool) -> Result<bool, SyncError> {
-        self.exclusive(None, move |e| async move { e.register_inbox(force).await })
-            .await
+        self.exclusive(Turn::cancellable(None), move |e| async move {
+            e.register_inbox(force).await
+        })
+        .await
     }
 
     /// [`register_inbox`](Self::register_inbox) for callers without an async runtime.
     pub fn register_inbox_blocking(&self, force: bool) -> Result<bool, SyncError> {
-        self.exclusive_blocking(None, move |e| async move { e.register_inbox(force).await })
+        self.exclusive_blocking(Turn::cancellable(None), move |e| async move {
+            e.register_inbox(force).await
+        })
     }
 
     /// Fetches, receives, commits and acks everything in our inbox.
@@ -547,7 +621,7 @@ impl SyncEngine {
         progress: Option<Arc<dyn SyncProgress>>,
         cancel: CancelToken,
     ) -> Result<SyncReport, SyncError> {
-        self.exclusive(Some(cancel.clone()), |e| async move {
+        self.exclusive(Turn::cancellable(Some(cancel.clone())), |e| async move {
             let mut report = SyncReport::default();
             e.fetch(&mut report, progress.as_deref(), &cancel, None)
                 .await?;
@@ -562,7 +636,7 @@ impl SyncEngine {
         progress: Option<Arc<dyn SyncProgress>>,
         cancel: CancelToken,
     ) -> Result<SyncReport, SyncError> {
-        self.exclusive(Some(cancel.clone()), |e| async move {
+        self.exclusive(Turn::cancellable(Some(cancel.clone())), |e| async move {
             let mut report = SyncReport::default();
             e.deliver(&mut report, progress.as_deref(), &cancel).await?;
             Ok(report)
@@ -595,9 +669,15 @@ impl SyncEngine {
     ) -> Result<SyncReport, SyncError> {
         let budget = Budget::start(&self.rt, &cancel, limits.time_budget);
         let token = budget.token.clone();
-        // A sync waiting for another one stops waiting when cancelled.
+        // A sync waiting for another one stops waiting when cancelled, and
+        // is `Busy` when its budget (or the longest wait) ran out first.
+        let turn = Turn {
+            stop: Some(token.clone()),
+            app: Some(cancel.clone()),
+            wait: limits.time_budget.map_or(Some(SYNC_LOCK_WAIT), |_| None),
+        };
         let result = self
-            .exclusive(Some(token.clone()), move |e| async move {
+            .exclusive(turn, move |e| async move {
                 let mut report = SyncReport::default();
                 let r = e
                     .sync(
@@ -619,7 +699,7 @@ impl SyncEngine {
         progress: Option<Arc<dyn SyncProgress>>,
         cancel: CancelToken,
     ) -> Result<SyncReport, SyncError> {
-        self.exclusive_blocking(Some(cancel.clone()), |e| async move {
+        self.exclusive_blocking(Turn::cancellable(Some(cancel.clone())), |e| async move {
             let mut report = SyncReport::default();
             e.sync(&mut report, progress.as_deref(), &cancel, None)
                 .await
@@ -648,7 +728,7 @@ impl SyncEngine {
         progress: Option<Arc<dyn SyncProgress>>,
         cancel: CancelToken,
     ) -> Result<SyncReport, SyncError> {
-        self.exclusive(Some(cancel.clone()), |e| async move {
+        self.exclusive(Turn::cancellable(Some(cancel.clone())), |e| async move {
             e.replace_inbox(relay, progress.as_deref(), &cancel).await
         })
         .await
@@ -657,7 +737,7 @@ impl SyncEngine {
     /// [`replace_inbox`](Self::replace_inbox) for callers without an async runtime.
     pub fn replace_inbox_blocking(&self, relay: Option<String>) -> Result<SyncReport, SyncError> {
         let cancel = CancelToken::new();
-        self.exclusive_blocking(None, |e| async move {
+        self.exclusive_blocking(Turn::cancellable(None), |e| async move {
             e.replace_inbox(relay, None, &cancel).await
         })
     }
@@ -827,7 +907,7 @@ impl Engine {
             }
             return Ok(false);
         }
-        let key = self.blocking(|w| Ok(w.private_key())).await?;
+        let key = self.blocking(|w| Ok(w.private_key()?)).await?;
         let pushed = self
             .chain
             .add_pub_address(
@@ -1247,6 +1327,11 @@ impl Engine {
             if !full {
                 break;
             }
+        }
+        // A delivery dropped in flight by a cancel ends the call as
+        // cancelled, not as a complete sync.
+        if cancel.is_cancelled() {
+            return Err(SyncError::Cancelled);
         }
         Ok(())
     }

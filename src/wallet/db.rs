@@ -328,12 +328,15 @@ pub fn history(
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-pub fn queue(conn: &Connection) -> Result<Vec<QueueItem>, WalletError> {
+/// Unhandled queue items after item `after`, oldest first, at most `limit`.
+pub fn queue(conn: &Connection, after: i64, limit: usize) -> Result<Vec<QueueItem>, WalletError> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT q.message_row, q.created_at, {MESSAGE_COLUMNS} FROM queue q JOIN messages m ON m.id = q.message_row
-         JOIN channels c ON c.id = q.channel_id WHERE q.handled = 0 ORDER BY q.message_row"
+         JOIN channels c ON c.id = q.channel_id WHERE q.handled = 0 AND q.message_row > ?1
+         ORDER BY q.message_row LIMIT ?2"
     ))?;
-    let rows = stmt.query_map([], |r| {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = stmt.query_map(params![after, limit], |r| {
         let message = message_record(r, 2)?;
         Ok(QueueItem {
             id: r.get(0)?,

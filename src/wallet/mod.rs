@@ -24,8 +24,9 @@ mod senders;
 mod types;
 
 use std::collections::HashMap;
-use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -34,7 +35,7 @@ use crate::protocol::{
     build_plaintext, generate_message_id, generate_token, seal_new, sign_data, Action, ChannelKey,
     Envelope, ErrorKind, FioAddress, IdToken, InboxLocation, MessageData, ProtocolError,
 };
-use crate::store;
+use crate::store::{self, StoreError};
 
 pub(crate) use outbox::now_ms;
 pub use outbox::{DeliveryOutcome, Destination, OutboxItem, OutboxState, OwnInbox};
@@ -47,22 +48,47 @@ use db::ChannelRow;
 
 /// A FIP-24 wallet on one SQLite database.
 pub struct Wallet {
-    inner: Mutex<Inner>,
+    /// `None` once closed.
+    inner: Mutex<Option<Inner>>,
     /// Local reads, on a database file; `None` in memory (reads then share
-    /// the write connection).
-    reader: Option<Mutex<Connection>>,
+    /// the write connection). Its inner `None`: closed.
+    reader: Option<Mutex<Option<Connection>>>,
+    /// The file, claimed for this object until it is closed (one writer
+    /// per database file in a process).
+    claim: Mutex<Option<store::FileClaim>>,
+    /// The database file, for the cross-process sync lock beside it.
+    path: Option<PathBuf>,
+    closed: AtomicBool,
     /// The chain: called only without the lock.
     directory: Arc<dyn KeyDirectory>,
     senders: SenderLookup,
     address: FioAddress,
     public_key: PublicKey,
-    /// Copies of `Ctx`'s settings for reads that must not wait for the lock.
-    settings: RwLock<(Automation, Option<InboxLocation>)>,
+}
+
+/// The wallet's lock, held: an open wallet's state.
+struct Held<'a>(MutexGuard<'a, Option<Inner>>);
+
+impl std::ops::Deref for Held<'_> {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        // `Wallet::lock` hands out a `Held` only for an open wallet.
+        self.0.as_ref().expect("an open wallet")
+    }
+}
+
+impl std::ops::DerefMut for Held<'_> {
+    fn deref_mut(&mut self) -> &mut Inner {
+        self.0.as_mut().expect("an open wallet")
+    }
 }
 
 struct Inner {
     conn: Connection,
     ctx: Ctx,
+    /// `PRAGMA data_version` when `ctx` was last read from the database:
+    /// another process's commit changes it, and `ctx` is read again.
+    data_version: i64,
 }
 
 /// Everything but the connection, so a transaction on the connection and a
@@ -84,8 +110,34 @@ pub(crate) fn now() -> i64 {
         .unwrap_or(0)
 }
 
-/// fio_address, public_key, automation JSON, inbox type, inbox address.
-type IdentityRow = (String, String, String, Option<String>, Option<String>);
+/// fio_address, public_key, automations, inbox.
+type Identity = (String, String, Automation, Option<InboxLocation>);
+
+/// The identity row, if the wallet was created.
+fn identity(conn: &Connection) -> rusqlite::Result<Option<Identity>> {
+    conn.prepare_cached(
+        "SELECT fio_address, public_key, automation, inbox_type, inbox FROM identity WHERE id = 1",
+    )?
+    .query_row([], |r| {
+        let automation: String = r.get(2)?;
+        let inbox_type: Option<String> = r.get(3)?;
+        let inbox: Option<String> = r.get(4)?;
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            serde_json::from_str(&automation).unwrap_or_default(),
+            match (inbox_type, inbox) {
+                (Some(t), Some(a)) => InboxLocation::parse(&t, &a).ok(),
+                _ => None,
+            },
+        ))
+    })
+    .optional()
+}
+
+fn data_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.pragma_query_value(None, "data_version", |r| r.get(0))
+}
 
 fn parse_address(text: &str, kind: ErrorKind) -> Result<FioAddress, WalletError> {
     FioAddress::parse(text)
@@ -101,9 +153,12 @@ impl Wallet {
         fio_address: &str,
         directory: Arc<dyn KeyDirectory>,
     ) -> Result<Self, WalletError> {
-        let path = path.as_ref();
-        let mut wallet = Self::with_connection(store::open(path)?, key, fio_address, directory)?;
-        wallet.reader = Some(Mutex::new(store::open_reader(path)?));
+        let claim = store::FileClaim::claim(path.as_ref())?;
+        let path = claim.path().to_path_buf();
+        let mut wallet = Self::with_connection(store::open(&path)?, key, fio_address, directory)?;
+        wallet.reader = Some(Mutex::new(Some(store::open_reader(&path)?)));
+        wallet.claim = Mutex::new(Some(claim));
+        wallet.path = Some(path);
         Ok(wallet)
     }
 
@@ -124,34 +179,26 @@ impl Wallet {
     ) -> Result<Self, WalletError> {
         let address = parse_address(fio_address, ErrorKind::InvalidSenderFioAddress)?;
         let public = key.public_key().to_fio_string();
-        let existing: Option<IdentityRow> = conn
-            .query_row("SELECT fio_address, public_key, automation, inbox_type, inbox FROM identity WHERE id = 1", [], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })
-            .optional()?;
-        let (automation, inbox) = match existing {
-            Some((addr, pk, automation, inbox_type, inbox)) => {
-                if addr != address.as_str() || pk != public {
-                    return Err(WalletError::WrongIdentity(format!("{addr} ({pk})")));
-                }
-                let automation = serde_json::from_str(&automation).unwrap_or_default();
-                let inbox = match (inbox_type, inbox) {
-                    (Some(t), Some(a)) => InboxLocation::parse(&t, &a).ok(),
-                    _ => None,
-                };
-                (automation, inbox)
-            }
-            None => {
-                let automation = Automation::default();
-                conn.execute(
-                    "INSERT INTO identity (id, fio_address, public_key, automation) VALUES (1, ?1, ?2, ?3)",
-                    params![address.as_str(), public, serde_json::to_string(&automation).expect("serializes")],
-                )?;
-                (automation, None)
-            }
+        if identity(&conn)?.is_none() {
+            // OR IGNORE: another process may create the wallet at the same
+            // moment; the row read below is whichever came first.
+            conn.execute(
+                "INSERT OR IGNORE INTO identity (id, fio_address, public_key, automation) VALUES (1, ?1, ?2, ?3)",
+                params![
+                    address.as_str(),
+                    public,
+                    serde_json::to_string(&Automation::default()).expect("serializes")
+                ],
+            )?;
+        }
+        let Some((addr, pk, automation, inbox)) = identity(&conn)? else {
+            return Err(StoreError::Sqlite(rusqlite::Error::QueryReturnedNoRows).into());
         };
+        if addr != address.as_str() || pk != public {
+            return Err(WalletError::WrongIdentity(format!("{addr} ({pk})")));
+        }
         let public_key = *key.public_key();
-        let settings = RwLock::new((automation.clone(), inbox.clone()));
+        let data_version = data_version(&conn)?;
         let ctx = Ctx {
             key,
             address: address.clone(),
@@ -160,20 +207,66 @@ impl Wallet {
             channel_keys: HashMap::new(),
         };
         Ok(Wallet {
-            inner: Mutex::new(Inner { conn, ctx }),
+            inner: Mutex::new(Some(Inner {
+                conn,
+                ctx,
+                data_version,
+            })),
             reader: None,
+            claim: Mutex::new(None),
+            path: None,
+            closed: AtomicBool::new(false),
             directory,
             senders: SenderLookup::new(),
             address,
             public_key,
-            settings,
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
+    /// Takes the wallet's lock; `Closed` once the wallet is closed. What
+    /// another process committed since (an inbox it created, automations it
+    /// set) is read again first.
+    fn lock(&self) -> Result<Held<'_>, WalletError> {
+        Ok(self.held()?)
+    }
+
+    fn held(&self) -> Result<Held<'_>, StoreError> {
         // A panic while holding the lock cannot leave the database half
         // written (transactions roll back on drop), so the poison is ignored.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let inner = guard.as_mut().ok_or(StoreError::Closed)?;
+        let version = data_version(&inner.conn)?;
+        if version != inner.data_version {
+            if let Some((_, _, automation, inbox)) = identity(&inner.conn)? {
+                inner.ctx.automation = automation;
+                inner.ctx.inbox = inbox;
+            }
+            inner.ctx.channel_keys.clear();
+            inner.data_version = version;
+        }
+        Ok(Held(guard))
+    }
+
+    /// Closes the wallet: waits for a write in progress (writes never wait
+    /// on the network, so this is short), closes its database connections
+    /// and releases the file, which can be opened again at once. Every
+    /// later call fails with `Closed`. Idempotent.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(reader) = &self.reader {
+            reader.lock().unwrap_or_else(|e| e.into_inner()).take();
+        }
+        self.claim.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    /// The database file (`None` in memory).
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 
     pub fn fio_address(&self) -> FioAddress {
@@ -186,38 +279,49 @@ impl Wallet {
 
     /// Runs `f` on the wallet's database (FIP-3's tables live beside the
     /// channels').
-    pub(crate) fn with_db<T>(&self, f: impl FnOnce(&Connection) -> T) -> T {
-        f(&self.lock().conn)
+    pub(crate) fn with_db<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        Ok(f(&self.held()?.conn)?)
     }
 
     /// Runs a read on the read connection (the write connection in memory):
     /// it sees the last commit and never waits for a write transaction.
-    pub(crate) fn read_db<T>(&self, f: impl FnOnce(&Connection) -> T) -> T {
+    pub(crate) fn read_db<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        self.reading(|c| f(c).map_err(StoreError::from))
+    }
+
+    fn reading<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, E>,
+    ) -> Result<T, E> {
         match &self.reader {
-            Some(reader) => f(&reader.lock().unwrap_or_else(|e| e.into_inner())),
-            None => self.with_db(f),
+            Some(reader) => {
+                let conn = reader.lock().unwrap_or_else(|e| e.into_inner());
+                f(conn.as_ref().ok_or(StoreError::Closed)?)
+            }
+            None => {
+                let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+                f(&inner.as_ref().ok_or(StoreError::Closed)?.conn)
+            }
         }
     }
 
-    fn settings(&self) -> std::sync::RwLockReadGuard<'_, (Automation, Option<InboxLocation>)> {
-        self.settings.read().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn settings_mut(&self) -> std::sync::RwLockWriteGuard<'_, (Automation, Option<InboxLocation>)> {
-        self.settings.write().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn set_inbox_copy(&self, inbox: Option<InboxLocation>) {
-        self.settings_mut().1 = inbox;
-    }
-
     /// The wallet's key, for the sync engine's chain transactions.
-    pub(crate) fn private_key(&self) -> PrivateKey {
-        self.lock().ctx.key.clone()
+    pub(crate) fn private_key(&self) -> Result<PrivateKey, StoreError> {
+        Ok(self.held()?.ctx.key.clone())
     }
 
-    pub fn automation(&self) -> Automation {
-        self.settings().0.clone()
+    /// The automations, as last committed (by any process).
+    pub fn automation(&self) -> Result<Automation, WalletError> {
+        Ok(self
+            .reading(|c| identity(c).map_err(WalletError::from))?
+            .map(|(_, _, automation, _)| automation)
+            .unwrap_or_default())
     }
 
     /// Sets the automations. Released addresses are checked here, so an
@@ -237,24 +341,25 @@ impl Wallet {
             };
             probe.validate().map_err(WalletError::InvalidInput)?;
         }
-        let mut inner = self.lock();
+        let mut inner = self.lock()?;
         let json = serde_json::to_string(&automation).expect("serializes");
         inner.conn.execute(
             "UPDATE identity SET automation = ?1 WHERE id = 1",
             params![json],
         )?;
-        self.settings_mut().0 = automation.clone();
         inner.ctx.automation = automation;
         Ok(())
     }
 
     /// Our inbox, sent as `return_address` when we open a channel.
-    pub fn inbox(&self) -> Option<InboxLocation> {
-        self.settings().1.clone()
+    pub fn inbox(&self) -> Result<Option<InboxLocation>, WalletError> {
+        Ok(self
+            .reading(|c| identity(c).map_err(WalletError::from))?
+            .and_then(|(_, _, _, inbox)| inbox))
     }
 
     pub fn set_inbox(&self, inbox: Option<InboxLocation>) -> Result<(), WalletError> {
-        let mut inner = self.lock();
+        let mut inner = self.lock()?;
         inner.conn.execute(
             "UPDATE identity SET inbox_type = ?1, inbox = ?2 WHERE id = 1",
             params![
@@ -262,7 +367,6 @@ impl Wallet {
                 inbox.as_ref().map(|i| i.address.clone())
             ],
         )?;
-        self.set_inbox_copy(inbox.clone());
         inner.ctx.inbox = inbox;
         Ok(())
     }
@@ -292,12 +396,15 @@ impl Wallet {
                 "a wallet cannot open a channel with itself".into(),
             ));
         }
+        if self.is_closed() {
+            return Err(StoreError::Closed.into());
+        }
         // Looked up without the lock: a chain lookup can take seconds, and
         // no other call of the wallet should wait for it.
         let peer_key = self.directory.public_key(&peer)?;
         let peer_inbox = self.directory.inbox(&peer)?;
-        let mut inner = self.lock();
-        let Inner { conn, ctx } = &mut *inner;
+        let mut inner = self.lock()?;
+        let Inner { conn, ctx, .. } = &mut *inner;
         let tx = conn.unchecked_transaction()?;
         let existing = db::channel_by_peer(&tx, &ctx.address, &peer)?;
         if let Some(ch) = &existing {
@@ -391,8 +498,8 @@ impl Wallet {
         inbox: Option<InboxLocation>,
         rotate_token: bool,
     ) -> Result<Outgoing, WalletError> {
-        let mut inner = self.lock();
-        let Inner { conn, ctx } = &mut *inner;
+        let mut inner = self.lock()?;
+        let Inner { conn, ctx, .. } = &mut *inner;
         let tx = conn.unchecked_transaction()?;
         let ch = ctx.open_channel_row(&tx, peer)?;
         let mut data = ctx.base_data(Action::UpdateComDataRequest, &ch);
@@ -416,8 +523,8 @@ impl Wallet {
     /// peer_close_com_request, then forgets the channel's tokens: the next
     /// contact either way starts with NEW.
     pub fn close_channel(&self, peer: &str, memo: Option<&str>) -> Result<Outgoing, WalletError> {
-        let mut inner = self.lock();
-        let Inner { conn, ctx } = &mut *inner;
+        let mut inner = self.lock()?;
+        let Inner { conn, ctx, .. } = &mut *inner;
         let tx = conn.unchecked_transaction()?;
         let ch = ctx.open_channel_row(&tx, peer)?;
         let mut data = ctx.base_data(Action::CloseComRequest, &ch);
@@ -438,8 +545,8 @@ impl Wallet {
         request_message_id: &str,
         answer: Acceptance,
     ) -> Result<Outgoing, WalletError> {
-        let mut inner = self.lock();
-        let Inner { conn, ctx } = &mut *inner;
+        let mut inner = self.lock()?;
+        let Inner { conn, ctx, .. } = &mut *inner;
         let tx = conn.unchecked_transaction()?;
         let (ch, req) = ctx.pending_request(&tx, peer, request_message_id, Direction::Incoming)?;
         let out = ctx.accept(&tx, &ch, &req, answer)?;
@@ -488,8 +595,8 @@ impl Wallet {
         action: Action,
         memo: Option<&str>,
     ) -> Result<Outgoing, WalletError> {
-        let mut inner = self.lock();
-        let Inner { conn, ctx } = &mut *inner;
+        let mut inner = self.lock()?;
+        let Inner { conn, ctx, .. } = &mut *inner;
         let tx = conn.unchecked_transaction()?;
         let (ch, req) = ctx.pending_request(&tx, peer, request_message_id, dir)?;
         if action == Action::CancelRequest && req.kind == RequestKind::Channel {
@@ -526,8 +633,8 @@ impl Wallet {
         action: Action,
         fill: impl FnOnce(&mut MessageData) -> Result<(), WalletError>,
     ) -> Result<Outgoing, WalletError> {
-        let mut inner = self.lock();
-        let Inner { conn, ctx } = &mut *inner;
+        let mut inner = self.lock()?;
+        let Inner { conn, ctx, .. } = &mut *inner;
         let tx = conn.unchecked_transaction()?;
         let ch = ctx.open_channel_row(&tx, peer)?;
         let mut data = ctx.base_data(action, &ch);
@@ -544,9 +651,9 @@ impl Wallet {
     /// identify the sender, decrypt, verify, validate the content, then in one
     /// transaction persist, run automations, queue and build replies.
     pub fn receive(&self, envelope: &[u8]) -> Result<Received, WalletError> {
-        let senders = self.look_up_senders([envelope]);
-        let mut inner = self.lock();
-        let Inner { conn, ctx } = &mut *inner;
+        let senders = self.look_up_senders([envelope])?;
+        let mut inner = self.lock()?;
+        let Inner { conn, ctx, .. } = &mut *inner;
         let tx = conn.unchecked_transaction()?;
         let result = ctx.receive(&tx, envelope, &senders);
         match &result {
@@ -586,9 +693,9 @@ impl Wallet {
         envelopes: &[&[u8]],
         hold: bool,
     ) -> Result<Vec<Result<Received, WalletError>>, WalletError> {
-        let senders = self.look_up_senders(envelopes.iter().copied());
-        let mut inner = self.lock();
-        let Inner { conn, ctx } = &mut *inner;
+        let senders = self.look_up_senders(envelopes.iter().copied())?;
+        let mut inner = self.lock()?;
+        let Inner { conn, ctx, .. } = &mut *inner;
         let tx = conn.transaction()?;
         let mut results = Vec::with_capacity(envelopes.len());
         for envelope in envelopes {
@@ -619,9 +726,9 @@ impl Wallet {
         if held.is_empty() {
             return Ok(Vec::new());
         }
-        let senders = self.look_up_senders(held.iter().map(|(_, e)| e.as_bytes()));
-        let mut inner = self.lock();
-        let Inner { conn, ctx } = &mut *inner;
+        let senders = self.look_up_senders(held.iter().map(|(_, e)| e.as_bytes()))?;
+        let mut inner = self.lock()?;
+        let Inner { conn, ctx, .. } = &mut *inner;
         let tx = conn.transaction()?;
         let mut results = Vec::with_capacity(held.len());
         for (id, envelope) in held {
@@ -643,20 +750,31 @@ impl Wallet {
 
     /// Phase one of a receive: the keys of first contacts' senders, from
     /// the chain, before the lock is taken (see `senders.rs`).
-    fn look_up_senders<'a>(&self, envelopes: impl IntoIterator<Item = &'a [u8]>) -> SenderKeys {
-        let key = self.private_key();
-        self.senders
-            .look_up(self.directory.as_ref(), &key, envelopes)
+    fn look_up_senders<'a>(
+        &self,
+        envelopes: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<SenderKeys, WalletError> {
+        let key = self.private_key()?;
+        Ok(self
+            .senders
+            .look_up(self.directory.as_ref(), &key, envelopes))
     }
 
     /// Unhandled queue items, oldest first.
     pub fn queue(&self) -> Result<Vec<QueueItem>, WalletError> {
-        self.read_db(db::queue)
+        self.reading(|c| db::queue(c, 0, usize::MAX))
+    }
+
+    /// A page of [`queue`](Self::queue): the items after item `after`
+    /// (0: from the start; else a [`QueueItem::id`]), at most `limit`.
+    /// What a UI reads: its cost is the page's, not the queue's.
+    pub fn queue_page(&self, after: i64, limit: usize) -> Result<Vec<QueueItem>, WalletError> {
+        self.reading(|c| db::queue(c, after, limit))
     }
 
     /// Marks a queue item handled (`queue_id` is [`QueueItem::id`]).
     pub fn dismiss(&self, queue_id: i64) -> Result<(), WalletError> {
-        let inner = self.lock();
+        let inner = self.lock()?;
         let updated = inner.conn.execute(
             "UPDATE queue SET handled = 1 WHERE message_row = ?1",
             params![queue_id],
@@ -672,7 +790,7 @@ impl Wallet {
     /// Every message with `peer`, oldest first.
     pub fn history(&self, peer: &str) -> Result<Vec<MessageRecord>, WalletError> {
         let peer = parse_address(peer, ErrorKind::InvalidRecipientFioAddress)?;
-        self.read_db(|c| db::history(c, &self.address, &peer))
+        self.reading(|c| db::history(c, &self.address, &peer))
     }
 
     /// Requests in both directions, with `peer` or with everyone.
@@ -680,7 +798,7 @@ impl Wallet {
         let peer = peer
             .map(|p| parse_address(p, ErrorKind::InvalidRecipientFioAddress))
             .transpose()?;
-        self.read_db(|c| db::requests(c, peer.as_ref()))
+        self.reading(|c| db::requests(c, peer.as_ref()))
     }
 }
 

@@ -214,7 +214,7 @@ impl Wallet {
         after_row: i64,
         limit: usize,
     ) -> Result<Vec<OutboxItem>, WalletError> {
-        let inner = self.lock();
+        let inner = self.lock()?;
         let mut stmt = inner.conn.prepare_cached(&format!(
             "{ITEM_SQL} WHERE o.state = 'pending' AND o.message_row > ?1 ORDER BY o.message_row LIMIT ?2"
         ))?;
@@ -226,7 +226,7 @@ impl Wallet {
 
     /// Every envelope not delivered yet (pending and failed), oldest first.
     pub fn outbox(&self) -> Result<Vec<OutboxItem>, WalletError> {
-        let inner = self.lock();
+        let inner = self.lock()?;
         let mut stmt = inner.conn.prepare_cached(&format!(
             "{ITEM_SQL} WHERE o.state != 'delivered' ORDER BY o.message_row"
         ))?;
@@ -241,7 +241,7 @@ impl Wallet {
         peer: &str,
         message_id: &str,
     ) -> Result<Option<OutboxItem>, WalletError> {
-        let inner = self.lock();
+        let inner = self.lock()?;
         let mut stmt = inner.conn.prepare_cached(&format!(
             "{ITEM_SQL} WHERE c.own_address = ?1 AND c.peer_address = ?2 AND m.direction = 'out' AND m.message_id = ?3"
         ))?;
@@ -258,7 +258,7 @@ impl Wallet {
         &self,
         outcomes: &[(i64, DeliveryOutcome)],
     ) -> Result<(), WalletError> {
-        let mut inner = self.lock();
+        let mut inner = self.lock()?;
         let tx = inner.conn.transaction()?;
         for (row, outcome) in outcomes {
             match outcome {
@@ -289,7 +289,7 @@ impl Wallet {
     /// Puts a failed envelope back in line, due now (its peer's later
     /// envelopes may already have been delivered: it arrives after them).
     pub fn retry_delivery(&self, row: i64) -> Result<(), WalletError> {
-        let inner = self.lock();
+        let inner = self.lock()?;
         let n = inner.conn.execute(
             "UPDATE outbox SET state = 'pending', next_attempt_at = ?2, use_chain = 1 WHERE message_row = ?1 AND state = 'failed'",
             params![row, now_ms()],
@@ -302,7 +302,7 @@ impl Wallet {
 
     /// Our inbox on a relay, if one was created.
     pub fn own_inbox(&self) -> Result<Option<OwnInbox>, WalletError> {
-        let inner = self.lock();
+        let inner = self.lock()?;
         Ok(inner
             .conn
             .query_row(
@@ -328,7 +328,7 @@ impl Wallet {
     pub fn set_own_inbox(&self, inbox: &OwnInbox) -> Result<(), WalletError> {
         let location =
             InboxLocation::parse("URL", &inbox.inbox_url).map_err(WalletError::InvalidInput)?;
-        let mut inner = self.lock();
+        let mut inner = self.lock()?;
         let tx = inner.conn.transaction()?;
         tx.execute(
             "INSERT OR REPLACE INTO previous_inbox (inbox_id, relay, credential, inbox_url, replaced_at)
@@ -353,14 +353,13 @@ impl Wallet {
             params![location.kind.code(), location.address],
         )?;
         tx.commit()?;
-        self.set_inbox_copy(Some(location.clone()));
         inner.ctx.inbox = Some(location);
         Ok(())
     }
 
     /// Inboxes we moved away from, oldest first (registration fields empty).
     pub fn previous_inboxes(&self) -> Result<Vec<OwnInbox>, WalletError> {
-        let inner = self.lock();
+        let inner = self.lock()?;
         let mut stmt = inner.conn.prepare_cached(
             "SELECT relay, inbox_id, credential, inbox_url FROM previous_inbox ORDER BY replaced_at, inbox_id",
         )?;
@@ -382,7 +381,7 @@ impl Wallet {
 
     /// Stops fetching a previous inbox (its relay no longer has it).
     pub fn forget_previous_inbox(&self, inbox_id: &str) -> Result<(), WalletError> {
-        let inner = self.lock();
+        let inner = self.lock()?;
         inner
             .conn
             .execute("DELETE FROM previous_inbox WHERE inbox_id = ?1", [inbox_id])?;
@@ -391,7 +390,7 @@ impl Wallet {
 
     /// How many fetched envelopes wait for their sender's key.
     pub fn held_count(&self) -> Result<u64, WalletError> {
-        let inner = self.lock();
+        let inner = self.lock()?;
         Ok(inner
             .conn
             .query_row("SELECT count(*) FROM held_envelopes", [], |r| {
@@ -401,7 +400,7 @@ impl Wallet {
 
     /// Records that our inbox URL is registered on chain (and so checked).
     pub fn record_registration(&self, transaction_id: Option<&str>) -> Result<(), WalletError> {
-        let inner = self.lock();
+        let inner = self.lock()?;
         inner.conn.execute(
             "UPDATE own_inbox SET registered_at = ?1, registered_tx = COALESCE(?2, registered_tx), checked_at = ?1 WHERE id = 1",
             params![super::now(), transaction_id],
@@ -411,7 +410,7 @@ impl Wallet {
 
     /// Records that the chain was seen mapping our inbox URL now.
     pub fn record_registration_check(&self) -> Result<(), WalletError> {
-        let inner = self.lock();
+        let inner = self.lock()?;
         inner.conn.execute(
             "UPDATE own_inbox SET checked_at = ?1 WHERE id = 1",
             params![super::now()],

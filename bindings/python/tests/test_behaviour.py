@@ -17,6 +17,9 @@ from conftest import BOB, Recorder, config, open_wallet
 
 
 def test_wallet_errors_are_typed(tmp_path):
+    # A database made for another wallet.
+    open_wallet(tmp_path, "alice").shutdown()
+    (tmp_path / "alice.sqlite").rename(tmp_path / "other.sqlite")
     alice = open_wallet(tmp_path, "alice")
     with pytest.raises(fio_peer.FioPeerError.InvalidInput) as e:
         asyncio.run(alice.open_channel("not an address", None))
@@ -30,7 +33,7 @@ def test_wallet_errors_are_typed(tmp_path):
         # The database belongs to alice@bind.
         fio_peer.FioWallet.open(
             fio_peer.WalletConfig(
-                database_path=str(tmp_path / "alice.sqlite"), private_key=BOB,
+                database_path=str(tmp_path / "other.sqlite"), private_key=BOB,
                 fio_address="bob@bind", chain_id="00" * 32,
                 chain_nodes=["http://127.0.0.1:9"]))
     assert e.value.code() == 7

@@ -78,7 +78,9 @@ def test_friends_private_addresses_and_private_requests(tmp_path):
 
     # Alice on a new phone: the friend list comes back from the key alone.
     (tmp_path / "phone").mkdir()
-    restored = open_wallet(tmp_path / "phone", "alice").friends()
+    # (FioFriends lives as long as its wallet: keep the wallet.)
+    phone = open_wallet(tmp_path / "phone", "alice")
+    restored = phone.friends()
     assert restored.friend_count() == 0
     summary = asyncio.run(restored.restore())
     assert summary.restored == 1

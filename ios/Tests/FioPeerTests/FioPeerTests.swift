@@ -231,7 +231,9 @@ final class FioPeerTests: XCTestCase {
         guard case let .paid(record) = sent.status else { return XCTFail("\(sent.status)") }
         XCTAssertEqual(record.obtId, "tx-1")
 
-        let phone = try FioWallet.open(config: config(tempDir(), "alice")).friends()
+        // FioFriends lives as long as its wallet: keep the wallet.
+        let phoneWallet = try FioWallet.open(config: config(tempDir(), "alice"))
+        let phone = phoneWallet.friends()
         XCTAssertEqual(try phone.friendCount(), 0)
         let restored = try await phone.restore().restored
         XCTAssertEqual(restored, 1)
@@ -258,6 +260,13 @@ final class FioPeerTests: XCTestCase {
         } catch let error as FioPeerError {
             XCTAssertEqual(error.code(), 5)
         }
+        // One FioWallet per file in a process.
+        XCTAssertThrowsError(try FioWallet.open(config: config(dir, "alice"))) { error in
+            guard case let FioPeerError.AlreadyOpen(path) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual((error as! FioPeerError).code(), 11)
+            XCTAssertTrue(path.hasSuffix("/alice.sqlite"), path)
+        }
+        a.shutdown()
         // Another key on Alice's database.
         XCTAssertThrowsError(try FioWallet.open(config: config(dir, "bob", key: bob, database: "alice"))) { error in
             guard case FioPeerError.Storage = error else { return XCTFail("\(error)") }
@@ -321,8 +330,7 @@ final class FioPeerTests: XCTestCase {
 
     /// Alice with her inbox registered, reopened so that a sync's fetch
     /// waits 20 s on the relay.
-    func waitingWallet() async throws -> FioWallet {
-        let dir = tempDir()
+    func waitingWallet(_ dir: URL = tempDir()) async throws -> FioWallet {
         _ = try await FioWallet.open(config: config(dir, "alice")).sync()
         return try FioWallet.open(config: config(dir, "alice", longPoll: 20))
     }
@@ -351,6 +359,44 @@ final class FioPeerTests: XCTestCase {
         let capped = try await FioWallet.open(config: config(tempDir(), "alice"))
             .syncWithin(options: SyncOptions(maxMessages: 5))
         XCTAssertEqual(capped.stopped, .complete)
+    }
+
+    func testASyncThatWaitsOutItsBudgetForAnotherSaysBusy() async throws {
+        let a = try await waitingWallet()
+        let handle = SyncCancel()
+        let polling = Task { try await a.sync(cancel: handle) }
+        try await Task.sleep(nanoseconds: 300_000_000)
+        let busy = try await a.syncWithin(options: SyncOptions(timeBudgetMs: 500))
+        XCTAssertEqual(busy.stopped, .busy)
+        XCTAssertEqual(busy.fetched, 0)
+        handle.cancel()
+        guard case .failure(FioPeerError.Cancelled) = await polling.result else { return XCTFail() }
+    }
+
+    func testShutdownEndsEveryCallAtOnceWithClosedAndFreesTheFile() async throws {
+        let dir = tempDir()
+        let a = try await waitingWallet(dir)
+        let friends = a.friends()
+        let polling = Task { try await a.sync() }
+        try await Task.sleep(nanoseconds: 500_000_000)
+        let started = Date()
+        a.shutdown()
+        let result = await polling.result
+        guard case .failure(FioPeerError.Closed) = result else { return XCTFail("\(result)") }
+        XCTAssertLessThan(Date().timeIntervalSince(started), 0.1)
+        XCTAssertThrowsError(try a.channels()) { error in
+            XCTAssertEqual((error as! FioPeerError).code(), 12)
+        }
+        XCTAssertThrowsError(try friends.friendCount()) { error in
+            guard case FioPeerError.Closed = error else { return XCTFail("\(error)") }
+        }
+        do {
+            _ = try await friends.isOnFriendListOf(fioAddress: "bob@bind")
+            XCTFail("a closed wallet's friends answered")
+        } catch FioPeerError.Closed {}
+        XCTAssertEqual(a.fioAddress(), "alice@bind")
+        // The file is free at once, while `a` is still referenced.
+        XCTAssertTrue(try FioWallet.open(config: config(dir, "alice")).channels().isEmpty)
     }
 
     func testAHandleSurvivesTheSyncsThatEndWithoutIt() async throws {

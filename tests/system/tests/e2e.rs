@@ -52,7 +52,10 @@ fn inboxes_are_created_and_registered_on_the_devnet() {
     assert!(inbox.registered_at.is_some());
     assert_eq!(inbox.registered_tx.as_ref().map(String::len), Some(64));
     // Our return address is the new inbox.
-    assert_eq!(alice.wallet.inbox().unwrap().address, inbox.inbox_url);
+    assert_eq!(
+        alice.wallet.inbox().unwrap().unwrap().address,
+        inbox.inbox_url
+    );
     // The chain maps FIB/URL to it; anyone's client sees it.
     let chain = world.chain();
     let found = chain
@@ -76,7 +79,9 @@ fn inboxes_are_created_and_registered_on_the_devnet() {
     rt.block_on(chain.remove_pub_address(
         &ka,
         "alice@devnet",
-        vec![fio_peer::chain::inbox_entry(&alice.wallet.inbox().unwrap())],
+        vec![fio_peer::chain::inbox_entry(
+            &alice.wallet.inbox().unwrap().unwrap(),
+        )],
         0,
     ))
     .unwrap();
