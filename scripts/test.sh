@@ -73,6 +73,9 @@ cargo fmt --all -- --check
 
 # A CI build is never rebuilt piecemeal: incremental artifacts only cost.
 export CARGO_INCREMENTAL=0
+# Line tables are all a failing test's backtrace needs; full debug info
+# only makes the test binaries slower to build and link.
+export CARGO_PROFILE_DEV_DEBUG=line-tables-only
 
 # One pass with the FFI layer on: it checks src/ffi and everything else.
 # uniffi/ only wraps uniffi's own bindgen main: nothing to lint.

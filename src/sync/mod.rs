@@ -403,6 +403,16 @@ pub struct SyncReport {
     pub stopped: SyncStop,
 }
 
+impl SyncReport {
+    /// Adds the delivery counts of `other` (a delivery that ran beside).
+    fn add_deliveries(&mut self, other: &SyncReport) {
+        self.delivered += other.delivered;
+        self.delivered_bytes += other.delivered_bytes;
+        self.retrying += other.retrying;
+        self.failed += other.failed;
+    }
+}
+
 /// Receives progress: the phase and the counts so far. It is called on the
 /// engine's network threads: return quickly, and do not call the engine
 /// from it (a sync holds the engine until it ends); hand the figures to your
@@ -644,10 +654,10 @@ impl SyncEngine {
         .await
     }
 
-    /// One full sync: inbox creation and registration check when due,
-    /// delivery, fetch, then delivery of the replies the fetch produced.
-    /// A relay failure of the fetch is returned after the deliveries were
-    /// made and recorded.
+    /// One full sync: delivery, and beside it the inbox creation and
+    /// registration check when due and the fetch; then delivery of the
+    /// replies the fetch produced. A relay failure of the fetch is returned
+    /// after the deliveries were made and recorded.
     pub async fn sync(
         &self,
         progress: Option<Arc<dyn SyncProgress>>,
@@ -766,9 +776,43 @@ impl Engine {
             return Err(SyncError::Cancelled);
         }
         log::debug!("sync of {} begins", self.wallet.fio_address());
-        // Deliver first: our own relay or the chain being down must not
-        // hold up what we send to others.
-        self.deliver(report, progress, cancel).await?;
+        // Delivery runs beside the registration check and the fetch: our
+        // own relay or the chain being down must not hold up what we send,
+        // and a peer's inbox that never answers must not keep us from our
+        // own (a budgeted sync would never fetch again).
+        let mut sent = SyncReport::default();
+        let before = report.received + report.rejected;
+        let (delivered, received) = tokio::join!(
+            self.deliver(&mut sent, progress, cancel),
+            self.register_and_fetch(report, progress, cancel, max_messages),
+        );
+        report.add_deliveries(&sent);
+        received?;
+        delivered?;
+        // Replies the fetch produced go out now.
+        if report.received + report.rejected > before {
+            self.deliver(report, progress, cancel).await?;
+        }
+        log::info!(
+            "sync: {} received, {} rejected, {} delivered, {} retrying, {} failed",
+            report.received,
+            report.rejected,
+            report.delivered,
+            report.retrying,
+            report.failed
+        );
+        Ok(())
+    }
+
+    /// The inbox half of a sync: creation and registration check when due,
+    /// then the fetch.
+    async fn register_and_fetch(
+        self: &Arc<Self>,
+        report: &mut SyncReport,
+        progress: Option<&dyn SyncProgress>,
+        cancel: &CancelToken,
+        max_messages: Option<u64>,
+    ) -> Result<(), SyncError> {
         let own = self.blocking(|w| w.own_inbox()).await?;
         if own.is_none() && self.config.relay.is_none() {
             return Ok(());
@@ -805,21 +849,7 @@ impl Engine {
         if cancel.is_cancelled() {
             return Err(SyncError::Cancelled);
         }
-        let before = report.received + report.rejected;
-        self.fetch(report, progress, cancel, max_messages).await?;
-        // Replies the fetch produced go out now.
-        if report.received + report.rejected > before {
-            self.deliver(report, progress, cancel).await?;
-        }
-        log::info!(
-            "sync: {} received, {} rejected, {} delivered, {} retrying, {} failed",
-            report.received,
-            report.rejected,
-            report.delivered,
-            report.retrying,
-            report.failed
-        );
-        Ok(())
+        self.fetch(report, progress, cancel, max_messages).await
     }
 
     async fn ensure_inbox(&self) -> Result<OwnInbox, SyncError> {

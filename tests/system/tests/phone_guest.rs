@@ -1,5 +1,6 @@
 //! A guest in a phone app, over real HTTP: a cancel ends each hung step at
-//! once, a sync that cannot get its turn says `Busy`, and processes that
+//! once, a budgeted sync returns in time against a full inbox and a black
+//! hole, a sync that cannot get its turn says `Busy`, and processes that
 //! sync one wallet file at once (an app, its background job, its
 //! notification extension) make one inbox and one registration and lose
 //! or duplicate no message.
@@ -7,11 +8,12 @@
 mod support;
 
 use std::process::Command;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fio_peer::chain::{ChainClient, ChainConfig, ChainId};
 use fio_peer::crypto::PrivateKey;
-use fio_peer::protocol::{Action, FioAddress, InboxLocation};
+use fio_peer::protocol::{Action, Envelope, FioAddress, IdToken, InboxLocation};
 use fio_peer::sync::{
     CancelToken, SyncConfig, SyncEngine, SyncError, SyncLimits, SyncReport, SyncStop,
 };
@@ -284,4 +286,109 @@ fn processes_syncing_one_wallet_make_one_inbox_and_lose_or_duplicate_nothing() {
         .collect();
     let sent: Vec<String> = (0..40).map(|i| format!("t{i}")).collect();
     assert_eq!(texts, sent);
+}
+
+/// Posts `n` envelopes to `inbox_url`, 64 at a time (the relay commits
+/// them in groups); each is well formed but for no channel of the owner's.
+fn flood(inbox_url: &str, n: usize) {
+    fio_peer::chain::install_tls_provider();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = reqwest::Client::new();
+        let semaphore = Arc::new(tokio::sync::Semaphore::new(64));
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..n {
+            let (client, url, permit) = (
+                client.clone(),
+                inbox_url.to_string(),
+                semaphore.clone().acquire_owned().await.unwrap(),
+            );
+            tasks.spawn(async move {
+                let mut content = vec![7u8; 64];
+                content[..8].copy_from_slice(&(i as u64).to_be_bytes());
+                let body = Envelope {
+                    id_token: IdToken::Token(format!("{i:032x}")),
+                    content,
+                }
+                .to_json();
+                let status = client
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status();
+                drop(permit);
+                assert_eq!(status.as_u16(), 202);
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.unwrap();
+        }
+    });
+}
+
+#[test]
+fn a_budgeted_sync_against_10000_envelopes_and_a_black_hole_returns_in_time() {
+    let (ka, kb) = (PrivateKey::generate(), PrivateKey::generate());
+    let world = World::new(&[("alice", &ka), ("bob", &kb)]);
+    let alice = world.party("alice", &ka, 0);
+    let bob = world.party("bob", &kb, 1);
+    alice.sync();
+    bob.sync();
+    // Alice's first contact comes with a return address that never
+    // answers, so Bob's reply to it hangs; 9,999 more envelopes follow it,
+    // 10,000 in all (the relay's default quota).
+    let (_hole, hole) = black_hole();
+    let hole_inbox = format!("{hole}/v1/inboxes/hole/messages");
+    alice
+        .wallet
+        .set_inbox(Some(InboxLocation::parse("URL", &hole_inbox).unwrap()))
+        .unwrap();
+    let hello = alice.wallet.open_channel(&bob.address, None).unwrap();
+    assert_eq!(alice.engine.deliver_blocking().delivered, 1);
+    let inbox = bob.wallet.own_inbox().unwrap().unwrap().inbox_url.clone();
+    flood(&inbox, 9_999);
+
+    // Short budgets first, which cut the fetch into pieces, then the 1 s
+    // of the issue: each sync returns in time and keeps what it committed,
+    // and the next goes on where it stopped.
+    let mut acked = 0;
+    let mut syncs = 0;
+    for (budget, until) in [(150, 5_000), (1_000, 10_000)] {
+        let budget = Duration::from_millis(budget);
+        loop {
+            let started = Instant::now();
+            let r = within(&bob.engine, budget);
+            let took = started.elapsed();
+            syncs += 1;
+            // A generous margin for a loaded machine; the hang alone is 10 s.
+            assert!(
+                took < budget + Duration::from_secs(3),
+                "sync {syncs} took {took:?}"
+            );
+            assert_eq!(r.stopped, SyncStop::Budget, "{r:?}");
+            // It acknowledges only what it committed (a page the budget cut
+            // off in its receive is fetched again, and dropped as a copy).
+            assert!(r.acked <= r.received + r.rejected + r.duplicates, "{r:?}");
+            acked += r.acked;
+            if acked >= until || r.fetched == 0 {
+                break;
+            }
+            assert!(syncs < 200, "no end after {syncs} syncs");
+        }
+    }
+    assert_eq!(acked, 10_000, "{syncs} syncs");
+    println!("10,000 envelopes in {syncs} budgeted syncs");
+    assert_eq!(within(&bob.engine, Duration::from_millis(300)).fetched, 0);
+    // Alice's request once in Bob's queue; the reply still waits to go.
+    let queued: Vec<_> = bob.wallet.queue().unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].message.message_id, hello.message_id);
+    assert_eq!(bob.wallet.outbox_pending(0, 10).unwrap().len(), 1);
 }
