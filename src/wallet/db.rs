@@ -213,9 +213,14 @@ pub fn message_data(conn: &Connection, row: i64) -> rusqlite::Result<MessageData
     Ok(MessageData::parse(&text).expect("stored data parsed when it was written"))
 }
 
+/// Records the peer's status of our message; an error never overwrites a
+/// success already recorded (a forged or replayed error must not undo it).
 pub fn set_peer_status(conn: &Connection, row: i64, status: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached("UPDATE messages SET peer_status = ?1 WHERE id = ?2")?
-        .execute(params![status, row])?;
+    conn.prepare_cached(
+        "UPDATE messages SET peer_status = ?1
+         WHERE id = ?2 AND (peer_status IS NULL OR peer_status != 'success' OR ?1 = 'success')",
+    )?
+    .execute(params![status, row])?;
     Ok(())
 }
 

@@ -3,9 +3,10 @@
 //! decrypting with our key; otherwise by id_token), decrypt, verify the
 //! signature, validate the content, then persist, reply, automate, queue.
 //!
-//! Nothing is answered before the sender is authenticated (a MAC under a
-//! channel key, or a NEW message's signature), and replays are never
-//! answered: either would let a stranger make us send messages.
+//! Nothing is answered before the sender is authenticated by its
+//! signature (a MAC alone is not enough: the channel key is the same both
+//! ways), and replays are dropped unanswered before any state check: either
+//! would let someone else make us send messages.
 
 use rusqlite::{params, Connection};
 
@@ -179,9 +180,29 @@ impl Ctx {
             .channel_key(&ch)
             .open(content)
             .map_err(|_| rejected(ProtocolError::new(ErrorKind::DecryptionFailure)))?;
-        // From here on the peer is authenticated by the channel MAC.
         let (data_text, sig_text) = parse_plaintext(&plaintext).map_err(rejected)?;
-        match self.check_channel_message(conn, &ch, &data_text, &sig_text) {
+        // The MAC is not enough to answer: the channel key is the same both
+        // ways, so our own content reposted to us passes it. The peer is
+        // authenticated by its signature; a failure here is never answered.
+        let signature = parse_signature(&sig_text).map_err(rejected)?;
+        if !verify_data(&ch.peer_key, self.key.public_key(), &data_text, &signature) {
+            return Err(rejected(ProtocolError::with_value(
+                ErrorKind::InvalidSignature,
+                &sig_text,
+            )));
+        }
+        // A replay is dropped, unanswered, before any state check: an
+        // accept applied once must not be refused (and answered) as "not
+        // pending" the second time.
+        if let (_, Some(id)) = MessageData::peek(&data_text) {
+            if db::message_exists(conn, ch.id, Direction::Incoming, &id)? {
+                return Err(rejected(ProtocolError::with_value(
+                    ErrorKind::InvalidMessageId,
+                    &id,
+                )));
+            }
+        }
+        match self.check_channel_message(conn, &ch, &data_text) {
             Ok((valid, plan)) => self.apply(conn, ch, valid, &data_text, &sig_text, plan),
             Err(WalletError::Rejected { error, .. }) => {
                 // The message id is needed to answer; take it if it is well formed.
@@ -208,21 +229,14 @@ impl Ctx {
         }
     }
 
-    /// Everything that can reject an authenticated channel message, without writing.
+    /// Everything that can reject a channel message whose signature was
+    /// verified, without writing.
     fn check_channel_message(
         &self,
         conn: &Connection,
         ch: &ChannelRow,
         data_text: &str,
-        sig_text: &str,
     ) -> Result<(ValidData, Plan), WalletError> {
-        let signature = parse_signature(sig_text).map_err(rejected)?;
-        if !verify_data(&ch.peer_key, self.key.public_key(), data_text, &signature) {
-            return Err(rejected(ProtocolError::with_value(
-                ErrorKind::InvalidSignature,
-                sig_text,
-            )));
-        }
         let data = MessageData::parse(data_text).map_err(rejected)?;
         let valid = data.validate().map_err(rejected)?;
         if valid.sender != ch.peer {

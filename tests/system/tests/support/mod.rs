@@ -283,3 +283,37 @@ pub fn settle(parties: &[&Party], rounds: usize) {
     }
     panic!("the parties did not settle in {rounds} rounds");
 }
+
+/// Posts `envelope` to an inbox URL as anyone may (submits need no
+/// credential); the relay's status.
+pub fn post_envelope(inbox_url: &str, envelope: &str) -> u16 {
+    fio_peer::chain::install_tls_provider();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let body = envelope.to_string();
+    rt.block_on(async {
+        reqwest::Client::new()
+            .post(inbox_url)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    })
+}
+
+/// Opens a channel between `alice` (who asks) and `bob` (who accepts).
+pub fn open_channel(alice: &Party, bob: &Party) {
+    alice.sync();
+    bob.sync();
+    let hello = alice.wallet.open_channel(&bob.address, None).unwrap();
+    settle(&[alice, bob], 10);
+    bob.wallet
+        .accept_request(&alice.address, &hello.message_id, Default::default())
+        .unwrap();
+    settle(&[alice, bob], 10);
+}
