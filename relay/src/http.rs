@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -33,10 +33,21 @@ pub struct HttpConfig {
     /// A header a trusted proxy puts the client address in (its last entry
     /// is used); without it the TCP peer address is the client.
     pub client_ip_header: Option<HeaderName>,
-    /// Longest wait for a request body once its headers are in.
+    /// Longest a whole request body may take to arrive once its headers
+    /// are in (408 after it), however it trickles.
     pub body_timeout: Duration,
     /// Longest a request may take (above the long-poll maximum).
     pub request_timeout: Duration,
+    /// Request line and headers together, in bytes, and the number of
+    /// headers: 431 with the JSON error above them. (The HTTP parser's own
+    /// hard limits are twice these; beyond them it closes the connection
+    /// with a bare 431.)
+    pub max_header_bytes: usize,
+    pub max_headers: usize,
+    /// Long polls (`wait` > 0) open at once on one inbox, and from one
+    /// client address (IPv6: its /64); 429 beyond.
+    pub max_polls_per_inbox: usize,
+    pub max_polls_per_client: usize,
 }
 
 impl HttpConfig {
@@ -47,6 +58,10 @@ impl HttpConfig {
             client_ip_header: None,
             body_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(MAX_WAIT_SECS + 15),
+            max_header_bytes: 16 * 1024,
+            max_headers: 100,
+            max_polls_per_inbox: 4,
+            max_polls_per_client: 256,
         }
     }
 }
@@ -57,6 +72,7 @@ pub struct AppState {
     pub config: HttpConfig,
     pub metrics: Metrics,
     limiters: Limiters,
+    polls: Polls,
     /// Turns true when the relay begins to shut down: long polls return.
     shutdown: watch::Sender<bool>,
 }
@@ -65,6 +81,7 @@ impl AppState {
     pub fn new(store: Store, config: HttpConfig) -> Self {
         AppState {
             limiters: Limiters::new(&config.limits),
+            polls: Polls::default(),
             store,
             config,
             metrics: Metrics::default(),
@@ -96,6 +113,9 @@ pub struct Metrics {
     limited_ip_new: AtomicU64,
     limited_inbox: AtomicU64,
     limited_inbox_new: AtomicU64,
+    limited_polls: AtomicU64,
+    limited_ip_bytes: AtomicU64,
+    poll_wakeups: AtomicU64,
     storage_errors: AtomicU64,
     pub(crate) connections_open: AtomicU64,
     pub(crate) connections_refused: AtomicU64,
@@ -106,7 +126,7 @@ fn bump(counter: &AtomicU64) {
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
-    use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
+    use tower_http::timeout::TimeoutLayer;
     let config = &state.config;
     Router::new()
         .route("/v1/inboxes", post(create))
@@ -123,9 +143,9 @@ pub fn router(state: Arc<AppState>) -> Router {
                 "Method not allowed here",
             )
         })
-        // The envelope limit is enforced while reading, before buffering.
+        // The envelope limit is enforced while reading, before buffering
+        // (`front` reads the body, within the body timeout).
         .layer(DefaultBodyLimit::max(MAX_ENVELOPE_LEN))
-        .layer(RequestBodyTimeoutLayer::new(config.body_timeout))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             config.request_timeout,
@@ -172,6 +192,10 @@ async fn front(State(state): State<Arc<AppState>>, mut request: Request, next: N
         log_access(&method, route, &response, started);
         return response;
     }
+    if let Some(response) = header_size_refusal(&state.config, &request) {
+        log_access(&method, route, &response, started);
+        return response;
+    }
     let response = match ip
         .filter(|_| !exempt)
         .map(|ip| (ip, state.limiters.ip.check(&ip)))
@@ -182,17 +206,123 @@ async fn front(State(state): State<Arc<AppState>>, mut request: Request, next: N
         }
         Some((ip, Ok(()))) => {
             request.extensions_mut().insert(ClientIp(ip));
-            next.run(request).await
+            run_with_body(&state, request, next).await
         }
         None => {
             if let Some(ip) = ip {
                 request.extensions_mut().insert(ClientIp(ip));
             }
-            next.run(request).await
+            run_with_body(&state, request, next).await
         }
     };
+    let response = json_error_body(response);
     log_access(&method, route, &response, started);
     response
+}
+
+/// 431 with the JSON error when the request line and headers are above the
+/// configured limits (the parser's own limits are twice these).
+fn header_size_refusal(config: &HttpConfig, request: &Request) -> Option<Response> {
+    let headers = request.headers();
+    let bytes = request.uri().to_string().len()
+        + request.method().as_str().len()
+        + headers
+            .iter()
+            .map(|(n, v)| n.as_str().len() + v.len() + 4)
+            .sum::<usize>();
+    if bytes > config.max_header_bytes || headers.len() > config.max_headers {
+        let mut response = error(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            None,
+            "Request headers too large",
+        );
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return Some(response);
+    }
+    None
+}
+
+/// Reads the whole body, within the body timeout for all of it (a body
+/// trickled a byte at a time gets 408 like one that stalls), then runs the
+/// request. Bodies above the envelope limit are refused while reading.
+async fn run_with_body(state: &AppState, request: Request, next: Next) -> Response {
+    use http_body_util::BodyExt;
+    if matches!(
+        *request.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    ) {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let limited = http_body_util::Limited::new(body, MAX_ENVELOPE_LEN);
+    let read = tokio::time::timeout(state.config.body_timeout, limited.collect()).await;
+    let bytes = match read {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+            let mut response = protocol_error(&ProtocolError::new(ErrorKind::PayloadTooLarge));
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return response;
+        }
+        // The client went away mid-body: nobody reads this answer.
+        Ok(Err(_)) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                None,
+                "The request body could not be read",
+            )
+        }
+        Err(_) => {
+            let mut response = body_too_late();
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return response;
+        }
+    };
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
+}
+
+/// Every error the relay sends carries §4.2's JSON body: answers made
+/// below the handlers (a path that does not parse, a request timeout) get
+/// one built from their status.
+fn json_error_body(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(is_json_type);
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, _) = response.into_parts();
+    let message = status.canonical_reason().unwrap_or("Error");
+    let mut rebuilt = error(status, None, message);
+    for name in [
+        header::RETRY_AFTER,
+        header::WWW_AUTHENTICATE,
+        header::CONNECTION,
+    ] {
+        if let Some(v) = parts.headers.get(&name) {
+            rebuilt.headers_mut().insert(name, v.clone());
+        }
+    }
+    rebuilt
+}
+
+/// `application/json`, in any case, with or without parameters (RFC 9110
+/// media types are case-insensitive).
+fn is_json_type(value: &str) -> bool {
+    value
+        .split(';')
+        .next()
+        .map(str::trim)
+        .is_some_and(|t| t.eq_ignore_ascii_case("application/json"))
 }
 
 fn log_access(method: &axum::http::Method, route: &str, response: &Response, started: Instant) {
@@ -324,7 +454,7 @@ async fn submit_inner(
     let json_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().map(str::trim) == Some("application/json"));
+        .is_some_and(is_json_type);
     let body = match body {
         Ok(b) => b,
         Err(BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_))) => {
@@ -355,7 +485,16 @@ async fn submit_inner(
                 .check(&inbox_id)
                 .map_err(|w| (w, &m.limited_inbox_new))?;
         }
-        l.inbox.check(&inbox_id).map_err(|w| (w, &m.limited_inbox))
+        l.inbox
+            .check(&inbox_id)
+            .map_err(|w| (w, &m.limited_inbox))?;
+        if let Some(ip) = ip {
+            let bytes = u32::try_from(body.len()).unwrap_or(u32::MAX);
+            l.ip_bytes
+                .take(&ip, bytes)
+                .map_err(|w| (w, &m.limited_ip_bytes))?;
+        }
+        Ok(())
     })();
     if let Err((wait, counter)) = limited {
         bump(counter);
@@ -385,11 +524,13 @@ async fn submit_inner(
 
 /// The inbox's bearer credential must match; unknown inboxes look the same.
 async fn authorize(state: &AppState, inbox_id: &str, headers: &HeaderMap) -> Result<(), Response> {
+    // The scheme is case-insensitive (RFC 9110 §11.1).
     let credential = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, c)| c.trim());
     let ok = match credential {
         Some(c) if valid_inbox_id(inbox_id) => state
             .store
@@ -426,10 +567,12 @@ const RECHECK: Duration = Duration::from_secs(5);
 
 async fn fetch(
     State(state): State<Arc<AppState>>,
+    ip: Option<Extension<ClientIp>>,
     Path(inbox_id): Path<String>,
     headers: HeaderMap,
     params: Result<Query<FetchParams>, QueryRejection>,
 ) -> Response {
+    let ip = ip.map(|Extension(ClientIp(ip))| ip);
     if let Err(r) = authorize(&state, &inbox_id, &headers).await {
         return r;
     }
@@ -461,11 +604,30 @@ async fn fetch(
         );
     }
     bump(&state.metrics.fetches);
-    // Subscribe before the first read, so a commit between the two is not missed.
-    let mut commits = state.store.commits();
+    // For the expiry of idle inboxes; a failure here must not fail the fetch.
+    if let Err(e) = state.store.touch(&inbox_id).await {
+        tracing::warn!(error = %e, "cannot record the fetch");
+    }
+    // A long poll holds a slot of its inbox and of its client address.
+    let _slot = if wait > 0 {
+        match state.polls.enter(&inbox_id, ip, &state.config) {
+            Some(slot) => Some(slot),
+            None => {
+                bump(&state.metrics.limited_polls);
+                return too_many(Duration::from_secs(RETRY_POLL_SECS));
+            }
+        }
+    } else {
+        None
+    };
+    let waiting = state.store.waiters().watch(&inbox_id);
     let mut shutdown = state.shutdown.subscribe();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
     loop {
+        // Registered before the read, so a commit between the two wakes it.
+        let stored = waiting.notified();
+        tokio::pin!(stored);
+        stored.as_mut().enable();
         let messages = match state.store.fetch(&inbox_id, after, limit).await {
             Ok(m) => m,
             Err(e) => return store_error(&state, e),
@@ -483,38 +645,121 @@ async fn fetch(
         }
         let wake = deadline.min(now + RECHECK);
         tokio::select! {
-            _ = commits.changed() => {}
+            _ = &mut stored => bump(&state.metrics.poll_wakeups),
             _ = shutdown.changed() => {}
             _ = tokio::time::sleep_until(wake) => {}
         }
     }
 }
 
+/// Retry-After of a long poll refused for too many at once.
+const RETRY_POLL_SECS: u64 = 5;
+
+/// Long polls open now, per inbox and per client address.
+#[derive(Default)]
+pub(crate) struct Polls(std::sync::Mutex<PollCounts>);
+
+#[derive(Default)]
+struct PollCounts {
+    inbox: std::collections::HashMap<String, usize>,
+    ip: std::collections::HashMap<IpAddr, usize>,
+}
+
+impl Polls {
+    fn counts(&self) -> std::sync::MutexGuard<'_, PollCounts> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A slot for one more poll of `inbox` from `ip`, or `None` beyond the caps.
+    fn enter<'a>(
+        &'a self,
+        inbox: &str,
+        ip: Option<IpAddr>,
+        config: &HttpConfig,
+    ) -> Option<PollSlot<'a>> {
+        let mut c = self.counts();
+        let on_inbox = c.inbox.get(inbox).copied().unwrap_or(0);
+        let from_ip = ip.map_or(0, |ip| c.ip.get(&ip).copied().unwrap_or(0));
+        if on_inbox >= config.max_polls_per_inbox || from_ip >= config.max_polls_per_client {
+            return None;
+        }
+        *c.inbox.entry(inbox.to_string()).or_default() += 1;
+        if let Some(ip) = ip {
+            *c.ip.entry(ip).or_default() += 1;
+        }
+        Some(PollSlot {
+            polls: self,
+            inbox: inbox.to_string(),
+            ip,
+        })
+    }
+}
+
+/// Gives its poll's slots back when the poll ends (or is dropped).
+struct PollSlot<'a> {
+    polls: &'a Polls,
+    inbox: String,
+    ip: Option<IpAddr>,
+}
+
+impl Drop for PollSlot<'_> {
+    fn drop(&mut self) {
+        let mut c = self.polls.counts();
+        if let Some(n) = c.inbox.get_mut(&self.inbox) {
+            *n -= 1;
+            if *n == 0 {
+                c.inbox.remove(&self.inbox);
+            }
+        }
+        if let Some(ip) = self.ip {
+            if let Some(n) = c.ip.get_mut(&ip) {
+                *n -= 1;
+                if *n == 0 {
+                    c.ip.remove(&ip);
+                }
+            }
+        }
+    }
+}
+
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct AckBody {
     up_to: i64,
+}
+
+/// The ack body: exactly `{"up_to": <seq>}` (an object, nothing else in
+/// it; serde alone would also take `[1]`). `None`: anything else.
+fn ack_body(body: &[u8]) -> Option<AckBody> {
+    let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(body).ok()?;
+    serde_json::from_value(serde_json::Value::Object(object)).ok()
 }
 
 async fn ack(
     State(state): State<Arc<AppState>>,
     Path(inbox_id): Path<String>,
     headers: HeaderMap,
-    body: Result<Json<AckBody>, JsonRejection>,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     if let Err(r) = authorize(&state, &inbox_id, &headers).await {
         return r;
     }
-    let body = match body {
-        Ok(Json(body)) => body,
-        Err(JsonRejection::MissingJsonContentType(_)) => return not_json(),
-        Err(JsonRejection::BytesRejection(_)) => return body_too_late(),
-        Err(_) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                Some("up_to"),
-                "Body must be {\"up_to\": <seq>}",
-            )
-        }
+    let Ok(body) = body else {
+        return body_too_late();
+    };
+    let json_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(is_json_type);
+    if !json_type {
+        return not_json();
+    }
+    let Some(body) = ack_body(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            Some("up_to"),
+            "Body must be {\"up_to\": <seq>}",
+        );
     };
     bump(&state.metrics.acks);
     match state.store.ack(inbox_id, body.up_to).await {
@@ -588,7 +833,15 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
             ("{limit=\"ip_new\"}", get(&m.limited_ip_new)),
             ("{limit=\"inbox\"}", get(&m.limited_inbox)),
             ("{limit=\"inbox_new\"}", get(&m.limited_inbox_new)),
+            ("{limit=\"polls\"}", get(&m.limited_polls)),
+            ("{limit=\"ip_bytes\"}", get(&m.limited_ip_bytes)),
         ],
+    );
+    family(
+        "fio_inbox_poll_wakeups_total",
+        "counter",
+        "Long polls woken by envelopes stored in their inbox.",
+        &[("", get(&m.poll_wakeups))],
     );
     family(
         "fio_inbox_storage_errors_total",

@@ -21,6 +21,36 @@ impl Rate {
     fn per_second(&self) -> f64 {
         f64::from(self.burst) / self.per.as_secs_f64()
     }
+
+    /// A budget of units other than requests (bytes): `burst` at once,
+    /// refilled at `per_second`.
+    pub fn budget(per_second: u32, burst: u32) -> Rate {
+        Rate {
+            burst,
+            per: Duration::from_secs_f64(f64::from(burst) / f64::from(per_second.max(1))),
+        }
+    }
+}
+
+/// A size: `65536`, `64KiB`, `4MiB`.
+pub fn parse_size(s: &str) -> Result<u32, String> {
+    let bad = || format!("invalid size {s:?}: expected N, NKiB or NMiB");
+    let t = s.trim();
+    let (digits, unit) = match t.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => t.split_at(i),
+        None => (t, ""),
+    };
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    let factor = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        _ => return Err(bad()),
+    };
+    u32::try_from(n * factor)
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(bad)
 }
 
 impl std::str::FromStr for Rate {
@@ -84,6 +114,9 @@ pub struct RateLimits {
     pub inbox: Option<Rate>,
     /// Submits with id_token NEW to one inbox.
     pub inbox_new: Option<Rate>,
+    /// Envelope bytes submitted from one client address (a storage budget:
+    /// a burst, then a sustained rate; duplicates count too).
+    pub ip_bytes: Option<Rate>,
 }
 
 impl Default for RateLimits {
@@ -95,6 +128,7 @@ impl Default for RateLimits {
             ip_new: rate("30/min"),
             inbox: rate("600/min"),
             inbox_new: rate("20/min"),
+            ip_bytes: Some(Rate::budget(DEFAULT_STORE_RATE, DEFAULT_STORE_BURST)),
         }
     }
 }
@@ -107,9 +141,15 @@ impl RateLimits {
             ip_new: None,
             inbox: None,
             inbox_new: None,
+            ip_bytes: None,
         }
     }
 }
+
+/// The default storage budget per client address: 64 KiB/s sustained
+/// after a 4 MiB burst (one phone's traffic is a few KiB a day).
+pub const DEFAULT_STORE_RATE: u32 = 64 << 10;
+pub const DEFAULT_STORE_BURST: u32 = 4 << 20;
 
 #[derive(Clone, Copy)]
 struct Bucket {
@@ -151,6 +191,16 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
 
     /// Takes one token for `key` at `now`, or says how long to wait.
     pub fn check_at(&self, key: &K, now: Instant) -> Result<(), Duration> {
+        self.take_at(key, 1, now)
+    }
+
+    /// Takes `n` tokens for `key` (bytes, for a budget), or says how long
+    /// until they are there.
+    pub fn take(&self, key: &K, n: u32) -> Result<(), Duration> {
+        self.take_at(key, n, Instant::now())
+    }
+
+    fn take_at(&self, key: &K, n: u32, now: Instant) -> Result<(), Duration> {
         let Some(rate) = self.rate else {
             return Ok(());
         };
@@ -173,11 +223,12 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
         let elapsed = now.saturating_duration_since(bucket.at).as_secs_f64();
         bucket.tokens = (bucket.tokens + elapsed * refill).min(capacity);
         bucket.at = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
+        let n = f64::from(n);
+        if bucket.tokens >= n {
+            bucket.tokens -= n;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / refill))
+            Err(Duration::from_secs_f64((n - bucket.tokens) / refill))
         }
     }
 
@@ -221,6 +272,7 @@ pub struct Limiters {
     pub ip_new: Limiter<IpAddr>,
     pub inbox: Limiter<String>,
     pub inbox_new: Limiter<String>,
+    pub ip_bytes: Limiter<IpAddr>,
 }
 
 impl Limiters {
@@ -231,6 +283,7 @@ impl Limiters {
             ip_new: Limiter::new(limits.ip_new),
             inbox: Limiter::new(limits.inbox),
             inbox_new: Limiter::new(limits.inbox_new),
+            ip_bytes: Limiter::new(limits.ip_bytes),
         }
     }
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use fio_inbox::limits::{RateLimits, RateOrOff};
+use fio_inbox::limits::{parse_size, Rate, RateLimits, RateOrOff};
 use fio_inbox::{serve, AppState, HttpConfig, Quota, ServeConfig, Store};
 
 #[derive(Parser)]
@@ -53,6 +53,23 @@ struct Args {
     /// Envelopes with id_token NEW submitted to one inbox.
     #[arg(long, env = "FIO_INBOX_RATE_INBOX_NEW", default_value = "20/min", value_parser = clap::value_parser!(RateOrOff))]
     rate_inbox_new: RateOrOff,
+    /// Envelope bytes one client address may store per second, sustained
+    /// after --store-burst (N, NKiB or NMiB), or off.
+    #[arg(long, env = "FIO_INBOX_STORE_RATE", default_value = "64KiB")]
+    store_rate: String,
+    /// Envelope bytes one client address may store at once.
+    #[arg(long, env = "FIO_INBOX_STORE_BURST", default_value = "4MiB", value_parser = parse_size)]
+    store_burst: u32,
+    /// Long polls open at once on one inbox (429 beyond).
+    #[arg(long, env = "FIO_INBOX_MAX_POLLS_PER_INBOX", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..))]
+    max_polls_per_inbox: u64,
+    /// Long polls open at once from one client address (IPv6: per /64).
+    #[arg(long, env = "FIO_INBOX_MAX_POLLS_PER_CLIENT", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
+    max_polls_per_client: u64,
+    /// Days after which an inbox nobody fetched from is deleted with its
+    /// envelopes.
+    #[arg(long, env = "FIO_INBOX_IDLE_INBOX_DAYS", default_value_t = 90, value_parser = clap::value_parser!(i64).range(1..))]
+    idle_inbox_days: i64,
     /// Turn every rate limit off (benchmarks, private deployments).
     #[arg(long, env = "FIO_INBOX_NO_RATE_LIMITS")]
     no_rate_limits: bool,
@@ -159,16 +176,30 @@ async fn main() {
             ip_new: args.rate_ip_new.0,
             inbox: args.rate_inbox.0,
             inbox_new: args.rate_inbox_new.0,
+            ip_bytes: match args.store_rate.trim() {
+                "off" => None,
+                rate => match parse_size(rate) {
+                    Ok(rate) => Some(Rate::budget(rate, args.store_burst)),
+                    Err(e) => {
+                        eprintln!("error: --store-rate: {e}");
+                        std::process::exit(2);
+                    }
+                },
+            },
         }
     };
     let mut http = HttpConfig::new(&public_url);
     http.limits = limits;
     http.client_ip_header = args.client_ip_header.clone();
     http.body_timeout = Duration::from_secs(args.body_timeout);
+    http.max_polls_per_inbox = args.max_polls_per_inbox as usize;
+    http.max_polls_per_client = args.max_polls_per_client as usize;
     let state = Arc::new(AppState::new(store.clone(), http));
 
-    // Expiry of unacknowledged envelopes, hourly.
+    // Hourly: unacknowledged envelopes past their time, and inboxes nobody
+    // fetched from for --idle-inbox-days.
     let ttl = args.ttl_days * 86_400;
+    let idle = args.idle_inbox_days * 86_400;
     let expiring = store.clone();
     tokio::spawn(async move {
         loop {
@@ -180,6 +211,11 @@ async fn main() {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(expired = n, "expired unacknowledged envelopes"),
                 Err(e) => tracing::error!(error = %e, "expiry failed"),
+            }
+            match expiring.expire_idle(now - idle).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "deleted idle inboxes"),
+                Err(e) => tracing::error!(error = %e, "idle inbox expiry failed"),
             }
             tokio::time::sleep(Duration::from_secs(3600)).await;
         }
@@ -197,7 +233,6 @@ async fn main() {
         header_timeout: Duration::from_secs(args.header_timeout),
         max_connections: args.max_connections as usize,
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
-        ..ServeConfig::default()
     };
     serve(listener, state, serve_config, shutdown_signal()).await;
     tracing::info!("fio-inbox stopped");

@@ -27,8 +27,6 @@ pub struct ServeConfig {
     /// A client must send a request's whole header block within this time,
     /// also for the next request on a kept-alive connection.
     pub header_timeout: Duration,
-    /// Request line and headers together, in bytes (431 above it).
-    pub max_header_bytes: usize,
     /// Connections open at once; more are closed at accept.
     pub max_connections: usize,
     /// After a shutdown signal, how long in-flight requests may finish.
@@ -39,7 +37,6 @@ impl Default for ServeConfig {
     fn default() -> Self {
         ServeConfig {
             header_timeout: Duration::from_secs(10),
-            max_header_bytes: 16 * 1024,
             max_connections: 10_000,
             shutdown_grace: Duration::from_secs(30),
         }
@@ -56,12 +53,16 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     let app = router(state.clone());
+    // The parser's hard limits are twice the HTTP layer's, so that a
+    // request between the two gets its 431 with the JSON error body.
+    let header_bytes = state.config.max_header_bytes * 2;
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(config.header_timeout)
-        .max_header_size(config.max_header_bytes)
-        .max_buf_size(config.max_header_bytes.max(8192) + 64 * 1024);
+        .max_header_size(header_bytes)
+        .max_headers(state.config.max_headers * 2)
+        .max_buf_size(header_bytes.max(8192) + 64 * 1024);
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(config.max_connections));
     let mut shutdown = std::pin::pin!(shutdown);

@@ -26,6 +26,8 @@ fn main() {
             scenario!(metrics_count_what_happened),
             scenario!(inboxes_survive_a_restart),
             scenario!(a_database_written_by_a_newer_relay_is_refused),
+            scenario!(inboxes_nobody_fetches_from_expire_with_their_envelopes),
+            scenario!(a_version_1_database_is_upgraded_in_place),
         ],
         &[scenario!(two_instances_share_one_inbox_set)],
     );
@@ -563,4 +565,69 @@ async fn a_database_written_by_a_newer_relay_is_refused(backend: Backend) {
         panic!("a newer schema must be refused")
     };
     assert!(e.to_string().contains("schema version 99"), "{e}");
+}
+
+/// Finding 9 (issue 17): inboxes never expired. An inbox nobody fetched
+/// from since the cut-off goes, with its envelopes; one fetched from stays.
+async fn inboxes_nobody_fetches_from_expire_with_their_envelopes(backend: Backend) {
+    let relay = Relay::start(backend).await;
+    let (idle, used) = (relay.create().await, relay.create().await);
+    relay.submit(&idle, &envelope(1)).await;
+    relay.submit(&used, &envelope(1)).await;
+    let created = now();
+    // A second later, so that the fetch is recorded after the creations.
+    while now() == created {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        relay.fetch(&used, "", Some(&used.credential)).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(relay.store.expire_idle(created).await.unwrap(), 0);
+    assert_eq!(relay.store.expire_idle(created + 1).await.unwrap(), 1);
+    // The idle one is gone (its credential opens nothing), the other intact.
+    let (status, _) = relay.fetch(&idle, "", Some(&idle.credential)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        relay.submit(&idle, &envelope(2)).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (_, page) = relay.fetch(&used, "", Some(&used.credential)).await;
+    assert_eq!(page["messages"].as_array().unwrap().len(), 1);
+}
+
+/// A relay database of schema version 1 (before idle expiry) opens with
+/// its inboxes and envelopes, and the upgraded schema equals a fresh one.
+async fn a_version_1_database_is_upgraded_in_place(backend: Backend) {
+    let mut relay = Relay::start(backend).await;
+    let inbox = relay.create().await;
+    relay.submit(&inbox, &envelope(1)).await;
+    let db = relay.db.clone();
+    relay.shut_down().await.unwrap();
+    drop(relay);
+    // Back to version 1, as an older relay left it.
+    match backend {
+        Backend::Sqlite => {
+            let conn = rusqlite::Connection::open(&db.database).unwrap();
+            conn.execute_batch(
+                "ALTER TABLE inboxes DROP COLUMN fetched_at; PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        }
+        Backend::Postgres => {
+            let (client, connection) = tokio_postgres::connect(&db.database, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(connection);
+            client
+                .batch_execute("ALTER TABLE inboxes DROP COLUMN fetched_at; UPDATE fio_inbox_schema SET version = 1")
+                .await
+                .unwrap();
+        }
+    }
+    let relay = Relay::start_on(db, Options::default()).await;
+    let inbox = relay.inbox_here(&inbox);
+    let (_, page) = relay.fetch(&inbox, "", Some(&inbox.credential)).await;
+    assert_eq!(page["messages"].as_array().unwrap().len(), 1);
+    assert_eq!(relay.store.expire_idle(now() - 60).await.unwrap(), 0);
 }

@@ -9,11 +9,12 @@
 mod postgres;
 mod sqlite;
 
+use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 
 use sha2::{Digest, Sha256};
-use tokio::sync::watch;
+use tokio::sync::Notify;
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -183,6 +184,39 @@ impl Store {
         dispatch!(self, s => s.expire(before).await)
     }
 
+    /// Deletes the inboxes nobody fetched from since `before` (unix
+    /// seconds; one never fetched from counts from its creation), with
+    /// their envelopes; returns how many.
+    pub async fn expire_idle(&self, before: i64) -> Result<i64, StoreError> {
+        dispatch!(self, s => s.expire_idle(before).await)
+    }
+
+    /// Records a fetch from `inbox` now, at most once per TOUCH_EVERY per
+    /// inbox and process (a fetch is a read; this keeps it from becoming
+    /// a write each time).
+    pub async fn touch(&self, inbox: &str) -> Result<(), StoreError> {
+        let now = now();
+        let due = {
+            let touches = match self {
+                Store::Sqlite(s) => s.touches(),
+                Store::Postgres(s) => s.touches(),
+            };
+            let mut t = touches.lock().unwrap_or_else(|e| e.into_inner());
+            let due = t.get(inbox).is_none_or(|&at| now - at >= TOUCH_EVERY);
+            if due {
+                if t.len() >= 4096 && t.len().is_power_of_two() {
+                    t.retain(|_, at| now - *at < TOUCH_EVERY);
+                }
+                t.insert(inbox.to_string(), now);
+            }
+            due
+        };
+        if !due {
+            return Ok(());
+        }
+        dispatch!(self, s => s.touch(inbox.to_string(), now).await)
+    }
+
     /// Whether `credential` opens `inbox` (constant-time compare of hashes).
     pub async fn authorized(&self, inbox: &str, credential: &str) -> Result<bool, StoreError> {
         let stored = dispatch!(self, s => s.credential_hash(inbox).await)?;
@@ -198,10 +232,61 @@ impl Store {
         dispatch!(self, s => s.fetch(inbox, after, limit).await)
     }
 
-    /// A receiver that changes after every commit that stored envelopes
-    /// (on PostgreSQL, also those of other relay instances).
-    pub fn commits(&self) -> watch::Receiver<u64> {
-        dispatch!(self, s => s.commits())
+    /// The long polls waiting on each inbox, woken after a commit stored
+    /// envelopes in their inbox (on PostgreSQL, also by other instances).
+    pub fn waiters(&self) -> &Arc<Waiters> {
+        dispatch!(self, s => s.waiters())
+    }
+}
+
+/// How often a fetch is recorded per inbox (seconds): idle expiry counts
+/// in days, so an hour's precision is plenty.
+pub const TOUCH_EVERY: i64 = 3600;
+
+/// When each inbox's last fetch was recorded by this process.
+pub(crate) type Touches = Mutex<HashMap<String, i64>>;
+
+/// Who waits for new envelopes in which inbox. A commit wakes the long
+/// polls of the inboxes it stored into, and no others: waking every poll
+/// on every submit made the relay's work grow with polls × submits.
+#[derive(Default)]
+pub struct Waiters(Mutex<HashMap<String, Weak<Notify>>>);
+
+impl Waiters {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Weak<Notify>>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// What a long poll on `inbox` waits on; shared by the inbox's polls
+    /// and forgotten when the last one ends.
+    pub fn watch(&self, inbox: &str) -> Arc<Notify> {
+        let mut map = self.map();
+        if let Some(n) = map.get(inbox).and_then(Weak::upgrade) {
+            return n;
+        }
+        // Inboxes nobody waits on any more go before the map doubles.
+        if map.len() >= 64 && map.len().is_power_of_two() {
+            map.retain(|_, w| w.strong_count() > 0);
+        }
+        let n = Arc::new(Notify::new());
+        map.insert(inbox.to_string(), Arc::downgrade(&n));
+        n
+    }
+
+    /// Wakes the polls waiting on `inbox`.
+    pub fn wake(&self, inbox: &str) {
+        let waiting = self.map().get(inbox).and_then(Weak::upgrade);
+        if let Some(n) = waiting {
+            n.notify_waiters();
+        }
+    }
+
+    /// Wakes every poll (a notice that does not say which inbox changed).
+    pub fn wake_all(&self) {
+        let all: Vec<_> = self.map().values().filter_map(Weak::upgrade).collect();
+        for n in all {
+            n.notify_waiters();
+        }
     }
 }
 

@@ -26,7 +26,7 @@ use tokio_postgres::{AsyncMessage, NoTls};
 use super::{now, Quota, StoreError, StoredMessage, Submitted, WriterStats};
 
 /// The schema version this build writes (table `fio_inbox_schema`).
-const SCHEMA_VERSION: i32 = 1;
+const SCHEMA_VERSION: i32 = 2;
 
 /// Taken while migrating, so instances starting together do not race.
 const MIGRATION_LOCK: i64 = 0x6669_6f5f_696e_6278; // "fio_inbx"
@@ -83,6 +83,9 @@ END
 $$;
 "#;
 
+/// Version 2: when an inbox was last fetched from (NULL: never).
+const SCHEMA_V2: &str = "ALTER TABLE inboxes ADD COLUMN fetched_at bigint;";
+
 const ACK: &str = "
 WITH gone AS (
     DELETE FROM messages WHERE inbox_id = $1 AND seq <= $2
@@ -111,11 +114,14 @@ pub struct PgStore {
     pool: Pool,
     quota: Quota,
     stats: Arc<WriterStats>,
-    commits: watch::Receiver<u64>,
-    /// Wakes local long polls at once.
-    notify: Arc<watch::Sender<u64>>,
-    /// Tells the notifier task that envelopes were stored.
+    /// Held while the store lives: its background tasks end with it.
+    _alive: watch::Receiver<()>,
+    /// Local long polls, woken at once; other instances' by NOTIFY.
+    waiters: Arc<super::Waiters>,
+    /// Inboxes stored into since the last NOTIFY, and the notifier's bell.
+    announced: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
     stored: Arc<tokio::sync::Notify>,
+    touches: super::Touches,
 }
 
 /// How long the notifier gathers commits into one NOTIFY.
@@ -152,18 +158,27 @@ impl PgStore {
             .build()
             .map_err(storage)?;
         migrate(&pool).await?;
-        let (notify, commits) = watch::channel(0u64);
-        let notify = Arc::new(notify);
-        tokio::spawn(listen(config, notify.clone()));
+        let (alive, _alive) = watch::channel(());
+        let alive = Arc::new(alive);
+        let waiters = Arc::new(super::Waiters::default());
+        tokio::spawn(listen(config, alive.clone(), waiters.clone()));
         let stored = Arc::new(tokio::sync::Notify::new());
-        tokio::spawn(announce(pool.clone(), stored.clone(), notify.clone()));
+        let announced = Arc::default();
+        tokio::spawn(announce(
+            pool.clone(),
+            stored.clone(),
+            alive,
+            Arc::clone(&announced),
+        ));
         Ok(PgStore {
             pool,
             quota,
             stats: Arc::new(WriterStats::default()),
-            commits,
-            notify,
+            _alive,
+            waiters,
+            announced,
             stored,
+            touches: Default::default(),
         })
     }
 
@@ -175,8 +190,12 @@ impl PgStore {
         &self.stats
     }
 
-    pub fn commits(&self) -> watch::Receiver<u64> {
-        self.commits.clone()
+    pub fn waiters(&self) -> &Arc<super::Waiters> {
+        &self.waiters
+    }
+
+    pub(crate) fn touches(&self) -> &super::Touches {
+        &self.touches
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
@@ -237,7 +256,11 @@ impl PgStore {
         match outcome {
             "stored" => {
                 self.committed();
-                self.notify.send_modify(|v| *v += 1);
+                self.waiters.wake(&inbox);
+                self.announced
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(inbox.clone());
                 self.stored.notify_one();
                 Ok(Submitted {
                     seq: row.get(0),
@@ -284,6 +307,35 @@ impl PgStore {
             .map_err(storage)?;
         self.committed();
         Ok(row.get(0))
+    }
+
+    /// Deletes the inboxes last fetched from (or, never fetched, created)
+    /// before `before`, with their envelopes; returns how many.
+    pub async fn expire_idle(&self, before: i64) -> Result<i64, StoreError> {
+        let client = self.client().await?;
+        let n = client
+            .execute(
+                "DELETE FROM inboxes WHERE COALESCE(fetched_at, created_at) < $1",
+                &[&before],
+            )
+            .await
+            .map_err(storage)?;
+        self.committed();
+        Ok(n as i64)
+    }
+
+    /// Records that `inbox` was fetched from at `at`.
+    pub async fn touch(&self, inbox: String, at: i64) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE inboxes SET fetched_at = $2 WHERE id = $1",
+                &[&inbox, &at],
+            )
+            .await
+            .map_err(storage)?;
+        self.committed();
+        Ok(())
     }
 
     pub async fn credential_hash(&self, inbox: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -346,30 +398,70 @@ async fn migrate(pool: &Pool) -> Result<(), StoreError> {
     }
     if version < 1 {
         tx.batch_execute(SCHEMA_V1).await.map_err(storage)?;
-        tx.execute(
-            "INSERT INTO fio_inbox_schema (version) VALUES ($1)",
-            &[&SCHEMA_VERSION],
-        )
-        .await
-        .map_err(storage)?;
+        tx.execute("INSERT INTO fio_inbox_schema (version) VALUES (1)", &[])
+            .await
+            .map_err(storage)?;
     }
+    if version < 2 {
+        tx.batch_execute(SCHEMA_V2).await.map_err(storage)?;
+    }
+    tx.execute(
+        "UPDATE fio_inbox_schema SET version = $1",
+        &[&SCHEMA_VERSION],
+    )
+    .await
+    .map_err(storage)?;
     tx.commit().await.map_err(storage)
 }
 
 /// Sends `NOTIFY fio_inbox` after envelopes were stored here, at most once
-/// per NOTIFY_COALESCE; ends with the store.
-async fn announce(pool: Pool, stored: Arc<tokio::sync::Notify>, notify: Arc<watch::Sender<u64>>) {
+/// per NOTIFY_COALESCE, naming the inboxes stored into (comma-separated,
+/// in payloads under PostgreSQL's 8000-byte limit); ends with the store.
+async fn announce(
+    pool: Pool,
+    stored: Arc<tokio::sync::Notify>,
+    alive: Arc<watch::Sender<()>>,
+    announced: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+) {
+    const PAYLOAD: usize = 7_000;
     loop {
         tokio::select! {
-            _ = notify.closed() => return,
+            _ = alive.closed() => return,
             _ = stored.notified() => {}
         }
         tokio::time::sleep(NOTIFY_COALESCE).await;
+        let inboxes: Vec<String> = announced
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .collect();
+        let mut payloads = vec![String::new()];
+        for id in inboxes {
+            let last = payloads.last_mut().expect("one payload at least");
+            if last.len() + id.len() + 1 > PAYLOAD {
+                payloads.push(id);
+            } else {
+                if !last.is_empty() {
+                    last.push(',');
+                }
+                last.push_str(&id);
+            }
+        }
         let sent = match pool.get().await {
-            Ok(client) => client
-                .batch_execute("NOTIFY fio_inbox")
-                .await
-                .map_err(storage),
+            Ok(client) => {
+                let mut r = Ok(());
+                for payload in payloads.iter().filter(|p| !p.is_empty()) {
+                    r = client
+                        .execute("SELECT pg_notify('fio_inbox', $1)", &[payload])
+                        .await
+                        .map(|_| ())
+                        .map_err(storage);
+                    if r.is_err() {
+                        break;
+                    }
+                }
+                r
+            }
             Err(e) => Err(storage(e)),
         };
         if let Err(e) = sent {
@@ -378,10 +470,15 @@ async fn announce(pool: Pool, stored: Arc<tokio::sync::Notify>, notify: Arc<watc
     }
 }
 
-/// Holds one connection in `LISTEN fio_inbox` and bumps `notify` on every
-/// notification; reconnects after a failure, and ends with the store. While
-/// it is down, long polls still see new envelopes at their periodic re-check.
-async fn listen(config: tokio_postgres::Config, notify: Arc<watch::Sender<u64>>) {
+/// Holds one connection in `LISTEN fio_inbox` and wakes the polls of the
+/// inboxes each notification names (all of them for an empty one);
+/// reconnects after a failure, and ends with the store. While it is down,
+/// long polls still see new envelopes at their periodic re-check.
+async fn listen(
+    config: tokio_postgres::Config,
+    notify: Arc<watch::Sender<()>>,
+    waiters: Arc<super::Waiters>,
+) {
     use futures_util::StreamExt;
     loop {
         match config.connect(NoTls).await {
@@ -402,7 +499,13 @@ async fn listen(config: tokio_postgres::Config, notify: Arc<watch::Sender<u64>>)
                             }
                         }
                         m = messages.next() => match m {
-                            Some(Ok(AsyncMessage::Notification(_))) => notify.send_modify(|v| *v += 1),
+                            Some(Ok(AsyncMessage::Notification(n))) => {
+                                if n.payload().is_empty() {
+                                    waiters.wake_all();
+                                } else {
+                                    n.payload().split(',').for_each(|id| waiters.wake(id));
+                                }
+                            }
                             Some(Ok(_)) => {}
                             Some(Err(e)) => {
                                 tracing::warn!(error = %e, "PostgreSQL notification connection lost");

@@ -12,12 +12,12 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 
 use rusqlite::{params, Connection, OptionalExtension};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 
 use super::{now, Quota, StoreError, StoredMessage, Submitted, WriterStats};
 
 /// The schema version this build writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 /// Version 1. The layout keeps a commit's writes few and close together,
 /// since with `synchronous=FULL` every page a commit dirties is written to
@@ -46,6 +46,12 @@ CREATE TABLE messages (
 CREATE UNIQUE INDEX messages_by_seq ON messages (inbox, seq);
 CREATE UNIQUE INDEX messages_by_dedupe ON messages (inbox, dedupe);
 CREATE INDEX messages_by_age ON messages (received_at);
+";
+
+/// Version 2: when an inbox was last fetched from (NULL: never; its
+/// creation counts), for the expiry of idle inboxes.
+const SCHEMA_V2: &str = "
+ALTER TABLE inboxes ADD COLUMN fetched_at INTEGER;
 ";
 
 /// Page size of a new database file (set before anything is written).
@@ -82,6 +88,15 @@ enum Job {
         before: i64,
         reply: oneshot::Sender<Result<i64, StoreError>>,
     },
+    ExpireIdle {
+        before: i64,
+        reply: oneshot::Sender<Result<i64, StoreError>>,
+    },
+    Touch {
+        inbox: String,
+        at: i64,
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
 }
 
 /// The writer's page cache, in KiB.
@@ -102,8 +117,9 @@ pub struct SqliteStore {
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
     /// Bumped after every commit that added envelopes: long polls wait on it.
-    commits: watch::Receiver<u64>,
+    waiters: Arc<super::Waiters>,
     quota: Quota,
+    touches: super::Touches,
 }
 
 fn open(path: &Path) -> Result<Connection, StoreError> {
@@ -145,6 +161,9 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     if version < 1 {
         tx.execute_batch(SCHEMA_V1)?;
     }
+    if version < 2 {
+        tx.execute_batch(SCHEMA_V2)?;
+    }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
     Ok(())
@@ -159,7 +178,8 @@ impl SqliteStore {
             .map(|_| open(path).map(Mutex::new))
             .collect::<Result<Vec<_>, _>>()?;
         let (jobs, queue) = mpsc::channel::<Job>();
-        let (notify, commits) = watch::channel(0u64);
+        let waiters = Arc::new(super::Waiters::default());
+        let notify = waiters.clone();
         let stats = Arc::new(WriterStats::default());
         let writer_stats = stats.clone();
         // The writer holds the pages it touches in a large cache, and leaves
@@ -183,8 +203,9 @@ impl SqliteStore {
             jobs,
             readers,
             next_reader: AtomicUsize::new(0),
-            commits,
+            waiters,
             quota,
+            touches: Default::default(),
         })
     }
 
@@ -255,6 +276,17 @@ impl SqliteStore {
         self.run(|reply| Job::Expire { before, reply }).await
     }
 
+    /// Deletes the inboxes last fetched from (or, never fetched, created)
+    /// before `before`, with their envelopes; returns how many.
+    pub async fn expire_idle(&self, before: i64) -> Result<i64, StoreError> {
+        self.run(|reply| Job::ExpireIdle { before, reply }).await
+    }
+
+    /// Records that `inbox` was fetched from at `at`.
+    pub async fn touch(&self, inbox: String, at: i64) -> Result<(), StoreError> {
+        self.run(|reply| Job::Touch { inbox, at, reply }).await
+    }
+
     fn reader(&self) -> std::sync::MutexGuard<'_, Connection> {
         let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
         self.readers[i].lock().unwrap_or_else(|e| e.into_inner())
@@ -289,8 +321,12 @@ impl SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    pub fn commits(&self) -> watch::Receiver<u64> {
-        self.commits.clone()
+    pub fn waiters(&self) -> &Arc<super::Waiters> {
+        &self.waiters
+    }
+
+    pub(crate) fn touches(&self) -> &super::Touches {
+        &self.touches
     }
 }
 
@@ -301,7 +337,7 @@ type PendingAnswer = Box<dyn FnOnce(Option<&str>)>;
 fn write_loop(
     mut conn: Connection,
     queue: mpsc::Receiver<Job>,
-    notify: watch::Sender<u64>,
+    waiters: Arc<super::Waiters>,
     quota: Quota,
     stats: &WriterStats,
 ) {
@@ -323,7 +359,8 @@ fn write_loop(
         };
         // Run every job; keep its answer until the commit is durable.
         let mut answers: Vec<PendingAnswer> = Vec::with_capacity(group.len());
-        let mut stored = false;
+        // The inboxes this commit stores into: their polls are woken.
+        let mut stored: Vec<String> = Vec::new();
         for job in group {
             match job {
                 Job::Create {
@@ -344,13 +381,15 @@ fn write_loop(
                     reply,
                 } => {
                     let r = submit(&tx, &inbox, &dedupe, &envelope, quota);
-                    stored |= matches!(
+                    if matches!(
                         r,
                         Ok(Submitted {
                             duplicate: false,
                             ..
                         })
-                    );
+                    ) {
+                        stored.push(inbox);
+                    }
                     answers.push(answer(reply, r));
                 }
                 Job::Ack {
@@ -372,6 +411,26 @@ fn write_loop(
                     let r = expire(&tx, before);
                     answers.push(answer(reply, r));
                 }
+                Job::ExpireIdle { before, reply } => {
+                    let r = tx
+                        .execute(
+                            "DELETE FROM inboxes WHERE COALESCE(fetched_at, created_at) < ?1",
+                            params![before],
+                        )
+                        .map(|n| n as i64)
+                        .map_err(StoreError::from);
+                    answers.push(answer(reply, r));
+                }
+                Job::Touch { inbox, at, reply } => {
+                    let r = tx
+                        .execute(
+                            "UPDATE inboxes SET fetched_at = ?2 WHERE public_id = ?1",
+                            params![inbox, at],
+                        )
+                        .map(|_| ())
+                        .map_err(StoreError::from);
+                    answers.push(answer(reply, r));
+                }
             }
         }
         let jobs = answers.len() as u64;
@@ -382,8 +441,8 @@ fn write_loop(
                 for a in answers {
                     a(None);
                 }
-                if stored {
-                    notify.send_modify(|v| *v += 1);
+                for inbox in &stored {
+                    waiters.wake(inbox);
                 }
             }
             Err(e) => {
@@ -419,7 +478,10 @@ fn fail_all(group: Vec<Job>, msg: &str) {
             Job::Submit { reply, .. } => reply.send(Err(err())).map_err(|_| ()),
             Job::Ack { reply, .. } => reply.send(Err(err())).map_err(|_| ()),
             Job::Delete { reply, .. } => reply.send(Err(err())).map_err(|_| ()),
-            Job::Expire { reply, .. } => reply.send(Err(err())).map_err(|_| ()),
+            Job::Expire { reply, .. } | Job::ExpireIdle { reply, .. } => {
+                reply.send(Err(err())).map_err(|_| ())
+            }
+            Job::Touch { reply, .. } => reply.send(Err(err())).map_err(|_| ()),
         };
     }
 }
