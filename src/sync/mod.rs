@@ -1010,14 +1010,10 @@ impl Engine {
         if let Err(e) = self.receive_held(report, progress).await {
             report.held_error = Some(e.to_string());
         }
-        // Our inbox failing does not skip the previous ones; its error is
-        // returned after them.
-        let current = self
-            .fetch_inbox(Arc::new(inbox), report, progress, cancel, max_messages)
-            .await;
-        if matches!(current, Err(SyncError::Cancelled)) || report.stopped != SyncStop::Complete {
-            return current;
-        }
+        // Previous inboxes first: after a move a peer's older messages are
+        // there and its newer ones in our current inbox, so this order is
+        // the peer's (a request arrives before its cancel). One whose relay
+        // fails does not keep us from the current inbox.
         for old in self.blocking(|w| w.previous_inboxes()).await? {
             let id = old.inbox_id.clone();
             match self
@@ -1035,8 +1031,12 @@ impl Engine {
                 }
                 Err(e) => return Err(e),
             }
+            if report.stopped != SyncStop::Complete {
+                return Ok(());
+            }
         }
-        current
+        self.fetch_inbox(Arc::new(inbox), report, progress, cancel, max_messages)
+            .await
     }
 
     async fn fetch_inbox(

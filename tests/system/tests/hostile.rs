@@ -96,3 +96,63 @@ fn a_reflection_of_our_own_message_is_not_answered() {
     assert_eq!(r.delivered, 0, "the reflection was answered: {r:?}");
     assert!(alice.wallet.outbox().unwrap().is_empty());
 }
+
+/// Finding 5: after an inbox move the current inbox was fetched before the
+/// old one, so a request in the old inbox and its cancel in the new one
+/// arrived in the wrong order: the cancel was refused (and acked away), the
+/// request stayed pending for us while the peer had it cancelled.
+#[test]
+fn after_an_inbox_move_a_peers_messages_arrive_in_its_order() {
+    let (ka, kb) = (PrivateKey::generate(), PrivateKey::generate());
+    let world = World::new(&[("alice", &ka), ("bob", &kb)]);
+    let alice = world.party("alice", &ka, 0);
+    let bob = world.party("bob", &kb, 1);
+    open_channel(&alice, &bob);
+    // Alice moves her inbox to the other relay and tells Bob...
+    alice
+        .engine
+        .replace_inbox_blocking(Some(world.relays[1].url()))
+        .unwrap();
+    // ...who asks her for funds before he has read that (to the old
+    // inbox), then reads it and cancels (to the new one).
+    let request = bob
+        .wallet
+        .request_funds(
+            "alice@devnet",
+            FundsRequest {
+                payee_public_address: "bc1qbob".into(),
+                chain_code: "BTC".into(),
+                token_code: "BTC".into(),
+                amount: "1".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(bob.engine.deliver_blocking().delivered, 1);
+    assert_eq!(bob.engine.fetch_blocking_result().unwrap().received, 1);
+    bob.wallet
+        .cancel_request("alice@devnet", &request.message_id, None)
+        .unwrap();
+    // The cancel, and his status reply to her update.
+    assert_eq!(bob.engine.deliver_blocking().delivered, 2);
+
+    let r = alice.sync();
+    assert_eq!((r.received, r.rejected), (3, 0), "{r:?}");
+    let state = alice
+        .wallet
+        .requests(Some("bob@devnet"))
+        .unwrap()
+        .into_iter()
+        .find(|q| q.message_id == request.message_id)
+        .unwrap()
+        .state;
+    assert_eq!(state, RequestState::Cancelled);
+    // Nothing about it waits for Alice.
+    assert!(alice
+        .wallet
+        .queue()
+        .unwrap()
+        .iter()
+        .all(|q| q.message.message_id != request.message_id
+            && q.message.referenced_message_id.as_deref() != Some(&request.message_id)));
+}
