@@ -550,14 +550,7 @@ async fn a_database_written_by_a_newer_relay_is_refused(backend: Backend) {
             conn.pragma_update(None, "user_version", 99).unwrap();
         }
         Backend::Postgres => {
-            let (client, connection) = tokio_postgres::connect(&db.database, tokio_postgres::NoTls)
-                .await
-                .unwrap();
-            tokio::spawn(connection);
-            client
-                .batch_execute("UPDATE fio_inbox_schema SET version = 99")
-                .await
-                .unwrap();
+            postgres_execute(&db.database, "UPDATE fio_inbox_schema SET version = 99").await;
         }
     }
     let refused = fio_inbox::Store::open(&db.database, Quota::default(), 2).await;
@@ -615,14 +608,11 @@ async fn a_version_1_database_is_upgraded_in_place(backend: Backend) {
             .unwrap();
         }
         Backend::Postgres => {
-            let (client, connection) = tokio_postgres::connect(&db.database, tokio_postgres::NoTls)
-                .await
-                .unwrap();
-            tokio::spawn(connection);
-            client
-                .batch_execute("ALTER TABLE inboxes DROP COLUMN fetched_at; UPDATE fio_inbox_schema SET version = 1")
-                .await
-                .unwrap();
+            postgres_execute(
+                &db.database,
+                "ALTER TABLE inboxes DROP COLUMN fetched_at; UPDATE fio_inbox_schema SET version = 1",
+            )
+            .await;
         }
     }
     let relay = Relay::start_on(db, Options::default()).await;
@@ -630,4 +620,13 @@ async fn a_version_1_database_is_upgraded_in_place(backend: Backend) {
     let (_, page) = relay.fetch(&inbox, "", Some(&inbox.credential)).await;
     assert_eq!(page["messages"].as_array().unwrap().len(), 1);
     assert_eq!(relay.store.expire_idle(now() - 60).await.unwrap(), 0);
+}
+
+/// Runs `sql` on the PostgreSQL database at `url`, as an operator would.
+async fn postgres_execute(url: &str, sql: &str) {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client.batch_execute(sql).await.unwrap();
 }

@@ -336,17 +336,6 @@ fn a_full_conversation_through_all_ten_actions_over_http() {
     assert!(bob.wallet.outbox().unwrap().is_empty());
 }
 
-fn open(alice: &Party, bob: &Party) {
-    alice.sync();
-    bob.sync();
-    let hello = alice.wallet.open_channel(&bob.address, None).unwrap();
-    settle(&[alice, bob], 10);
-    bob.wallet
-        .accept_request(&alice.address, &hello.message_id, Acceptance::default())
-        .unwrap();
-    settle(&[alice, bob], 10);
-}
-
 fn texts(p: &Party, peer: &str) -> Vec<String> {
     p.wallet
         .history(peer)
@@ -363,7 +352,7 @@ fn a_relay_killed_mid_conversation_loses_nothing() {
     let mut world = World::new(&[("alice", &ka), ("bob", &kb)]);
     let alice = world.party("alice", &ka, 0);
     let bob = world.party("bob", &kb, 1);
-    open(&alice, &bob);
+    open_channel(&alice, &bob);
 
     for i in 0..20 {
         alice
@@ -412,7 +401,7 @@ fn a_wallet_restarted_mid_sync_loses_and_duplicates_nothing() {
     let world = World::new(&[("alice", &ka), ("bob", &kb)]);
     let alice = world.party("alice", &ka, 0);
     let bob = world.party("bob", &kb, 1);
-    open(&alice, &bob);
+    open_channel(&alice, &bob);
     for i in 0..300 {
         alice
             .wallet
@@ -549,7 +538,7 @@ fn an_envelope_whose_sender_cannot_be_looked_up_is_held_and_received_later() {
     let alice = world.party("alice", &ka, 0);
     let bob = world.party("bob", &kb, 1);
     let carol = world.party("carol", &kc, 2);
-    open(&alice, &bob);
+    open_channel(&alice, &bob);
     carol.sync();
     // Carol's first contact needs a key lookup at Bob's; Alice's channel
     // messages after it do not.
@@ -608,7 +597,7 @@ fn an_inbox_moved_to_another_relay_loses_nothing_sent_to_the_old_one() {
     let world = World::new(&[("alice", &ka), ("bob", &kb)]);
     let alice = world.party("alice", &ka, 0);
     let bob = world.party("bob", &kb, 1);
-    open(&alice, &bob);
+    open_channel(&alice, &bob);
     let old = bob.wallet.own_inbox().unwrap().unwrap();
 
     // Bob moves to relay 0; his update goes out to Alice at once.
@@ -982,7 +971,7 @@ fn a_sync_capped_in_messages_stops_there_and_the_next_goes_on() {
     let world = World::new(&[("alice", &ka), ("bob", &kb)]);
     let alice = world.party("alice", &ka, 0);
     let bob = world.party("bob", &kb, 1);
-    open(&alice, &bob);
+    open_channel(&alice, &bob);
     let sent: Vec<String> = (0..25).map(|i| format!("t{i}")).collect();
     for text in &sent {
         alice
