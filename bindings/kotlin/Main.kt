@@ -25,6 +25,7 @@ fun config(dir: File, name: String, longPoll: UInt = 0u) = WalletConfig(
     chainNodes = listOf(env("FIO_TEST_DEVNET")),
     relay = env("FIO_TEST_RELAY"),
     longPollSeconds = longPoll,
+    allowInsecureDestinations = true, // the test relay is on loopback
 )
 
 fun tempDir(): File = Files.createTempDirectory("fio-peer-kt").toFile().also { it.deleteOnExit() }
@@ -314,8 +315,10 @@ fun main() {
             while (calls < 3 && System.currentTimeMillis() < deadline) Thread.sleep(20)
             assertTrue(calls >= 3, "$calls calls")
             val heard = Recorder().also { alice.setListener(it) }
+            bob.sync()
+            bob.acceptRequest("alice@bind", hello.messageId, AcceptanceData())
             bob.sync(); alice.sync()
-            heard.waitFor("bob's status") { statusOf(it, hello.messageId) is MessageStatus.PeerStatus }
+            heard.waitFor("bob's accept") { statusOf(it, hello.messageId) is MessageStatus.Accepted }
         } }
     }
 
@@ -432,7 +435,7 @@ fun main() {
 
     test("the README's Kotlin quick start runs") {
         val summary = quickstart(File(tempDir(), "quick.sqlite").path, ALICE, "alice@bind", "bob@bind",
-            env("FIO_TEST_CHAIN_ID"), env("FIO_TEST_DEVNET"), env("FIO_TEST_RELAY"))
+            env("FIO_TEST_CHAIN_ID"), env("FIO_TEST_DEVNET"), env("FIO_TEST_RELAY"), localDevnet = true)
         assertEquals(1uL, summary.delivered)
     }
 

@@ -200,6 +200,8 @@ impl Ctx {
             chain.clone(),
             SyncConfig {
                 relay: config.relay.clone(),
+                // The devnet's relays and peers are on this machine.
+                allow_insecure_destinations: config.network == "devnet",
                 ..SyncConfig::default()
             },
         )
@@ -975,15 +977,33 @@ pub fn queue(dismiss: Option<i64>, endpoints: &Endpoints, json: bool) -> CliResu
     let list = ctx.wallet.queue().map_err(wallet_error)?;
     let value: Vec<Value> = list
         .iter()
-        .map(|q| json!({"id": q.id, "peer": q.peer.as_str(), "action": q.action.name(), "message": message_json(&q.message)}))
+        .map(|q| {
+            let mut v = json!({"id": q.id, "peer": q.peer.as_str(), "action": q.action.name(), "message": message_json(&q.message)});
+            if let Some(k) = &q.key_change {
+                v["key_change"] = json!({
+                    "previous_key": k.previous_key.to_fio_string(),
+                    "new_key": k.new_key.to_fio_string(),
+                });
+            }
+            v
+        })
         .collect();
     let text = if list.is_empty() {
         "Nothing waits for you.".to_string()
     } else {
         list.iter()
             .map(|q| {
+                let warning = match &q.key_change {
+                    Some(k) => format!(
+                        "\n       the key of {} changed from {} to {}: its owner may not be the person you knew",
+                        q.peer,
+                        k.previous_key.to_fio_string(),
+                        k.new_key.to_fio_string()
+                    ),
+                    None => String::new(),
+                };
                 format!(
-                    "#{:<5} {:<24} {}",
+                    "#{:<5} {:<24} {}{warning}",
                     q.id,
                     q.peer.as_str(),
                     message_line(&q.message)

@@ -328,6 +328,13 @@ pub(crate) async fn read_capped(
 
 /// An HTTP client with rustls (ring) and the Mozilla root certificates.
 pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
+    http_client_builder(timeout)?
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// [`http_client`]'s settings, for a client that needs more of them.
+pub(crate) fn http_client_builder(timeout: Duration) -> Result<reqwest::ClientBuilder, String> {
     install_tls_provider();
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
@@ -338,7 +345,7 @@ pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, String> 
     .map_err(|e| e.to_string())?
     .with_root_certificates(roots)
     .with_no_client_auth();
-    reqwest::Client::builder()
+    Ok(reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(5)))
@@ -346,9 +353,7 @@ pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, String> 
         // A redirect is never the FIO API or a relay answering: a 302 to a
         // captive portal must not turn a POST into a GET that "succeeds".
         .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("fio-peer/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| e.to_string())
+        .user_agent(concat!("fio-peer/", env!("CARGO_PKG_VERSION"))))
 }
 
 impl ChainClient {

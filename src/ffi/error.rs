@@ -218,6 +218,9 @@ impl From<WalletError> for FioPeerError {
             WalletError::Directory(d) => FioPeerError::Network {
                 detail: d.to_string(),
             },
+            e @ WalletError::Unseen { .. } => FioPeerError::NotAllowed {
+                detail: e.to_string(),
+            },
             WalletError::WrongIdentity(who) => FioPeerError::Storage {
                 detail: format!("the database belongs to {who}"),
             },

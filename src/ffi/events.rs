@@ -51,6 +51,16 @@ pub enum WalletEvent {
         message_id: String,
         status: MessageStatus,
     },
+    /// The FIO address `peer` came with a key that is not the one its
+    /// channel had pinned (a transfer, a re-registration): the requests
+    /// pending with the old key (`voided`, message ids) are voided, and its
+    /// channel request waits in the queue; it is not accepted automatically.
+    PeerKeyChanged {
+        peer: String,
+        previous_key: String,
+        new_key: String,
+        voided: Vec<String>,
+    },
     /// A sync's counts so far.
     SyncProgress {
         step: SyncStep,
@@ -156,12 +166,21 @@ impl SyncProgress for SyncEvents {
                 status,
             });
         }
+        if let Some(k) = &received.key_change {
+            self.post(WalletEvent::PeerKeyChanged {
+                peer: k.peer.to_string(),
+                previous_key: k.previous_key.to_fio_string(),
+                new_key: k.new_key.to_fio_string(),
+                voided: k.voided.clone(),
+            });
+        }
         if let Some(id) = received.queue_id {
             self.post(WalletEvent::QueueItemAdded {
                 entry: QueueEntry {
                     id,
                     peer: m.peer.to_string(),
                     message: Message::from(m.clone()),
+                    key_change: received.key_change.as_ref().map(Into::into),
                 },
             });
         }

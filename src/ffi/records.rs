@@ -2,6 +2,7 @@
 
 use crate::protocol::{Action, InboxLocation, MessageData};
 use crate::sync::{SyncPhase, SyncReport};
+use crate::wallet::KeyChange;
 use crate::wallet::{
     AcceptPolicy, Acceptance, AddressRequest, Automation, Channel, ChannelState, Direction,
     FundsRequest, MessageRecord, Outgoing, QueueItem, ReleasedAddress, RequestKind, RequestRecord,
@@ -216,6 +217,9 @@ pub enum RequestStatus {
     Rejected,
     Cancelled,
     Paid,
+    /// Voided by the wallet: the peer's key changed while it was pending
+    /// (`Request.reason`).
+    Voided,
 }
 
 impl From<RequestState> for RequestStatus {
@@ -226,6 +230,7 @@ impl From<RequestState> for RequestStatus {
             RequestState::Rejected => RequestStatus::Rejected,
             RequestState::Cancelled => RequestStatus::Cancelled,
             RequestState::Paid => RequestStatus::Paid,
+            RequestState::Voided => RequestStatus::Voided,
         }
     }
 }
@@ -242,6 +247,8 @@ pub struct Request {
     /// The accept, reject or cancel that settled it.
     pub answer: Option<MessageContent>,
     pub updated_at: i64,
+    /// Why the wallet voided it (`Voided` only).
+    pub reason: Option<String>,
 }
 
 impl From<RequestRecord> for Request {
@@ -255,6 +262,7 @@ impl From<RequestRecord> for Request {
             content: r.data.into(),
             answer: r.answer.map(Into::into),
             updated_at: r.updated_at,
+            reason: r.reason,
         }
     }
 }
@@ -266,6 +274,27 @@ pub struct QueueEntry {
     pub id: i64,
     pub peer: String,
     pub message: Message,
+    /// Set when this channel request comes from a new key for the peer's
+    /// FIO address (a transfer or re-registration): show it as "the key of
+    /// <peer> changed" before the user accepts.
+    pub key_change: Option<KeyChangeInfo>,
+}
+
+/// A FIO address whose chain key is not the one its channel had pinned.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct KeyChangeInfo {
+    /// FIO public keys (`FIO…`).
+    pub previous_key: String,
+    pub new_key: String,
+}
+
+impl From<&KeyChange> for KeyChangeInfo {
+    fn from(k: &KeyChange) -> Self {
+        KeyChangeInfo {
+            previous_key: k.previous_key.to_fio_string(),
+            new_key: k.new_key.to_fio_string(),
+        }
+    }
 }
 
 impl From<QueueItem> for QueueEntry {
@@ -274,6 +303,7 @@ impl From<QueueItem> for QueueEntry {
             id: q.id,
             peer: q.peer.to_string(),
             message: q.message.into(),
+            key_change: q.key_change.as_ref().map(Into::into),
         }
     }
 }

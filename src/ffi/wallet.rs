@@ -45,6 +45,12 @@ pub struct WalletConfig {
     /// `long_poll_seconds` on top).
     #[uniffi(default = 20)]
     pub relay_timeout_seconds: u32,
+    /// Development only (a devnet, tests): lets deliveries to peers go to
+    /// `http://` inboxes and to loopback, private and link-local
+    /// addresses. Off (the default), a peer's inbox must be `https` on a
+    /// public address. Never set it in a shipped app.
+    #[uniffi(default = false)]
+    pub allow_insecure_destinations: bool,
 }
 
 /// The most a request timeout may be set to.
@@ -226,6 +232,7 @@ impl FioWallet {
                 relay: config.relay,
                 long_poll: Duration::from_secs(config.long_poll_seconds.into()),
                 timeout: relay_timeout,
+                allow_insecure_destinations: config.allow_insecure_destinations,
                 ..SyncConfig::default()
             },
         )?;

@@ -19,6 +19,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_outbox_inbox.sql"),
     include_str!("migrations/0004_friends.sql"),
     include_str!("migrations/0005_registration_check.sql"),
+    include_str!("migrations/0006_delivery_age.sql"),
+    include_str!("migrations/0007_key_change.sql"),
 ];
 
 /// The schema version this build writes.

@@ -18,6 +18,10 @@
 //! be awaited from any executor and the `_blocking` ones called from any
 //! thread.
 
+mod destination;
+
+pub use destination::{is_public, Refused};
+
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -60,6 +64,18 @@ pub struct SyncConfig {
     pub max_fee: i64,
     /// Timeout of one relay request (a long poll gets this on top).
     pub timeout: Duration,
+    /// A delivery that failed this many times becomes failed (the user
+    /// may retry it).
+    pub max_delivery_attempts: u32,
+    /// A delivery still failing this long after it was queued becomes
+    /// failed.
+    pub max_delivery_age: Duration,
+    /// Development only (the devnet, tests): lets peer deliveries go to
+    /// `http://` and `ip:port` inboxes and to loopback, private,
+    /// link-local and other non-public addresses. Off, a peer's inbox must
+    /// be `https` on a public address, checked again on every address the
+    /// name resolves to (docs/protocol.md §2.9).
+    pub allow_insecure_destinations: bool,
 }
 
 impl Default for SyncConfig {
@@ -74,6 +90,9 @@ impl Default for SyncConfig {
             registration_check: Duration::from_secs(24 * 3600),
             max_fee: 800_000_000_000,
             timeout: Duration::from_secs(20),
+            max_delivery_attempts: 30,
+            max_delivery_age: Duration::from_secs(7 * 24 * 3600),
+            allow_insecure_destinations: false,
         }
     }
 }
@@ -436,7 +455,11 @@ impl<F: Fn(SyncPhase, &SyncReport) + Send + Sync> SyncProgress for F {
 struct Engine {
     wallet: Arc<Wallet>,
     chain: ChainClient,
+    /// Our relay (the URL the app configured).
     http: reqwest::Client,
+    /// Peers' inboxes (URLs strangers may have chosen): no proxy, and
+    /// unless allowed, a resolver that keeps only public addresses.
+    peer_http: reqwest::Client,
     config: SyncConfig,
     /// One sync, fetch, delivery or inbox change at a time per engine.
     busy: tokio::sync::Mutex<()>,
@@ -553,12 +576,22 @@ impl SyncEngine {
             check_relay_url(relay)?;
         }
         let http = crate::chain::client::http_client(config.timeout).map_err(SyncError::Config)?;
+        let mut peer_http = crate::chain::client::http_client_builder(config.timeout)
+            .map_err(SyncError::Config)?
+            .no_proxy();
+        if let Some(resolver) = destination::resolver(config.allow_insecure_destinations) {
+            peer_http = peer_http.dns_resolver(resolver);
+        }
+        let peer_http = peer_http
+            .build()
+            .map_err(|e| SyncError::Config(e.to_string()))?;
         let rt = chain.runtime().clone();
         Ok(SyncEngine {
             engine: Arc::new(Engine {
                 wallet,
                 chain,
                 http,
+                peer_http,
                 config: SyncConfig {
                     deliver_concurrency: config.deliver_concurrency.max(1),
                     ..config
@@ -1162,8 +1195,28 @@ impl Engine {
         exp + exp.mul_f64(u16::from_le_bytes(r) as f64 / 65535.0 * 0.25)
     }
 
-    /// One delivery attempt.
+    /// One delivery attempt; a failure that would be retried becomes
+    /// `Failed` once the delivery is out of attempts or too old.
     async fn deliver_one(&self, item: OutboxItem) -> DeliveryOutcome {
+        let (attempts, queued_at) = (item.attempts, item.queued_at);
+        let outcome = self.attempt(item).await;
+        let DeliveryOutcome::Retry { error, .. } = &outcome else {
+            return outcome;
+        };
+        let tried = attempts.saturating_add(1);
+        let age = Duration::from_millis(now_ms().saturating_sub(queued_at).max(0) as u64);
+        if tried >= self.config.max_delivery_attempts || age >= self.config.max_delivery_age {
+            return DeliveryOutcome::Failed {
+                error: format!(
+                    "gave up after {tried} attempts over {} min: {error}",
+                    age.as_secs() / 60
+                ),
+            };
+        }
+        outcome
+    }
+
+    async fn attempt(&self, item: OutboxItem) -> DeliveryOutcome {
         let now = now_ms();
         let retry =
             |error: String, ask_chain: bool, after: Option<Duration>| DeliveryOutcome::Retry {
@@ -1178,10 +1231,11 @@ impl Engine {
                 ),
                 ask_chain,
             };
-        let location = match &item.destination {
-            Destination::Inbox(l) => l.clone(),
+        let allow = self.config.allow_insecure_destinations;
+        let (location, from_chain) = match &item.destination {
+            Destination::Inbox(l) => (l.clone(), false),
             Destination::Chain => match self.chain.inbox(&item.peer).await {
-                Ok(Some(l)) => l,
+                Ok(Some(l)) => (l, true),
                 Ok(None) => {
                     return retry(
                         format!("{} has no inbox registered on chain", item.peer),
@@ -1192,16 +1246,36 @@ impl Engine {
                 Err(e) => return retry(e.to_string(), true, None),
             },
         };
+        // A refused return address may be the sender's choice, not the
+        // peer's: ask the chain next time. What the chain itself maps is
+        // the peer's own choice; retrying cannot change it.
+        let refused = |r: destination::Refused| {
+            let error = format!("destination refused: {r}");
+            if from_chain {
+                DeliveryOutcome::Failed { error }
+            } else {
+                retry(error, true, None)
+            }
+        };
+        let url = match destination::check(&location, allow) {
+            Ok(url) => url,
+            Err(r) => return refused(r),
+        };
         let resp = self
-            .http
-            .post(location.submit_url())
+            .peer_http
+            .post(url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(item.envelope)
             .send()
             .await;
         let resp = match resp {
             Ok(r) => r,
-            Err(e) => return retry(format!("{}: {e}", location.address), false, None),
+            Err(e) => {
+                if let Some(r) = destination::refused(&e) {
+                    return refused(r);
+                }
+                return retry(format!("{}: {e}", location.address), false, None);
+            }
         };
         let status = resp.status().as_u16();
         let retry_after = resp

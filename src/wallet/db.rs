@@ -277,11 +277,69 @@ pub fn insert_queue(
     row: i64,
     action: Action,
 ) -> rusqlite::Result<i64> {
+    insert_queue_with(conn, channel_id, row, action, None)
+}
+
+/// A queue item; `previous_key`: it reports that the peer's key changed.
+pub fn insert_queue_with(
+    conn: &Connection,
+    channel_id: i64,
+    row: i64,
+    action: Action,
+    previous_key: Option<&PublicKey>,
+) -> rusqlite::Result<i64> {
     conn.prepare_cached(
-        "INSERT INTO queue (channel_id, message_row, action, created_at) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO queue (channel_id, message_row, action, created_at, previous_key) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .execute(params![channel_id, row, action.name(), now()])?;
+    .execute(params![
+        channel_id,
+        row,
+        action.name(),
+        now(),
+        previous_key.map(|k| k.to_uncompressed().to_vec())
+    ])?;
     Ok(conn.last_insert_rowid())
+}
+
+/// The peer of channel `ch` now has `new_key`: pending requests of the
+/// channel (both ways) are voided with the reason and leave the queue, and
+/// our envelopes still waiting to go to the old key fail with it.
+pub fn void_for_key_change(
+    conn: &Connection,
+    ch: &ChannelRow,
+    new_key: &PublicKey,
+) -> rusqlite::Result<KeyChange> {
+    let reason = format!(
+        "the key of {} changed from {} to {}",
+        ch.peer,
+        ch.peer_key.to_fio_string(),
+        new_key.to_fio_string()
+    );
+    let pending: Vec<(i64, String)> = conn
+        .prepare_cached(
+            "SELECT r.message_row, m.message_id FROM requests r JOIN messages m ON m.id = r.message_row
+             WHERE r.state = 'pending' AND m.channel_id = ?1 ORDER BY r.message_row",
+        )?
+        .query_map(params![ch.id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (row, _) in &pending {
+        conn.prepare_cached(
+            "UPDATE requests SET state = 'voided', reason = ?1, updated_at = ?2 WHERE message_row = ?3",
+        )?
+        .execute(params![reason, now(), row])?;
+        unqueue_message(conn, *row)?;
+    }
+    conn.prepare_cached(
+        "UPDATE outbox SET state = 'failed', last_error = ?1
+         WHERE state = 'pending' AND message_row IN (SELECT id FROM messages WHERE channel_id = ?2)",
+    )?
+    .execute(params![reason, ch.id])?;
+    Ok(KeyChange {
+        peer: ch.peer.clone(),
+        previous_key: ch.peer_key,
+        new_key: *new_key,
+        voided: pending.into_iter().map(|(_, id)| id).collect(),
+    })
 }
 
 /// Marks the queue item of a message handled (a cancelled request leaves the queue).
@@ -336,19 +394,28 @@ pub fn history(
 /// Unhandled queue items after item `after`, oldest first, at most `limit`.
 pub fn queue(conn: &Connection, after: i64, limit: usize) -> Result<Vec<QueueItem>, WalletError> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT q.message_row, q.created_at, {MESSAGE_COLUMNS} FROM queue q JOIN messages m ON m.id = q.message_row
+        "SELECT q.message_row, q.created_at, q.previous_key, c.peer_key, {MESSAGE_COLUMNS} FROM queue q JOIN messages m ON m.id = q.message_row
          JOIN channels c ON c.id = q.channel_id WHERE q.handled = 0 AND q.message_row > ?1
          ORDER BY q.message_row LIMIT ?2"
     ))?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = stmt.query_map(params![after, limit], |r| {
-        let message = message_record(r, 2)?;
+        let message = message_record(r, 4)?;
+        let previous: Option<Vec<u8>> = r.get(2)?;
+        let current: Vec<u8> = r.get(3)?;
+        let key_change = previous.map(|previous| KeyChange {
+            peer: message.peer.clone(),
+            previous_key: PublicKey::from_sec1(&previous).expect("stored public key"),
+            new_key: PublicKey::from_sec1(&current).expect("stored public key"),
+            voided: Vec::new(),
+        });
         Ok(QueueItem {
             id: r.get(0)?,
             peer: message.peer.clone(),
             action: message.action,
             message,
             created_at: r.get(1)?,
+            key_change,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -359,7 +426,7 @@ pub fn requests(
     peer: Option<&FioAddress>,
 ) -> Result<Vec<RequestRecord>, WalletError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT c.peer_address, m.direction, r.kind, m.message_id, r.state, m.data, a.data, r.updated_at
+        "SELECT c.peer_address, m.direction, r.kind, m.message_id, r.state, m.data, a.data, r.updated_at, r.reason
          FROM requests r JOIN messages m ON m.id = r.message_row JOIN channels c ON c.id = m.channel_id
          LEFT JOIN messages a ON a.id = r.answer_row
          WHERE ?1 IS NULL OR c.peer_address = ?1 ORDER BY r.message_row",
@@ -377,6 +444,7 @@ pub fn requests(
             data: MessageData::parse(&data).expect("stored data"),
             answer: answer.map(|a| MessageData::parse(&a).expect("stored data")),
             updated_at: r.get(7)?,
+            reason: r.get(8)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -38,7 +38,9 @@ use crate::protocol::{
 use crate::store::{self, StoreError};
 
 pub(crate) use outbox::now_ms;
-pub use outbox::{DeliveryOutcome, Destination, OutboxItem, OutboxState, OwnInbox};
+pub use outbox::{
+    DeliveryOutcome, Destination, OutboxItem, OutboxState, OwnInbox, MAX_HELD, UNSEEN_TRIES,
+};
 pub use senders::{LOOKUPS_PER_BATCH, NOT_REGISTERED_FOR, NOT_REGISTERED_MAX};
 pub use types::*;
 
@@ -419,6 +421,10 @@ impl Wallet {
                     "{peer} has asked to open a channel: accept their request instead"
                 )));
             }
+            // Asking a new key: what was pending with the old one is void.
+            if ch.peer_key != peer_key {
+                db::void_for_key_change(&tx, ch, &peer_key)?;
+            }
         }
         let our_token = generate_token();
         let channel_id = db::upsert_requested_channel(
@@ -655,7 +661,7 @@ impl Wallet {
         let mut inner = self.lock()?;
         let Inner { conn, ctx, .. } = &mut *inner;
         let tx = conn.unchecked_transaction()?;
-        let result = ctx.receive(&tx, envelope, &senders);
+        let result = ctx.receive(&tx, envelope, &senders, false);
         match &result {
             // A rejection may carry an error status reply: keep it.
             Ok(_) | Err(WalletError::Rejected { .. }) => tx.commit()?,
@@ -699,13 +705,14 @@ impl Wallet {
         let tx = conn.transaction()?;
         let mut results = Vec::with_capacity(envelopes.len());
         for envelope in envelopes {
-            match ctx.receive(&tx, envelope, &senders) {
-                // Directory failures happen before any write: that envelope waits.
-                Err(WalletError::Directory(e)) => {
+            match ctx.receive(&tx, envelope, &senders, hold) {
+                // Directory failures happen before any write, as do
+                // references to messages not received yet: that envelope waits.
+                Err(e @ (WalletError::Directory(_) | WalletError::Unseen { .. })) => {
                     if hold {
                         outbox::hold(&tx, envelope, &e.to_string())?;
                     }
-                    results.push(Err(WalletError::Directory(e)))
+                    results.push(Err(e))
                 }
                 r @ (Ok(_) | Err(WalletError::Rejected { .. })) => results.push(r),
                 Err(e) => return Err(e),
@@ -726,16 +733,18 @@ impl Wallet {
         if held.is_empty() {
             return Ok(Vec::new());
         }
-        let senders = self.look_up_senders(held.iter().map(|(_, e)| e.as_bytes()))?;
+        let senders = self.look_up_senders(held.iter().map(|(_, e, _)| e.as_bytes()))?;
         let mut inner = self.lock()?;
         let Inner { conn, ctx, .. } = &mut *inner;
         let tx = conn.transaction()?;
         let mut results = Vec::with_capacity(held.len());
-        for (id, envelope) in held {
-            match ctx.receive(&tx, envelope.as_bytes(), &senders) {
-                Err(WalletError::Directory(e)) => {
+        for (id, envelope, attempts) in held {
+            // The last try of a message whose reference never came refuses it.
+            let hold_unseen = attempts + 1 < outbox::UNSEEN_TRIES;
+            match ctx.receive(&tx, envelope.as_bytes(), &senders, hold_unseen) {
+                Err(e @ (WalletError::Directory(_) | WalletError::Unseen { .. })) => {
                     outbox::held_again(&tx, id, &e.to_string())?;
-                    results.push(Err(WalletError::Directory(e)))
+                    results.push(Err(e))
                 }
                 r @ (Ok(_) | Err(WalletError::Rejected { .. })) => {
                     outbox::release(&tx, id)?;

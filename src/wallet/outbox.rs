@@ -55,6 +55,9 @@ pub struct OutboxItem {
     /// Unix milliseconds of the next attempt.
     pub next_attempt_at: i64,
     pub last_error: Option<String>,
+    /// Unix milliseconds of when it was queued (or put back by
+    /// [`Wallet::retry_delivery`]): the age a delivery gives up after.
+    pub queued_at: i64,
 }
 
 /// What one delivery attempt gave.
@@ -116,7 +119,7 @@ pub(crate) fn insert(
     to: Option<&InboxLocation>,
 ) -> rusqlite::Result<()> {
     conn.prepare_cached(
-        "INSERT INTO outbox (message_row, to_type, to_address, next_attempt_at) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO outbox (message_row, to_type, to_address, next_attempt_at, queued_at) VALUES (?1, ?2, ?3, ?4, ?4)",
     )?
     .execute(params![
         row,
@@ -127,8 +130,24 @@ pub(crate) fn insert(
     Ok(())
 }
 
-/// Holds an envelope whose sender could not be looked up (once per envelope).
+/// Envelopes held at most: a stranger who keeps an inbox full of first
+/// contacts from names that never resolve cannot grow the wallet without
+/// bound (2,000 first contacts of at most 8 KiB: 16 MiB at worst).
+pub const MAX_HELD: i64 = 2_000;
+
+/// Holds an envelope whose sender could not be looked up (once per
+/// envelope). Beyond [`MAX_HELD`] the one held longest is dropped.
 pub(crate) fn hold(conn: &Connection, envelope: &[u8], error: &str) -> rusqlite::Result<()> {
+    let dropped = conn
+        .prepare_cached(
+            "DELETE FROM held_envelopes WHERE id IN
+               (SELECT id FROM held_envelopes ORDER BY held_at, id
+                LIMIT max(0, (SELECT count(*) FROM held_envelopes) - ?1 + 1))",
+        )?
+        .execute([MAX_HELD])?;
+    if dropped > 0 {
+        log::warn!("{dropped} held envelope(s) dropped: at most {MAX_HELD} are held");
+    }
     conn.prepare_cached(
         "INSERT INTO held_envelopes (digest, envelope, held_at, tried_at, last_error) VALUES (?1, ?2, ?3, ?3, ?4)
          ON CONFLICT (digest) DO UPDATE SET attempts = attempts + 1, tried_at = excluded.tried_at,
@@ -143,12 +162,17 @@ pub(crate) fn hold(conn: &Connection, envelope: &[u8], error: &str) -> rusqlite:
     Ok(())
 }
 
-/// Held envelopes, least recently tried first (one that never resolves
-/// cannot keep the others from their turn).
-pub(crate) fn held(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<(i64, String)>> {
-    let mut stmt = conn
-        .prepare_cached("SELECT id, envelope FROM held_envelopes ORDER BY tried_at, id LIMIT ?1")?;
-    let rows = stmt.query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+/// How many times a message that references a peer's message not received
+/// yet is tried (once per sync) before it is refused and answered.
+pub const UNSEEN_TRIES: u32 = 20;
+
+/// Held envelopes with their tries so far, least recently tried first (one
+/// that never resolves cannot keep the others from their turn).
+pub(crate) fn held(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<(i64, String, u32)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, envelope, attempts FROM held_envelopes ORDER BY tried_at, id LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     rows.collect()
 }
 
@@ -169,7 +193,7 @@ pub(crate) fn release(conn: &Connection, id: i64) -> rusqlite::Result<()> {
 const ITEM_SQL: &str = "
 SELECT o.message_row, c.peer_address, m.action, m.message_id, m.envelope,
        o.use_chain, COALESCE(o.to_type, c.peer_inbox_type), COALESCE(o.to_address, c.peer_inbox),
-       o.state, o.attempts, o.next_attempt_at, o.last_error
+       o.state, o.attempts, o.next_attempt_at, o.last_error, o.queued_at
 FROM outbox o JOIN messages m ON m.id = o.message_row JOIN channels c ON c.id = m.channel_id";
 
 fn item(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxItem> {
@@ -203,6 +227,7 @@ fn item(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxItem> {
         attempts: r.get(9)?,
         next_attempt_at: r.get(10)?,
         last_error: r.get(11)?,
+        queued_at: r.get(12)?,
     })
 }
 
@@ -286,12 +311,14 @@ impl Wallet {
         Ok(())
     }
 
-    /// Puts a failed envelope back in line, due now (its peer's later
-    /// envelopes may already have been delivered: it arrives after them).
+    /// Puts a failed envelope back in line, due now, with its attempts
+    /// and age counted afresh (its peer's later envelopes may already have
+    /// been delivered: it arrives after them).
     pub fn retry_delivery(&self, row: i64) -> Result<(), WalletError> {
         let inner = self.lock()?;
         let n = inner.conn.execute(
-            "UPDATE outbox SET state = 'pending', next_attempt_at = ?2, use_chain = 1 WHERE message_row = ?1 AND state = 'failed'",
+            "UPDATE outbox SET state = 'pending', next_attempt_at = ?2, queued_at = ?2, attempts = 0, use_chain = 1
+             WHERE message_row = ?1 AND state = 'failed'",
             params![row, now_ms()],
         )?;
         if n == 0 {

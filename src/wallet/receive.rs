@@ -42,16 +42,22 @@ enum Plan {
 impl Ctx {
     /// Phase two of a receive, under the wallet's lock: `senders` holds
     /// the chain's answers gathered before it (no lookup happens here).
+    /// `hold_unseen`: a message that references a peer's message not
+    /// received yet fails with [`WalletError::Unseen`] (to be held and
+    /// tried again) instead of being refused.
     pub(super) fn receive(
         &mut self,
         conn: &Connection,
         body: &[u8],
         senders: &SenderKeys,
+        hold_unseen: bool,
     ) -> Result<Received, WalletError> {
         let envelope = Envelope::parse(body).map_err(rejected)?;
         match envelope.id_token {
             IdToken::New => self.receive_new(conn, &envelope.content, senders),
-            IdToken::Token(token) => self.receive_channel(conn, &token, &envelope.content),
+            IdToken::Token(token) => {
+                self.receive_channel(conn, &token, &envelope.content, hold_unseen)
+            }
         }
     }
 
@@ -115,9 +121,22 @@ impl Ctx {
                 )));
             }
         }
-        // Both sides asked at once: keep the token we already sent.
+        // The address's chain key is not the one the channel pinned (a
+        // transfer, a re-registration): whoever holds it now is not known
+        // to be the peer. What was pending with the old key is voided, the
+        // user is told, and no automation accepts the new key.
+        let key_change = match &existing {
+            Some(ch) if ch.peer_key != sender_key => {
+                Some(db::void_for_key_change(conn, ch, &sender_key)?)
+            }
+            _ => None,
+        };
+        // Both sides asked at once: keep the token we already sent (to
+        // this key: one sent to a previous key is not kept).
         let keep_ours = existing
-            .filter(|ch| ch.state == ChannelState::Requested && ch.initiator_us)
+            .filter(|ch| {
+                ch.state == ChannelState::Requested && ch.initiator_us && key_change.is_none()
+            })
             .and_then(|ch| ch.our_token);
         let channel_id = db::upsert_requested_channel(
             conn,
@@ -141,20 +160,30 @@ impl Ctx {
             now(),
         )?;
         db::insert_request(conn, row, RequestKind::Channel)?;
-        let queue_id = Some(db::insert_queue(conn, ch.id, row, valid.action)?);
+        let queue_id = Some(db::insert_queue_with(
+            conn,
+            ch.id,
+            row,
+            valid.action,
+            key_change.as_ref().map(|k| &k.previous_key),
+        )?);
 
+        let auto_accept = key_change.is_none()
+            && match &self.automation.accept_channels {
+                AcceptPolicy::Never => false,
+                AcceptPolicy::Always => true,
+                AcceptPolicy::AllowList(list) => list
+                    .iter()
+                    .any(|a| FioAddress::parse(a).as_ref() == Some(&sender)),
+            };
+        // A stranger's request is answered only once it is accepted (by an
+        // automation rule here, or later by the user): before that nothing
+        // goes to the address it chose (docs/protocol.md §2.9).
         let mut replies = Vec::new();
-        if self.automation.status_replies {
-            replies.extend(self.status_reply(conn, &ch, &valid, "success")?);
-        }
-        let auto_accept = match &self.automation.accept_channels {
-            AcceptPolicy::Never => false,
-            AcceptPolicy::Always => true,
-            AcceptPolicy::AllowList(list) => list
-                .iter()
-                .any(|a| FioAddress::parse(a).as_ref() == Some(&sender)),
-        };
         if auto_accept {
+            if self.automation.status_replies {
+                replies.extend(self.status_reply(conn, &ch, &valid, "success")?);
+            }
             let req = db::request(conn, ch.id, Direction::Incoming, &data.message_id)?
                 .expect("just inserted");
             let mut out = self.accept(conn, &ch, &req, Acceptance::default())?;
@@ -165,6 +194,7 @@ impl Ctx {
             message: db::message_record_by_row(conn, row)?,
             replies,
             queue_id,
+            key_change,
         })
     }
 
@@ -173,6 +203,7 @@ impl Ctx {
         conn: &Connection,
         token: &str,
         content: &[u8],
+        hold_unseen: bool,
     ) -> Result<Received, WalletError> {
         let ch = db::channel_by_token(conn, token)?
             .ok_or_else(|| rejected(ProtocolError::with_value(ErrorKind::InvalidId, token)))?;
@@ -202,7 +233,7 @@ impl Ctx {
                 )));
             }
         }
-        match self.check_channel_message(conn, &ch, &data_text) {
+        match self.check_channel_message(conn, &ch, &data_text, hold_unseen) {
             Ok((valid, plan)) => self.apply(conn, ch, valid, &data_text, &sig_text, plan),
             Err(WalletError::Rejected { error, .. }) => {
                 // The message id is needed to answer; take it if it is well formed.
@@ -236,6 +267,7 @@ impl Ctx {
         conn: &Connection,
         ch: &ChannelRow,
         data_text: &str,
+        hold_unseen: bool,
     ) -> Result<(ValidData, Plan), WalletError> {
         let data = MessageData::parse(data_text).map_err(rejected)?;
         let valid = data.validate().map_err(rejected)?;
@@ -258,6 +290,17 @@ impl Ctx {
                 ErrorKind::InvalidReferencedMessageId,
                 reference,
             ))
+        };
+        // A peer's message we have never seen may still be on its way
+        // (through an inbox we moved away from, a relay that was down):
+        // held and tried again, not refused, until the tries run out.
+        let unseen = || -> Result<bool, WalletError> {
+            Ok(hold_unseen
+                && crate::protocol::is_message_id(reference)
+                && db::message_row(conn, ch.id, Direction::Incoming, reference)?.is_none())
+        };
+        let unseen_error = || WalletError::Unseen {
+            referenced_message_id: reference.to_string(),
         };
         let not_pending = || {
             rejected(ProtocolError::with_value(
@@ -292,8 +335,13 @@ impl Ctx {
                 }
             }
             Action::CancelRequest => {
-                let req = db::request(conn, ch.id, Direction::Incoming, reference)?
-                    .ok_or_else(bad_reference)?;
+                let Some(req) = db::request(conn, ch.id, Direction::Incoming, reference)? else {
+                    return Err(if unseen()? {
+                        unseen_error()
+                    } else {
+                        bad_reference()
+                    });
+                };
                 if req.kind == RequestKind::Channel {
                     return Err(bad_reference());
                 }
@@ -309,7 +357,11 @@ impl Ctx {
                     && db::message_row(conn, ch.id, Direction::Incoming, reference)?.is_none()
                     && db::message_row(conn, ch.id, Direction::Outgoing, reference)?.is_none()
                 {
-                    return Err(bad_reference());
+                    return Err(if unseen()? {
+                        unseen_error()
+                    } else {
+                        bad_reference()
+                    });
                 }
                 Plan::Text
             }
@@ -460,6 +512,7 @@ impl Ctx {
             message,
             replies,
             queue_id,
+            key_change: None,
         })
     }
 

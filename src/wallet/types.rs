@@ -136,6 +136,9 @@ pub enum RequestState {
     Rejected,
     Cancelled,
     Paid,
+    /// Settled by the wallet itself: the peer's key changed while it was
+    /// pending (`RequestRecord::reason` says so).
+    Voided,
 }
 
 impl RequestState {
@@ -146,6 +149,7 @@ impl RequestState {
             RequestState::Rejected => "rejected",
             RequestState::Cancelled => "cancelled",
             RequestState::Paid => "paid",
+            RequestState::Voided => "voided",
         }
     }
     pub(crate) fn parse(s: &str) -> Self {
@@ -154,6 +158,7 @@ impl RequestState {
             "accepted" => RequestState::Accepted,
             "rejected" => RequestState::Rejected,
             "cancelled" => RequestState::Cancelled,
+            "voided" => RequestState::Voided,
             _ => RequestState::Paid,
         }
     }
@@ -172,6 +177,8 @@ pub struct RequestRecord {
     /// The accept/reject/cancel that settled it, if any.
     pub answer: Option<MessageData>,
     pub updated_at: i64,
+    /// Why the wallet voided it, if it did.
+    pub reason: Option<String>,
 }
 
 /// An item of the user's queue.
@@ -182,6 +189,21 @@ pub struct QueueItem {
     pub action: Action,
     pub message: MessageRecord,
     pub created_at: i64,
+    /// Set when the item reports that the peer's key changed: this request
+    /// comes from a new key (a transferred or re-registered FIO address).
+    pub key_change: Option<KeyChange>,
+}
+
+/// A FIO address whose chain key is not the one its channel had pinned.
+/// Whoever holds the new key is not known to be the person the channel
+/// was with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyChange {
+    pub peer: FioAddress,
+    pub previous_key: PublicKey,
+    pub new_key: PublicKey,
+    /// Requests that were pending in the channel, now voided.
+    pub voided: Vec<String>,
 }
 
 /// An envelope to deliver to a peer's inbox.
@@ -205,6 +227,8 @@ pub struct Received {
     pub replies: Vec<Outgoing>,
     /// The queue item it created, if any.
     pub queue_id: Option<i64>,
+    /// The sender's key is not the one the channel had pinned.
+    pub key_change: Option<KeyChange>,
 }
 
 /// Whom to accept channel requests from without asking.
@@ -291,6 +315,11 @@ pub enum WalletError {
     /// The key directory (chain) failed; try again later.
     #[error(transparent)]
     Directory(#[from] DirectoryError),
+    /// The message references a message of the peer's not received yet
+    /// (it may be on its way through another inbox): a sync holds it and
+    /// tries again.
+    #[error("message {referenced_message_id} has not arrived yet")]
+    Unseen { referenced_message_id: String },
     /// The database was opened with another key or FIO address.
     #[error("this database belongs to {0}; open it with that wallet's key and FIO address")]
     WrongIdentity(String),

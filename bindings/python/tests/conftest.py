@@ -15,6 +15,8 @@ KEYS = {"alice": ALICE, "bob": BOB, "fresh": ALICE}
 
 
 def config(tmp_path, name, **extra):
+    # The test relay is on loopback.
+    extra.setdefault("allow_insecure_destinations", True)
     return fio_peer.WalletConfig(
         database_path=str(tmp_path / f"{name}.sqlite"),
         private_key=KEYS[name],

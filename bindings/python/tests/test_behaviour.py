@@ -180,13 +180,15 @@ def test_a_failing_listener_does_not_stop_the_events(tmp_path):
     while failing.calls < 3 and time.monotonic() < deadline:
         time.sleep(0.02)
     assert failing.calls >= 3
-    # Replaced: the new listener hears Bob's status reply.
+    # Replaced: the new listener hears Bob's accept.
     heard = Recorder()
     alice.set_listener(heard)
     asyncio.run(bob.sync())
+    bob.accept_request("alice@bind", hello.message_id, fio_peer.AcceptanceData())
+    asyncio.run(bob.sync())
     asyncio.run(alice.sync())
     heard.wait_for(lambda e: e.is_message_status_changed()
-                   and e.message_id == hello.message_id and e.status.is_peer_status())
+                   and e.message_id == hello.message_id and e.status.is_accepted())
 
 
 def event_threads():

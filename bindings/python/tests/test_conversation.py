@@ -107,12 +107,14 @@ def test_all_ten_actions_over_http(tmp_path):
     asyncio.run(bob.sync())
     assert bob.channel("alice@bind").status == fio_peer.ChannelStatus.CLOSED
 
-    # 7 peer_return_message_status: every message but a status is answered.
+    # 7 peer_return_message_status: every message but a status, a close and
+    # a first contact (answered by the accept alone) is answered.
     seen = {m.action for m in alice.history("bob@bind")} | {m.action for m in bob.history("alice@bind")}
     assert seen == set(A), set(A) - seen
     statuses = [m for m in alice.history("bob@bind") if m.direction == fio_peer.MessageDirection.OUTGOING]
-    assert all(m.peer_status for m in statuses if m.action != A.RETURN_MESSAGE_STATUS
-               and m.action != A.CLOSE_COM_REQUEST)
+    assert all(m.peer_status for m in statuses if m.action not in
+               (A.RETURN_MESSAGE_STATUS, A.CLOSE_COM_REQUEST, A.NEW_COM_REQUEST))
+    assert next(m for m in statuses if m.action == A.NEW_COM_REQUEST).peer_status is None
 
     # The listeners heard it all, on the library's event thread.
     heard_by_bob.wait_for(lambda e: e.is_queue_item_added()
@@ -146,5 +148,5 @@ def test_the_readme_quick_start_runs(tmp_path):
     summary = asyncio.run(readme_quickstart.quickstart(
         str(tmp_path / "quick.sqlite"), conftest.ALICE, "alice@bind", "bob@bind",
         os.environ["FIO_TEST_CHAIN_ID"], os.environ["FIO_TEST_DEVNET"],
-        os.environ["FIO_TEST_RELAY"]))
+        os.environ["FIO_TEST_RELAY"], True))
     assert summary.delivered == 1

@@ -31,7 +31,8 @@ func config(_ dir: URL, _ name: String, longPoll: UInt32 = 0, key: String? = nil
         databasePath: dir.appendingPathComponent("\(database ?? name).sqlite").path,
         privateKey: key ?? keys[name]!, fioAddress: "\(name)@bind",
         chainId: env("FIO_TEST_CHAIN_ID"), chainNodes: nodes ?? [env("FIO_TEST_DEVNET")],
-        relay: env("FIO_TEST_RELAY"), longPollSeconds: longPoll, tpid: "")
+        relay: env("FIO_TEST_RELAY"), longPollSeconds: longPoll, tpid: "",
+        allowInsecureDestinations: true)  // the test relay is on loopback
 }
 
 /// Waits up to `seconds` for `condition`, polling; returns whether it held.
@@ -306,9 +307,11 @@ final class FioPeerTests: XCTestCase {
         XCTAssertTrue(eventually { thrower.calls >= 3 }, "\(thrower.calls) calls")
         let heard = Recorder()
         a.setListener(listener: heard)
+        _ = try await b.sync()
+        _ = try b.acceptRequest(peer: "alice@bind", messageId: hello.messageId, answer: AcceptanceData())
         _ = try await b.sync(); _ = try await a.sync()
-        heard.waitFor("bob's status") {
-            if case .some(.peerStatus) = status($0, hello.messageId) { return true }
+        heard.waitFor("bob's accept") {
+            if case .some(.accepted) = status($0, hello.messageId) { return true }
             return false
         }
     }
@@ -425,7 +428,7 @@ final class FioPeerTests: XCTestCase {
         let summary = try await quickstart(
             dbPath: tempDir().appendingPathComponent("quick.sqlite").path, privateKey: alice,
             me: "alice@bind", peer: "bob@bind", chainId: env("FIO_TEST_CHAIN_ID"),
-            node: env("FIO_TEST_DEVNET"), relay: env("FIO_TEST_RELAY"))
+            node: env("FIO_TEST_DEVNET"), relay: env("FIO_TEST_RELAY"), localDevnet: true)
         XCTAssertEqual(summary.delivered, 1)
     }
 }

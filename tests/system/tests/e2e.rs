@@ -156,7 +156,7 @@ fn a_full_conversation_through_all_ten_actions_over_http() {
         actions.insert(o.action);
     };
 
-    // new_com_request → (status reply) → accept_request.
+    // new_com_request → accept_request (no status before the accept).
     let hello = alice
         .wallet
         .open_channel("bob@devnet", Some("Hello! This is Alice"))
@@ -167,7 +167,7 @@ fn a_full_conversation_through_all_ten_actions_over_http() {
     assert_eq!(queued.len(), 1);
     assert_eq!(queued[0].action, Action::NewComRequest);
     let sent = &alice.wallet.history("bob@devnet").unwrap()[0];
-    assert_eq!(sent.peer_status.as_deref(), Some("success"));
+    assert_eq!(sent.peer_status, None);
     // Bob learnt Alice's inbox from her return address and the chain.
     note(
         &bob.wallet
@@ -850,6 +850,8 @@ fn a_sync_reports_each_committed_message_and_each_delivery_outcome() {
     let bob = world.party("bob", &kb, 0);
     alice.sync();
     bob.sync();
+    // So that Bob answers Alice's first contact in the sync that gets it.
+    bob.accept_channels_from(&alice.address);
     let hello = alice.wallet.open_channel(&bob.address, None).unwrap();
 
     let seen = std::sync::Arc::new(Observed::default());
@@ -875,10 +877,12 @@ fn a_sync_reports_each_committed_message_and_each_delivery_outcome() {
     // by the time the observer hears of it.
     let queue = bob.wallet.queue().unwrap();
     assert_eq!(Some(queue[0].id), received[0].1);
-    // Bob's automatic status reply went out in the same sync.
+    // Bob's automatic status reply and accept went out in the same sync.
     let delivered = seen.delivered.lock().unwrap().clone();
-    assert_eq!(delivered.len(), 1);
-    assert_eq!(delivered[0].0, alice.address);
+    assert_eq!(delivered.len(), 2);
+    assert!(delivered
+        .iter()
+        .all(|d| d.0 == alice.address && matches!(d.2, DeliveryOutcome::Delivered { .. })));
 }
 
 #[test]
@@ -1011,8 +1015,9 @@ fn a_sync_out_of_budget_returns_in_time_keeping_what_it_received() {
     alice.sync();
     bob.sync();
     // Alice's return address takes connections and never answers, so Bob's
-    // automatic status reply to her first contact hangs for the relay
-    // timeout (10 s here).
+    // automatic answers to her first contact (he accepts her channels)
+    // hang for the relay timeout (10 s here).
+    bob.accept_channels_from("alice@devnet");
     let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let black_hole = format!(
         "http://{}/v1/inboxes/hole/messages",
@@ -1049,7 +1054,7 @@ fn a_sync_out_of_budget_returns_in_time_keeping_what_it_received() {
         .any(|q| q.message.message_id == hello.message_id));
     let again = bob.engine.fetch_blocking_result().unwrap();
     assert_eq!(again.fetched, 0);
-    // The reply waits in the outbox for a later sync.
-    assert_eq!(bob.wallet.outbox_pending(0, 10).unwrap().len(), 1);
+    // The status reply and the accept wait in the outbox for a later sync.
+    assert_eq!(bob.wallet.outbox_pending(0, 10).unwrap().len(), 2);
     drop(hole);
 }

@@ -127,6 +127,7 @@ fn a_cancel_ends_each_hung_step_at_once_and_the_next_sync_runs() {
     {
         let alice = world.party("alice", &ka, 0);
         let bob = world.party("bob", &kb, 1);
+        bob.accept_channels_from(&alice.address);
         alice.sync();
         let hole_inbox = format!("{hole}/v1/inboxes/hole/messages");
         alice
@@ -139,7 +140,8 @@ fn a_cancel_ends_each_hung_step_at_once_and_the_next_sync_runs() {
         // request is committed before the hang.
         took.push(("delivery", cancel_hung("delivery", &bob.engine)));
         assert_eq!(bob.wallet.queue().unwrap().len(), 1);
-        assert_eq!(bob.wallet.outbox_pending(0, 10).unwrap().len(), 1);
+        // The status reply and the accept.
+        assert_eq!(bob.wallet.outbox_pending(0, 10).unwrap().len(), 2);
     }
 
     for (step, took) in &took {
@@ -273,8 +275,8 @@ fn processes_syncing_one_wallet_make_one_inbox_and_lose_or_duplicate_nothing() {
         .iter()
         .map(|r| r["duplicates"].as_u64().unwrap())
         .sum();
-    // Bob's status reply to the request, his accept and the 40 texts.
-    assert_eq!((received, duplicates), (42, 0), "{second:?}");
+    // Bob's accept and the 40 texts (a stranger's request gets no status).
+    assert_eq!((received, duplicates), (41, 0), "{second:?}");
     let alice = world.party("alice", &ka, 0);
     let texts: Vec<String> = alice
         .wallet
@@ -342,8 +344,10 @@ fn a_budgeted_sync_against_10000_envelopes_and_a_black_hole_returns_in_time() {
     alice.sync();
     bob.sync();
     // Alice's first contact comes with a return address that never
-    // answers, so Bob's reply to it hangs; 9,999 more envelopes follow it,
-    // 10,000 in all (the relay's default quota).
+    // answers, so Bob's answers to it (he accepts her channels) hang;
+    // 9,999 more envelopes follow it, 10,000 in all (the relay's default
+    // quota).
+    bob.accept_channels_from(&alice.address);
     let (_hole, hole) = black_hole();
     let hole_inbox = format!("{hole}/v1/inboxes/hole/messages");
     alice
@@ -386,9 +390,9 @@ fn a_budgeted_sync_against_10000_envelopes_and_a_black_hole_returns_in_time() {
     assert_eq!(acked, 10_000, "{syncs} syncs");
     println!("10,000 envelopes in {syncs} budgeted syncs");
     assert_eq!(within(&bob.engine, Duration::from_millis(300)).fetched, 0);
-    // Alice's request once in Bob's queue; the reply still waits to go.
+    // Alice's request once in Bob's queue; the answers still wait to go.
     let queued: Vec<_> = bob.wallet.queue().unwrap();
     assert_eq!(queued.len(), 1);
     assert_eq!(queued[0].message.message_id, hello.message_id);
-    assert_eq!(bob.wallet.outbox_pending(0, 10).unwrap().len(), 1);
+    assert_eq!(bob.wallet.outbox_pending(0, 10).unwrap().len(), 2);
 }

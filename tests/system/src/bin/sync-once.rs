@@ -33,6 +33,7 @@ fn main() {
         SyncConfig {
             relay: Some(relay.clone()),
             long_poll: Duration::from_secs(long_poll.parse().expect("seconds")),
+            allow_insecure_destinations: true,
             ..SyncConfig::default()
         },
     )

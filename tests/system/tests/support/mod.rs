@@ -193,6 +193,8 @@ impl World {
             retry_base: Duration::from_millis(50),
             retry_max: Duration::from_millis(400),
             timeout: Duration::from_secs(10),
+            // The relays are on loopback.
+            allow_insecure_destinations: true,
             ..SyncConfig::default()
         }
     }
@@ -234,6 +236,15 @@ impl World {
 }
 
 impl Party {
+    /// Accepts `peer`'s channel requests automatically (an explicit rule:
+    /// only then is a first contact answered at once).
+    pub fn accept_channels_from(&self, peer: &str) {
+        let mut automation = self.wallet.automation().unwrap();
+        automation.accept_channels =
+            fio_peer::wallet::AcceptPolicy::AllowList(vec![peer.to_string()]);
+        self.wallet.set_automation(automation).unwrap();
+    }
+
     pub fn sync(&self) -> SyncReport {
         self.engine.sync_blocking(None, CancelToken::new()).unwrap()
     }
