@@ -10,8 +10,8 @@ use fio_peer::chain::{
     PrivPublicAddress, PrivRecordSend, PrivacyAction, RemoveFriend, SetAddressPrivacy,
 };
 use fio_peer::crypto::{
-    encrypt_content_with_iv, FioContent, FriendContent, NewFundsContent, PrivRecordSendContent,
-    PrivateKey, RecordObtDataContent,
+    encrypt_content_with_iv, encrypt_fip3_content_with_iv, FioContent, FriendContent,
+    NewFundsContent, PrivRecordSendContent, PrivateKey, RecordObtDataContent,
 };
 use fio_peer::friends::{look_up_index, request_index, WalletSecret};
 use serde_json::{json, Value};
@@ -67,6 +67,27 @@ fn content_case<T: FioContent + serde::Serialize>(
         "abi_packed_hex": hex::encode(content.pack()),
         "iv_hex": hex::encode(IV),
         "content": encrypt_content_with_iv(sender, recipient.public_key(), content, &IV),
+    })
+}
+
+/// A content of profile 2: packed, padded to its bucket, then encrypted.
+fn padded_case<T: FioContent + serde::Serialize>(
+    label: &str,
+    sender: &PrivateKey,
+    recipient: &PrivateKey,
+    content: &T,
+) -> Value {
+    let secret = sender.shared_secret(recipient.public_key());
+    json!({
+        "label": label,
+        "content_type": T::TYPE.name(),
+        "sender_private_key": sender.to_wif().as_str(),
+        "recipient_private_key": recipient.to_wif().as_str(),
+        "content_object": T::TYPE.unpack_json(&content.pack()).unwrap(),
+        "abi_packed_hex": hex::encode(content.pack()),
+        "padded_hex": hex::encode(content.pack_padded()),
+        "iv_hex": hex::encode(IV),
+        "content": encrypt_fip3_content_with_iv(&secret, content, &IV),
     })
 }
 
@@ -215,6 +236,16 @@ fn main() {
             content_case("private_request payee→payer", &owner, &friend, &request),
             content_case("send_action paid", &owner, &friend, &paid),
             content_case("send_action rejected", &owner, &friend, &rejected),
+        ],
+        "padded_contents": [
+            padded_case("friend_backup (self-ECDH)", &owner, &owner, &backup),
+            padded_case("private_request payee→payer", &owner, &friend, &request),
+            padded_case("send_action paid", &owner, &friend, &paid),
+            padded_case("send_action rejected", &owner, &friend, &rejected),
+            padded_case("private_request, a 300-byte memo", &owner, &friend, &NewFundsContent {
+                memo: Some("m".repeat(300)),
+                ..request.clone()
+            }),
         ],
         "actions": actions.iter().map(|a| json!({
             "name": a.name(),

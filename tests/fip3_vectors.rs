@@ -5,8 +5,9 @@
 
 use fio_peer::chain::PrivacyAction;
 use fio_peer::crypto::{
-    check_encrypt_with_iv, decrypt_content_json, encrypt_content_with_iv, ContentType,
-    FriendContent, NewFundsContent, PrivRecordSendContent, PrivateKey,
+    check_encrypt_with_iv, decrypt_content_json, decrypt_fip3_content, encrypt_content_with_iv,
+    encrypt_fip3_content_with_iv, pad_fip3, ContentType, FioContent, FriendContent,
+    NewFundsContent, PrivRecordSendContent, PrivateKey, FIP3_CONTENT_BUCKETS,
 };
 use fio_peer::friends::{look_up_index, request_index, LevelKey, WalletSecret};
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -154,6 +155,99 @@ fn content(v: Value) -> Result<(), Failed> {
     Ok(())
 }
 
+/// A profile-2 case: padded to its bucket, rebuilt byte for byte, opened
+/// from both sides by the FIP-3 reader.
+fn padded<T: FioContent + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug>(
+    v: &Value,
+) -> Result<(), Failed> {
+    let sender = PrivateKey::parse(s(v, "sender_private_key"))?;
+    let recipient = PrivateKey::parse(s(v, "recipient_private_key"))?;
+    let c: T = serde_json::from_value(v["content_object"].clone())?;
+    same(hex::encode(c.pack()), v, "abi_packed_hex")?;
+    let padded = pad_fip3(c.pack());
+    same(hex::encode(&padded), v, "padded_hex")?;
+    if !FIP3_CONTENT_BUCKETS.contains(&padded.len()) {
+        return Err(format!("padded to {} bytes, not a bucket", padded.len()).into());
+    }
+    let secret = sender.shared_secret(recipient.public_key());
+    same(
+        encrypt_fip3_content_with_iv(&secret, &c, &iv(v)),
+        v,
+        "content",
+    )?;
+    for (own, other) in [(&recipient, &sender), (&sender, &recipient)] {
+        let opened: T = decrypt_fip3_content(
+            &own.shared_secret_candidates(other.public_key()),
+            s(v, "content"),
+        )
+        .map_err(|e| format!("{e:?}"))?;
+        if opened != c {
+            return Err(format!("opened to {opened:?}").into());
+        }
+    }
+    Ok(())
+}
+
+fn padded_content(v: Value) -> Result<(), Failed> {
+    match ContentType::parse(s(&v, "content_type"))? {
+        ContentType::FriendContent => padded::<FriendContent>(&v),
+        ContentType::NewFundsContent => padded::<NewFundsContent>(&v),
+        ContentType::PrivRecordSendContent => padded::<PrivRecordSendContent>(&v),
+        other => Err(format!("no FIP-3 vectors of {}", other.name()).into()),
+    }
+}
+
+/// Readers accept both profiles: every profile-1 content opens with the
+/// FIP-3 reader too.
+fn unpadded_opens(v: Value) -> Result<(), Failed> {
+    let sender = PrivateKey::parse(s(&v, "sender_private_key"))?;
+    let recipient = PrivateKey::parse(s(&v, "recipient_private_key"))?;
+    let secrets = recipient.shared_secret_candidates(sender.public_key());
+    let content = s(&v, "content");
+    let ok = match ContentType::parse(s(&v, "content_type"))? {
+        ContentType::FriendContent => {
+            decrypt_fip3_content::<FriendContent>(&secrets, content).is_ok()
+        }
+        ContentType::NewFundsContent => {
+            decrypt_fip3_content::<NewFundsContent>(&secrets, content).is_ok()
+        }
+        ContentType::PrivRecordSendContent => {
+            decrypt_fip3_content::<PrivRecordSendContent>(&secrets, content).is_ok()
+        }
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err("the FIP-3 reader refused a profile-1 content".into())
+    }
+}
+
+/// What profile 2 is for: paid and rejected send actions, and requests
+/// whatever their amounts and memos (up to the bucket), look alike.
+fn sizes_hide_outcomes(v: Value) -> Result<(), Failed> {
+    let len = |label: &str| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .find(|c| s(c, "label") == label)
+            .map(|c| s(c, "content").len())
+            .unwrap()
+    };
+    let (paid, rejected) = (len("send_action paid"), len("send_action rejected"));
+    let (request, long) = (
+        len("private_request payee→payer"),
+        len("private_request, a 300-byte memo"),
+    );
+    if paid != rejected || request != paid || long == request {
+        return Err(format!(
+            "paid {paid}, rejected {rejected}, request {request}, long memo {long}"
+        )
+        .into());
+    }
+    Ok(())
+}
+
 fn action(v: Value) -> Result<(), Failed> {
     let name = s(&v, "name");
     let a = PrivacyAction::from_json(name, &v["data"])?;
@@ -178,11 +272,30 @@ fn main() {
     let lk = v["level_keys"].clone();
     trials.push(Trial::test("level_keys", move || level_keys(lk)));
     for c in v["contents"].as_array().unwrap().clone() {
+        let again = c.clone();
         trials.push(Trial::test(
             format!("content::{}", s(&c, "label")),
             move || content(c),
         ));
+        trials.push(Trial::test(
+            format!(
+                "content::{}::opens_with_the_fip3_reader",
+                s(&again, "label")
+            ),
+            move || unpadded_opens(again),
+        ));
     }
+    for c in v["padded_contents"].as_array().unwrap().clone() {
+        trials.push(Trial::test(
+            format!("padded_content::{}", s(&c, "label")),
+            move || padded_content(c),
+        ));
+    }
+    let all = v["padded_contents"].clone();
+    trials.push(Trial::test(
+        "padded_content::sizes_hide_outcomes",
+        move || sizes_hide_outcomes(all),
+    ));
     for c in v["actions"].as_array().unwrap().clone() {
         trials.push(Trial::test(
             format!("action::{}", s(&c, "name")),

@@ -157,6 +157,20 @@ impl ContentType {
 
     /// Unpacks into field values in ABI order.
     pub fn unpack_values(self, bytes: &[u8]) -> Result<Vec<Option<String>>, CryptoError> {
+        self.unpack_values_with(bytes, false)
+    }
+
+    /// [`unpack_values`](Self::unpack_values) that also accepts the zero
+    /// bytes of FIP-3 content profile 2's padding after the struct.
+    pub fn unpack_padded_values(self, bytes: &[u8]) -> Result<Vec<Option<String>>, CryptoError> {
+        self.unpack_values_with(bytes, true)
+    }
+
+    fn unpack_values_with(
+        self,
+        bytes: &[u8],
+        padded: bool,
+    ) -> Result<Vec<Option<String>>, CryptoError> {
         let mut reader = Reader { bytes, pos: 0 };
         let mut values = Vec::with_capacity(self.fields().len());
         for field in self.fields() {
@@ -180,7 +194,9 @@ impl ContentType {
                 None
             });
         }
-        if reader.pos != bytes.len() {
+        let rest = &bytes[reader.pos..];
+        let padding = padded && rest.iter().all(|&b| b == 0);
+        if !(rest.is_empty() || padding) {
             return Err(CryptoError::InvalidContent(format!(
                 "{} trailing bytes after {}",
                 bytes.len() - reader.pos,
@@ -314,6 +330,34 @@ pub trait FioContent: Sized {
     fn unpack(bytes: &[u8]) -> Result<Self, CryptoError> {
         Self::TYPE.unpack_values(bytes).map(Self::from_values)
     }
+
+    /// Packed and padded as FIP-3 content profile 2 ([`pad_fip3`]).
+    fn pack_padded(&self) -> Vec<u8> {
+        pad_fip3(self.pack())
+    }
+
+    /// Unpacks profile 2 (padded) or profile 1 (not padded) content.
+    fn unpack_padded(bytes: &[u8]) -> Result<Self, CryptoError> {
+        Self::TYPE
+            .unpack_padded_values(bytes)
+            .map(Self::from_values)
+    }
+}
+
+/// The sizes FIP-3 content profile 2 pads a packed struct to with zero
+/// bytes (docs/protocol.md §3.3). Each is 16 below a power of two, so the
+/// ciphertext is exactly that power of two: a chain observer sees a size
+/// class, not whether a payment was made or rejected, nor the length of
+/// its amount, addresses or memo. A larger struct is not padded.
+pub const FIP3_CONTENT_BUCKETS: [usize; 5] = [240, 496, 1008, 2032, 4080];
+
+/// Pads a packed struct to the smallest [`FIP3_CONTENT_BUCKETS`] size that
+/// holds it.
+pub fn pad_fip3(mut packed: Vec<u8>) -> Vec<u8> {
+    if let Some(&size) = FIP3_CONTENT_BUCKETS.iter().find(|&&b| b >= packed.len()) {
+        packed.resize(size, 0);
+    }
+    packed
 }
 
 /// `new_funds_content`.
@@ -464,22 +508,36 @@ impl FioContent for FriendContent {
     }
 }
 
-/// Encrypts typed content under an already derived shared secret (FIP-3
-/// wallets cache one per friend instead of repeating the ECDH).
-pub fn encrypt_content_with_secret<T: FioContent>(secret: &SharedSecret, content: &T) -> String {
-    BASE64.encode(check_encrypt(secret.as_bytes(), &content.pack()))
+/// Encrypts FIP-3 content (content profile 2: padded, [`pad_fip3`]) under
+/// an already derived shared secret (FIP-3 wallets cache one per friend
+/// instead of repeating the ECDH).
+pub fn encrypt_fip3_content<T: FioContent>(secret: &SharedSecret, content: &T) -> String {
+    BASE64.encode(check_encrypt(secret.as_bytes(), &content.pack_padded()))
 }
 
-/// Decrypts typed content with the first of `secrets` whose MAC matches
-/// (a pair's fiojs and padded ECDH forms). Any failure is the one
-/// [`DecryptError`].
-pub fn decrypt_content_with_secrets<T: FioContent>(
+/// As [`encrypt_fip3_content`] with a fixed IV, for test vectors only.
+pub fn encrypt_fip3_content_with_iv<T: FioContent>(
+    secret: &SharedSecret,
+    content: &T,
+    iv: &[u8; IV_LEN],
+) -> String {
+    BASE64.encode(check_encrypt_with_iv(
+        secret.as_bytes(),
+        &content.pack_padded(),
+        iv,
+    ))
+}
+
+/// Decrypts FIP-3 content, padded (profile 2) or not (profile 1), with the
+/// first of `secrets` whose MAC matches (a pair's fiojs and padded ECDH
+/// forms). Any failure is the one [`DecryptError`].
+pub fn decrypt_fip3_content<T: FioContent>(
     secrets: &[SharedSecret],
     content: &str,
 ) -> Result<T, DecryptError> {
     let data = BASE64.decode(content.trim()).map_err(|_| DecryptError)?;
     let packed = check_decrypt_any(secrets, &data)?;
-    T::unpack(&packed).map_err(|_| DecryptError)
+    T::unpack_padded(&packed).map_err(|_| DecryptError)
 }
 
 /// Encrypts typed content from `sender` to `recipient`: base64 text for the chain.

@@ -25,9 +25,10 @@ pub use check::{
     check_decrypt, check_decrypt_any, check_encrypt, check_encrypt_with_iv, IV_LEN, MAC_LEN,
 };
 pub use content::{
-    decrypt_content, decrypt_content_json, decrypt_content_with_secrets, encrypt_content,
-    encrypt_content_json, encrypt_content_with_iv, encrypt_content_with_secret, ContentType,
-    FioContent, FriendContent, NewFundsContent, PrivRecordSendContent, RecordObtDataContent,
+    decrypt_content, decrypt_content_json, decrypt_fip3_content, encrypt_content,
+    encrypt_content_json, encrypt_content_with_iv, encrypt_fip3_content,
+    encrypt_fip3_content_with_iv, pad_fip3, ContentType, FioContent, FriendContent,
+    NewFundsContent, PrivRecordSendContent, RecordObtDataContent, FIP3_CONTENT_BUCKETS,
 };
 pub use ecdh::SharedSecret;
 pub use error::{CryptoError, DecryptError};

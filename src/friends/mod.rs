@@ -20,7 +20,7 @@ use crate::chain::{
     PrivacyAction, PrivacyResponse, RemoveFriend, SetAddressPrivacy,
 };
 use crate::crypto::{
-    decrypt_content_with_secrets, encrypt_content_with_secret, FriendContent, NewFundsContent,
+    decrypt_fip3_content, encrypt_fip3_content, FriendContent, NewFundsContent,
     PrivRecordSendContent, PrivateKey, PublicKey, RecordObtDataContent, SharedSecret,
 };
 use crate::protocol::FioAddress;
@@ -730,7 +730,7 @@ impl Friends {
                 payee_fio_address: self.address.as_str().to_string(),
                 payee_fio_public_key: self.key.public_key().to_fio_string(),
                 lookup_index_for_payer: pair.index_for_them.clone(),
-                content: encrypt_content_with_secret(&pair.secrets[0], content),
+                content: encrypt_fip3_content(&pair.secrets[0], content),
                 max_fee: self.config.max_fee,
                 tpid: self.config.tpid.clone(),
                 actor: self.actor,
@@ -806,7 +806,7 @@ impl Friends {
             payer_fio_address: self.address.as_str().to_string(),
             payer_fio_public_key: self.key.public_key().to_fio_string(),
             lookup_index_for_payee: pair.index_for_them.clone(),
-            content: encrypt_content_with_secret(&pair.secrets[0], send),
+            content: encrypt_fip3_content(&pair.secrets[0], send),
             max_fee: self.config.max_fee,
             tpid: self.config.tpid.clone(),
             actor: self.actor,
@@ -889,7 +889,7 @@ impl Friends {
                     if !same_key(&r.payee_fio_public_key, &payee.1) {
                         return None;
                     }
-                    let content = decrypt_content_with_secrets(&pair.secrets, &r.content).ok()?;
+                    let content = decrypt_fip3_content(&pair.secrets, &r.content).ok()?;
                     Some(PrivateRequest {
                         fio_request_id: r.fio_request_id,
                         payee_fio_address: r.payee_fio_address.clone(),
@@ -980,7 +980,7 @@ impl Friends {
                         return None;
                     }
                     let content: PrivRecordSendContent =
-                        decrypt_content_with_secrets(&pair.secrets, &a.content).ok()?;
+                        decrypt_fip3_content(&pair.secrets, &a.content).ok()?;
                     let status = content.record.status.as_str();
                     (status == STATUS_PAID || status == STATUS_REJECTED).then(|| {
                         (

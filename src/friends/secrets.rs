@@ -9,9 +9,9 @@ use zeroize::Zeroizing;
 
 use crate::crypto::primitives::hmac_sha256;
 use crate::crypto::{
-    check_decrypt_any, check_encrypt, check_encrypt_with_iv, decrypt_content_with_secrets,
-    encrypt_content_with_secret, hash_a, hash_a_with_key_suffix, DecryptError, FriendContent,
-    PrivateKey, PublicKey, SharedSecret, IV_LEN,
+    check_decrypt_any, check_encrypt, check_encrypt_with_iv, decrypt_fip3_content,
+    encrypt_fip3_content, hash_a, hash_a_with_key_suffix, DecryptError, FriendContent, PrivateKey,
+    PublicKey, SharedSecret, IV_LEN,
 };
 
 /// The friend-list look-up index of `hashed` (FIP-3 `fio_public_key_hash`):
@@ -154,12 +154,12 @@ pub fn backup_secret(own: &PrivateKey) -> SharedSecret {
 /// Friend-list backup `content`: base64(checkEncrypt(backup secret,
 /// friend_content{fio_address, public_key})).
 pub fn encrypt_friend(own: &PrivateKey, friend: &FriendContent) -> String {
-    encrypt_content_with_secret(&backup_secret(own), friend)
+    encrypt_fip3_content(&backup_secret(own), friend)
 }
 
 /// Opens a backup entry (fiojs and padded self-ECDH forms).
 pub fn decrypt_friend(own: &PrivateKey, content: &str) -> Result<FriendContent, DecryptError> {
-    decrypt_content_with_secrets(&own.shared_secret_candidates(own.public_key()), content)
+    decrypt_fip3_content(&own.shared_secret_candidates(own.public_key()), content)
 }
 
 #[cfg(test)]

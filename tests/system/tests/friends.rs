@@ -365,6 +365,22 @@ async fn story_two_a_private_funds_request_is_found_rejected_and_paid() {
             "{secret}"
         );
     }
+    // Nor do the sizes tell (FIP-3 content profile 2): the rejected and the
+    // paid action are as long as each other, and so are the two requests.
+    let lengths = |table: &str| -> Vec<usize> {
+        let mut stmt = conn
+            .prepare(&format!("SELECT length(content) FROM {table}"))
+            .unwrap();
+        stmt.query_map([], |r| r.get::<_, i64>(0))
+            .unwrap()
+            .map(|n| n.unwrap() as usize)
+            .collect()
+    };
+    for table in ["priv_requests", "priv_actions"] {
+        let sizes = lengths(table);
+        assert_eq!(sizes.len(), 2, "{table}");
+        assert_eq!(sizes[0], sizes[1], "{table}: {sizes:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
