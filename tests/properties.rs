@@ -230,4 +230,12 @@ fn content_json_rules() {
     let mut bad_utf8 = packed.clone();
     bad_utf8[1] = 0xff;
     assert!(ty.unpack_values(&bad_utf8).is_err());
+    // A length in more bytes than it needs (0xb3 0x00 is 51, found by the
+    // fio_content fuzz target): one content, one encoding.
+    let len = packed[0] as usize;
+    assert!(len < 0x80);
+    let mut overlong = vec![0x80 | len as u8, 0x00];
+    overlong.extend_from_slice(&packed[1..]);
+    assert!(ty.unpack_values(&overlong).is_err());
+    assert!(ty.unpack_padded_values(&overlong).is_err());
 }

@@ -121,6 +121,11 @@ impl<'a> Reader<'a> {
             let byte = self.u8(field)?;
             value |= u64::from(byte & 0x7f) << (7 * i);
             if byte & 0x80 == 0 {
+                // A last byte of 0 after the first: more bytes than the
+                // value needs. Refused, so one value has one encoding.
+                if byte == 0 && i > 0 {
+                    return Err(AbiError::BadVarint { field });
+                }
                 return u32::try_from(value).map_err(|_| AbiError::BadVarint { field });
             }
         }
@@ -232,6 +237,15 @@ mod tests {
             Reader::new(&[0x80]).varuint32("v"),
             Err(AbiError::Truncated { field: "v" })
         );
+        // A value in more bytes than it needs (found by the fio_content
+        // fuzz target): one value, one encoding.
+        for overlong in [&[0x80, 0x00][..], &[0xb3, 0x00], &[0x81, 0x80, 0x00]] {
+            assert_eq!(
+                Reader::new(overlong).varuint32("v"),
+                Err(AbiError::BadVarint { field: "v" }),
+                "{overlong:?}"
+            );
+        }
     }
 
     #[test]

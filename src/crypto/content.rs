@@ -286,6 +286,12 @@ impl Reader<'_> {
             let b = self.byte(field)?;
             value |= ((b & 0x7f) as u64) << shift;
             if b & 0x80 == 0 {
+                // More bytes than the value needs: one content, one encoding.
+                if b == 0 && shift > 0 {
+                    return Err(CryptoError::InvalidContent(format!(
+                        "{field}: varuint32 in more bytes than it needs"
+                    )));
+                }
                 return u32::try_from(value).map_err(|_| {
                     CryptoError::InvalidContent(format!("{field}: length overflows varuint32"))
                 });
