@@ -13,13 +13,15 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use fio_peer::protocol::{Envelope, ErrorKind, IdToken, ProtocolError, MAX_ENVELOPE_LEN};
+use fio_peer::protocol::{
+    check_submission, ErrorKind, ProtocolError, Submission, MAX_ENVELOPE_LEN,
+};
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::watch;
 
 use crate::limits::{client_key, Limiters, RateLimits};
-use crate::store::{credential_hash, dedupe_key, Store, StoreError};
+use crate::store::{credential_hash, Store, StoreError};
 
 /// The longest a fetch may wait for new envelopes.
 pub const MAX_WAIT_SECS: u64 = 30;
@@ -468,12 +470,10 @@ async fn submit_inner(
     if !valid_inbox_id(&inbox_id) {
         return store_error(state, StoreError::NoInbox);
     }
-    // Structure only: the relay never decrypts.
-    let envelope = match Envelope::parse(&body) {
-        Ok(e) => e,
+    let Submission { new, key, text } = match check_submission(&body) {
+        Ok(s) => s,
         Err(e) => return protocol_error(&e),
     };
-    let new = matches!(envelope.id_token, IdToken::New);
     let limited = (|| {
         let l = &state.limiters;
         let m = &state.metrics;
@@ -500,13 +500,6 @@ async fn submit_inner(
         bump(counter);
         return too_many(wait);
     }
-    let token = match &envelope.id_token {
-        IdToken::New => "NEW",
-        IdToken::Token(t) => t.as_str(),
-    };
-    let key = dedupe_key(token, &envelope.content);
-    // Envelope::parse accepted it, so it is ASCII JSON.
-    let text = String::from_utf8_lossy(&body).into_owned();
     match state.store.submit(inbox_id, key, text).await {
         Ok(s) => {
             let counter = if s.duplicate {

@@ -9,6 +9,7 @@ mod envelope;
 mod error;
 mod json;
 mod seal;
+mod submission;
 mod token;
 
 pub use action::{Action, Presence, ALL_ACTIONS, FIELDS};
@@ -20,4 +21,5 @@ pub use seal::{
     build_plaintext, open_new, parse_plaintext, seal_new, seal_new_with, sign_data, signing_digest,
     verify_data, ChannelKey, CHANNEL_LABEL, NEW_LABEL, PADDING_BUCKETS, SIGNATURE_LABEL,
 };
+pub use submission::{check_submission, dedupe_key, Submission};
 pub use token::{generate_message_id, generate_token, is_fip_token, is_message_id, NEW_TOKEN};

@@ -69,14 +69,9 @@ pub struct WriterStats {
     pub jobs: AtomicU64,
 }
 
-/// The dedupe key of an envelope: its id_token and content bytes.
-pub fn dedupe_key(id_token: &str, content: &[u8]) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update(id_token.as_bytes());
-    h.update([0u8]);
-    h.update(content);
-    h.finalize().into()
-}
+/// The dedupe key of an envelope: its id_token and content bytes (one
+/// definition with the submit check, in the core).
+pub use fio_peer::protocol::dedupe_key;
 
 pub fn credential_hash(credential: &str) -> [u8; 32] {
     Sha256::digest(credential.as_bytes()).into()
