@@ -392,36 +392,3 @@ fn a_batch_keeps_the_good_envelopes_and_rejects_the_bad() {
         Err(WalletError::InvalidInput(_))
     ));
 }
-
-#[test]
-fn envelopes_held_for_a_lookup_are_bounded() {
-    let (_d, _alice, bob) = two();
-    let key = PrivateKey::generate();
-    // First contacts from 2,100 names the directory does not know: a batch
-    // looks up 8 senders and holds the rest for later syncs.
-    let envelopes: Vec<String> = (0..2_100)
-        .map(|i| {
-            let data = fio_peer::protocol::MessageData {
-                action: Action::NewComRequest.name().into(),
-                message_id: fio_peer::protocol::generate_message_id(),
-                sender_fio_address: format!("stranger{i}@demo"),
-                recipient_fio_address: "bob@demo".into(),
-                return_id_token: Some(fio_peer::protocol::generate_token()),
-                ..Default::default()
-            };
-            craft(None, &key, &key, bob.key.public_key(), &data.to_json())
-        })
-        .collect();
-    let mut held = 0;
-    for batch in envelopes.chunks(500) {
-        let bodies: Vec<&[u8]> = batch.iter().map(|e| e.as_bytes()).collect();
-        let results = bob.wallet.receive_batch_holding(&bodies).unwrap();
-        held += results
-            .iter()
-            .filter(|r| matches!(r, Err(WalletError::Directory(_))))
-            .count();
-    }
-    assert_eq!(held, 2_100 - 5 * 8);
-    // The oldest are dropped beyond the bound.
-    assert_eq!(bob.wallet.held_count().unwrap(), MAX_HELD as u64);
-}

@@ -138,16 +138,6 @@ pub const MAX_HELD: i64 = 2_000;
 /// Holds an envelope whose sender could not be looked up (once per
 /// envelope). Beyond [`MAX_HELD`] the one held longest is dropped.
 pub(crate) fn hold(conn: &Connection, envelope: &[u8], error: &str) -> rusqlite::Result<()> {
-    let dropped = conn
-        .prepare_cached(
-            "DELETE FROM held_envelopes WHERE id IN
-               (SELECT id FROM held_envelopes ORDER BY held_at, id
-                LIMIT max(0, (SELECT count(*) FROM held_envelopes) - ?1 + 1))",
-        )?
-        .execute([MAX_HELD])?;
-    if dropped > 0 {
-        log::warn!("{dropped} held envelope(s) dropped: at most {MAX_HELD} are held");
-    }
     conn.prepare_cached(
         "INSERT INTO held_envelopes (digest, envelope, held_at, tried_at, last_error) VALUES (?1, ?2, ?3, ?3, ?4)
          ON CONFLICT (digest) DO UPDATE SET attempts = attempts + 1, tried_at = excluded.tried_at,
@@ -159,6 +149,17 @@ pub(crate) fn hold(conn: &Connection, envelope: &[u8], error: &str) -> rusqlite:
         super::now(),
         error
     ])?;
+    // After the insert, so holding one already held drops nothing.
+    let dropped = conn
+        .prepare_cached(
+            "DELETE FROM held_envelopes WHERE id IN
+               (SELECT id FROM held_envelopes ORDER BY held_at, id
+                LIMIT max(0, (SELECT count(*) FROM held_envelopes) - ?1))",
+        )?
+        .execute([MAX_HELD])?;
+    if dropped > 0 {
+        log::warn!("{dropped} held envelope(s) dropped: at most {MAX_HELD} are held");
+    }
     Ok(())
 }
 
@@ -443,5 +444,36 @@ impl Wallet {
             params![super::now()],
         )?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelopes_held_for_a_lookup_are_bounded_dropping_the_oldest() {
+        let conn = crate::store::open_in_memory().unwrap();
+        let count = |conn: &Connection| -> i64 {
+            conn.query_row("SELECT count(*) FROM held_envelopes", [], |r| r.get(0))
+                .unwrap()
+        };
+        let body = |i: i64| format!("envelope {i}").into_bytes();
+        for i in 0..MAX_HELD + 10 {
+            hold(&conn, &body(i), "looked up in a later sync").unwrap();
+        }
+        assert_eq!(count(&conn), MAX_HELD);
+        // The ten held first are the ones gone.
+        let first: String = conn
+            .query_row(
+                "SELECT envelope FROM held_envelopes ORDER BY id LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(first.as_bytes(), body(10));
+        // Holding one already held again counts a try, and drops nothing.
+        hold(&conn, &body(MAX_HELD + 9), "again").unwrap();
+        assert_eq!(count(&conn), MAX_HELD);
     }
 }
