@@ -90,7 +90,22 @@ enum SendCommand {
     Text { peer: String, text: String },
 }
 
+/// Rust ignores SIGPIPE, so a write to a reader that went away is an error,
+/// and `println!` panics on it (`fio-peer queue --json | head -c 100`
+/// printed a backtrace). A Unix tool dies of the signal instead, quietly:
+/// the shell sees status 141.
+#[cfg(unix)]
+fn end_quietly_when_the_reader_goes_away() {
+    // SAFETY: at the start of main, before any other thread exists, and
+    // SIG_DFL is a valid disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() {
+    #[cfg(unix)]
+    end_quietly_when_the_reader_goes_away();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Key(cmd) => cmd_key::run(cmd),
