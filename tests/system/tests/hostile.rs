@@ -238,27 +238,36 @@ fn inbox_url(p: &Party) -> String {
     p.wallet.own_inbox().unwrap().unwrap().inbox_url.clone()
 }
 
-/// Finding 3: a replayed accept was refused as "not pending", answered,
-/// and the answer overwrote the sender's recorded success.
-#[test]
-fn a_replayed_accept_is_dropped_unanswered_and_the_success_stays() {
+/// Alice and Bob, each on a relay of their own, with an open channel (the
+/// keys too, for tests that sign or seal as one of them).
+fn an_open_channel() -> (World, PrivateKey, PrivateKey, Party, Party) {
     let (ka, kb) = (PrivateKey::generate(), PrivateKey::generate());
     let world = World::new(&[("alice", &ka), ("bob", &kb)]);
     let alice = world.party("alice", &ka, 0);
     let bob = world.party("bob", &kb, 1);
     open_channel(&alice, &bob);
+    (world, ka, kb, alice, bob)
+}
+
+/// A funds request for `amount` BTC paid to `payee`.
+fn btc(payee: &str, amount: &str) -> FundsRequest {
+    FundsRequest {
+        payee_public_address: payee.into(),
+        chain_code: "BTC".into(),
+        token_code: "BTC".into(),
+        amount: amount.into(),
+        ..Default::default()
+    }
+}
+
+/// Finding 3: a replayed accept was refused as "not pending", answered,
+/// and the answer overwrote the sender's recorded success.
+#[test]
+fn a_replayed_accept_is_dropped_unanswered_and_the_success_stays() {
+    let (_world, _, _, alice, bob) = an_open_channel();
     let invoice = alice
         .wallet
-        .request_funds(
-            "bob@devnet",
-            FundsRequest {
-                payee_public_address: "bc1qalice".into(),
-                chain_code: "BTC".into(),
-                token_code: "BTC".into(),
-                amount: "0.1".into(),
-                ..Default::default()
-            },
-        )
+        .request_funds("bob@devnet", btc("bc1qalice", "0.1"))
         .unwrap();
     settle(&[&alice, &bob], 10);
     let accept = bob
@@ -284,11 +293,7 @@ fn a_replayed_accept_is_dropped_unanswered_and_the_success_stays() {
 /// was answered with a signed status.
 #[test]
 fn a_reflection_of_our_own_message_is_not_answered() {
-    let (ka, kb) = (PrivateKey::generate(), PrivateKey::generate());
-    let world = World::new(&[("alice", &ka), ("bob", &kb)]);
-    let alice = world.party("alice", &ka, 0);
-    let bob = world.party("bob", &kb, 1);
-    open_channel(&alice, &bob);
+    let (_world, _, _, alice, bob) = an_open_channel();
     let ours = alice
         .wallet
         .send_private_text("bob@devnet", "hello", None)
@@ -318,11 +323,7 @@ fn a_reflection_of_our_own_message_is_not_answered() {
 /// request stayed pending for us while the peer had it cancelled.
 #[test]
 fn after_an_inbox_move_a_peers_messages_arrive_in_its_order() {
-    let (ka, kb) = (PrivateKey::generate(), PrivateKey::generate());
-    let world = World::new(&[("alice", &ka), ("bob", &kb)]);
-    let alice = world.party("alice", &ka, 0);
-    let bob = world.party("bob", &kb, 1);
-    open_channel(&alice, &bob);
+    let (world, _, _, alice, bob) = an_open_channel();
     // Alice moves her inbox to the other relay and tells Bob...
     alice
         .engine
@@ -332,16 +333,7 @@ fn after_an_inbox_move_a_peers_messages_arrive_in_its_order() {
     // inbox), then reads it and cancels (to the new one).
     let request = bob
         .wallet
-        .request_funds(
-            "alice@devnet",
-            FundsRequest {
-                payee_public_address: "bc1qbob".into(),
-                chain_code: "BTC".into(),
-                token_code: "BTC".into(),
-                amount: "1".into(),
-                ..Default::default()
-            },
-        )
+        .request_funds("alice@devnet", btc("bc1qbob", "1"))
         .unwrap();
     assert_eq!(bob.engine.deliver_blocking().delivered, 1);
     assert_eq!(bob.engine.fetch_blocking_result().unwrap().received, 1);
@@ -491,22 +483,9 @@ impl fio_peer::sync::SyncProgress for Receipts {
 /// and the new holder inherited the requests pending with the old one.
 #[test]
 fn a_key_change_is_surfaced_voids_what_was_pending_and_is_not_auto_accepted() {
-    let (ka, kb, ke) = (
-        PrivateKey::generate(),
-        PrivateKey::generate(),
-        PrivateKey::generate(),
-    );
-    let world = World::new(&[("alice", &ka), ("bob", &kb)]);
-    let alice = world.party("alice", &ka, 0);
-    let bob = world.party("bob", &kb, 1);
-    open_channel(&alice, &bob);
-    let funds = |amount: &str| FundsRequest {
-        payee_public_address: "bc1qpayee".into(),
-        chain_code: "BTC".into(),
-        token_code: "BTC".into(),
-        amount: amount.into(),
-        ..Default::default()
-    };
+    let (world, ka, kb, alice, bob) = an_open_channel();
+    let ke = PrivateKey::generate();
+    let funds = |amount: &str| btc("bc1qpayee", amount);
     let by_bob = bob
         .wallet
         .request_funds("alice@devnet", funds("1"))
@@ -628,23 +607,10 @@ fn a_key_change_is_surfaced_voids_what_was_pending_and_is_not_auto_accepted() {
 /// tries run out.
 #[test]
 fn a_cancel_that_arrives_before_its_request_waits_for_it() {
-    let (ka, kb) = (PrivateKey::generate(), PrivateKey::generate());
-    let world = World::new(&[("alice", &ka), ("bob", &kb)]);
-    let alice = world.party("alice", &ka, 0);
-    let bob = world.party("bob", &kb, 1);
-    open_channel(&alice, &bob);
+    let (_world, ka, kb, alice, bob) = an_open_channel();
     let request = alice
         .wallet
-        .request_funds(
-            "bob@devnet",
-            FundsRequest {
-                payee_public_address: "bc1qalice".into(),
-                chain_code: "BTC".into(),
-                token_code: "BTC".into(),
-                amount: "1".into(),
-                ..Default::default()
-            },
-        )
+        .request_funds("bob@devnet", btc("bc1qalice", "1"))
         .unwrap();
     let cancel = alice
         .wallet
