@@ -339,10 +339,11 @@ fn what_another_process_commits_is_seen_and_used() {
     let key = PrivateKey::generate();
     keys.register("bob@demo", key.public_key());
     let path = tmp.path().join("bob.sqlite");
+    let database_key = fio_peer::store::DatabaseKey::derive(&key);
     let bob = Wallet::open(&path, key, "bob@demo", keys.clone()).unwrap();
     let alice = party(&keys, "alice@demo");
     assert_eq!(bob.inbox().unwrap(), None);
-    let other = rusqlite::Connection::open(&path).unwrap();
+    let other = fio_peer::store::open(&path, &database_key).unwrap();
     let url = "https://relay.example/v1/inboxes/abc/messages";
     other
         .execute(

@@ -253,10 +253,11 @@ fn reopening_the_database_restores_everything() {
         RequestState::Paid
     );
     drop(bob);
-    // Another key or address is refused.
+    // Another key does not open the file (its derived database key is
+    // another); another address is refused.
     assert!(matches!(
         Wallet::open(&bob_path, PrivateKey::generate(), "bob@demo", dir.clone()),
-        Err(WalletError::WrongIdentity(_))
+        Err(WalletError::Store(store::StoreError::WrongKey))
     ));
     assert!(matches!(
         Wallet::open(&bob_path, bob_key, "carol@demo", dir),
@@ -272,7 +273,8 @@ fn an_upgraded_schema_equals_a_fresh_one_and_newer_is_refused() {
         store::migrate(&old, version).unwrap();
         assert_eq!(store::schema_version(&old).unwrap(), version);
     }
-    let fresh = store::open(&tmp.path().join("fresh.sqlite")).unwrap();
+    let key = store::DatabaseKey::from_bytes([7; 32]);
+    let fresh = store::open(&tmp.path().join("fresh.sqlite"), &key).unwrap();
     assert_eq!(
         store::schema_dump(&old).unwrap(),
         store::schema_dump(&fresh).unwrap()
@@ -296,13 +298,12 @@ fn an_upgraded_schema_equals_a_fresh_one_and_newer_is_refused() {
             .unwrap(),
         1
     );
-    drop(fresh);
-    let conn = rusqlite::Connection::open(tmp.path().join("fresh.sqlite")).unwrap();
-    conn.pragma_update(None, "user_version", store::SCHEMA_VERSION + 1)
+    fresh
+        .pragma_update(None, "user_version", store::SCHEMA_VERSION + 1)
         .unwrap();
-    drop(conn);
+    drop(fresh);
     assert!(matches!(
-        store::open(&tmp.path().join("fresh.sqlite")),
+        store::open(&tmp.path().join("fresh.sqlite"), &key),
         Err(store::StoreError::NewerSchema { .. })
     ));
 }
@@ -391,4 +392,79 @@ fn a_batch_keeps_the_good_envelopes_and_rejects_the_bad() {
         bob.wallet.set_automation(bad),
         Err(WalletError::InvalidInput(_))
     ));
+}
+
+#[test]
+fn a_plaintext_wallet_of_todays_schema_is_encrypted_with_every_message() {
+    // Bob's conversation, then his file turned back into plaintext SQLite
+    // (what a build from before encryption left), opened again.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = Arc::new(MapDirectory::default());
+    let alice = party(&dir, "alice@demo");
+    let bob_key = PrivateKey::generate();
+    dir.register("bob@demo", bob_key.public_key());
+    let path = tmp.path().join("bob.sqlite");
+    let bob = Party {
+        wallet: Wallet::open(&path, bob_key.clone(), "bob@demo", dir.clone()).unwrap(),
+        key: bob_key.clone(),
+        address: "bob@demo".into(),
+    };
+    open(&alice, &bob);
+    for i in 0..20 {
+        let out = alice
+            .wallet
+            .request_funds(
+                "bob@demo",
+                FundsRequest {
+                    payee_public_address: format!("bc1qplaintext{i}"),
+                    chain_code: "BTC".into(),
+                    token_code: "BTC".into(),
+                    amount: format!("0.{i:03}"),
+                    memo: Some(format!("plaintext memo {i}")),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        deliver(&out, &bob, &alice);
+    }
+    let before = (
+        bob.wallet.history("alice@demo").unwrap(),
+        bob.wallet.requests(None).unwrap().len(),
+        bob.wallet.queue().unwrap().len(),
+    );
+    assert!(before.0.len() >= 22);
+    drop(bob);
+    let plain = tmp.path().join("plain.sqlite");
+    {
+        let conn = store::open(&path, &store::DatabaseKey::derive(&bob_key)).unwrap();
+        conn.execute(
+            "ATTACH DATABASE ?1 AS plain KEY ''",
+            [plain.to_str().unwrap()],
+        )
+        .unwrap();
+        conn.query_row("SELECT sqlcipher_export('plain')", [], |_| Ok(()))
+            .unwrap();
+        conn.pragma_update(Some("plain"), "user_version", store::SCHEMA_VERSION)
+            .unwrap();
+    }
+    std::fs::remove_file(&path).unwrap();
+    std::fs::rename(&plain, &path).unwrap();
+    assert!(store::encryption::is_plaintext(&path).unwrap());
+    assert!(std::fs::read(&path)
+        .unwrap()
+        .windows(15)
+        .any(|w| w == b"plaintext memo "));
+
+    let bob = Wallet::open(&path, bob_key, "bob@demo", dir).unwrap();
+    assert!(!store::encryption::is_plaintext(&path).unwrap());
+    assert_eq!(bob.history("alice@demo").unwrap(), before.0);
+    assert_eq!(bob.requests(None).unwrap().len(), before.1);
+    assert_eq!(bob.queue().unwrap().len(), before.2);
+    drop(bob);
+    for side in ["", "-wal"] {
+        let file = format!("{}{side}", path.display());
+        if let Ok(data) = std::fs::read(&file) {
+            assert!(!data.windows(15).any(|w| w == b"plaintext memo "), "{file}");
+        }
+    }
 }

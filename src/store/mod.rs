@@ -1,5 +1,6 @@
 //! SQLite storage for a wallet: opening with the durability settings the
-//! wallet promises, and schema migrations by `PRAGMA user_version`.
+//! wallet promises, encrypted at rest (SQLCipher, [`encryption`]), and
+//! schema migrations by `PRAGMA user_version`.
 //!
 //! Each migration runs in its own transaction together with the
 //! `user_version` bump, so a crash leaves the database at one version or the
@@ -11,6 +12,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use rusqlite::{Connection, OpenFlags};
+
+mod cipher;
+pub mod encryption;
+
+pub use encryption::DatabaseKey;
 
 /// The migrations, in order; migration i brings the schema to version i + 1.
 const MIGRATIONS: &[&str] = &[
@@ -36,6 +42,10 @@ pub enum StoreError {
     /// per database file.
     #[error("{} is already open in this process; close the other wallet first", .0.display())]
     AlreadyOpen(PathBuf),
+    /// The database key does not open the file (or the file is not a
+    /// database). Nothing was written.
+    #[error("the database key does not open this wallet database")]
+    WrongKey,
     /// The wallet was closed; open it again to go on.
     #[error("the wallet was closed")]
     Closed,
@@ -113,14 +123,7 @@ pub fn sync_lock_path(db: &Path) -> PathBuf {
 /// the process dies, so a killed sync never blocks the next one.
 pub fn try_lock_sync(db: &Path) -> Result<Option<File>, StoreError> {
     let path = sync_lock_path(db);
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true).write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = options.open(&path).map_err(|source| StoreError::Io {
-        path: path.clone(),
-        source,
-    })?;
+    let file = open_lock_file(&path)?;
     match file.try_lock() {
         Ok(()) => Ok(Some(file)),
         Err(std::fs::TryLockError::WouldBlock) => Ok(None),
@@ -128,16 +131,51 @@ pub fn try_lock_sync(db: &Path) -> Result<Option<File>, StoreError> {
     }
 }
 
-/// Opens (creating if needed) a wallet database and brings its schema up to
-/// date. WAL journal, `synchronous=FULL` (a committed message survives power
-/// loss), foreign keys on.
-pub fn open(path: &Path) -> Result<Connection, StoreError> {
+/// Waits for the sync lock of `db` (see [`try_lock_sync`]).
+fn lock_sync(db: &Path) -> Result<File, StoreError> {
+    let path = sync_lock_path(db);
+    let file = open_lock_file(&path)?;
+    file.lock()
+        .map_err(|source| StoreError::Io { path, source })?;
+    Ok(file)
+}
+
+fn open_lock_file(path: &Path) -> Result<File, StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map_err(|source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Opens (creating if needed, with mode 0600) the wallet database at `path`
+/// with `key` and brings its schema up to date. WAL journal,
+/// `synchronous=FULL` (a committed message survives power loss), foreign
+/// keys on. A plaintext database (from before encryption) is encrypted in
+/// place first; a wrong key is [`StoreError::WrongKey`] and changes nothing.
+pub fn open(path: &Path, key: &DatabaseKey) -> Result<Connection, StoreError> {
+    cipher::linked();
+    if encryption::is_plaintext(path)? {
+        // One process encrypts; the others wait for it and find it done.
+        let lock = lock_sync(path)?;
+        if encryption::is_plaintext(path)? {
+            encryption::encrypt_plaintext(path, key)?;
+        }
+        drop(lock);
+    }
+    encryption::create_private(path)?;
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
+    encryption::apply_key(&conn, key)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    encryption::check_key(&conn)?;
     configure(&conn)?;
     migrate(&conn, SCHEMA_VERSION)?;
     Ok(conn)
@@ -146,16 +184,26 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
 /// A read-only connection to a wallet database that [`open`] has brought up
 /// to date. In WAL mode its reads see the last commit and never wait for a
 /// writer's transaction, so local reads stay fast while a sync writes.
-pub fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+pub fn open_reader(path: &Path, key: &DatabaseKey) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
+    encryption::apply_key(&conn, key)?;
     // Waits only for a checkpoint's brief exclusive moments, never for a
     // write transaction.
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    encryption::check_key(&conn)?;
     conn.set_prepared_statement_cache_capacity(128);
     Ok(conn)
+}
+
+/// Changes the key of the database `conn` (from [`open`]) has open. Other
+/// connections to the file, in this process or another, stop reading it
+/// (their reads fail as [`StoreError::WrongKey`]) until opened again with
+/// the new key.
+pub fn rekey(conn: &Connection, key: &DatabaseKey) -> Result<(), StoreError> {
+    encryption::rekey(conn, key)
 }
 
 /// Opens an in-memory database with the full schema (tests, benchmarks).

@@ -35,7 +35,7 @@ use crate::protocol::{
     build_plaintext, generate_message_id, generate_token, seal_new, sign_data, Action, ChannelKey,
     Envelope, ErrorKind, FioAddress, IdToken, InboxLocation, MessageData, ProtocolError,
 };
-use crate::store::{self, StoreError};
+use crate::store::{self, DatabaseKey, StoreError};
 
 pub(crate) use outbox::now_ms;
 pub use outbox::{
@@ -148,17 +148,32 @@ fn parse_address(text: &str, kind: ErrorKind) -> Result<FioAddress, WalletError>
 
 impl Wallet {
     /// Opens (or creates) the wallet database at `path` for `key` and
-    /// `fio_address`. A database created for another key or address is refused.
+    /// `fio_address`, encrypted with the database key derived from `key`
+    /// ([`DatabaseKey::derive`]). A database created for another key or
+    /// address is refused.
     pub fn open(
         path: impl AsRef<Path>,
         key: PrivateKey,
         fio_address: &str,
         directory: Arc<dyn KeyDirectory>,
     ) -> Result<Self, WalletError> {
+        let database_key = DatabaseKey::derive(&key);
+        Self::open_with_database_key(path, key, &database_key, fio_address, directory)
+    }
+
+    /// [`Wallet::open`] with a database key the app keeps itself.
+    pub fn open_with_database_key(
+        path: impl AsRef<Path>,
+        key: PrivateKey,
+        database_key: &DatabaseKey,
+        fio_address: &str,
+        directory: Arc<dyn KeyDirectory>,
+    ) -> Result<Self, WalletError> {
         let claim = store::FileClaim::claim(path.as_ref())?;
         let path = claim.path().to_path_buf();
-        let mut wallet = Self::with_connection(store::open(&path)?, key, fio_address, directory)?;
-        wallet.reader = Some(Mutex::new(Some(store::open_reader(&path)?)));
+        let conn = store::open(&path, database_key)?;
+        let mut wallet = Self::with_connection(conn, key, fio_address, directory)?;
+        wallet.reader = Some(Mutex::new(Some(store::open_reader(&path, database_key)?)));
         wallet.claim = Mutex::new(Some(claim));
         wallet.path = Some(path);
         Ok(wallet)
@@ -255,11 +270,30 @@ impl Wallet {
     /// later call fails with `Closed`. Idempotent.
     pub fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).take();
+        // The reader first: the writer, closing last, checkpoints the -wal
+        // into the file and deletes it, so a closed wallet is one file.
         if let Some(reader) = &self.reader {
             reader.lock().unwrap_or_else(|e| e.into_inner()).take();
         }
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).take();
         self.claim.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+
+    /// Encrypts the database with `new` from now on (every page rewritten in
+    /// one transaction: a crash leaves the old key or the new one). Other
+    /// processes with the file open must open it again with the new key.
+    /// In memory, nothing to do.
+    pub fn rekey(&self, new: &DatabaseKey) -> Result<(), WalletError> {
+        let inner = self.lock()?;
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        store::rekey(&inner.conn, new)?;
+        if let Some(reader) = &self.reader {
+            *reader.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(store::open_reader(path, new)?);
+        }
+        Ok(())
     }
 
     pub fn is_closed(&self) -> bool {

@@ -530,7 +530,7 @@ async fn codes_in_any_case_and_unknown_key_ids() {
     bob.place_nbpas(&[nbpa("ETH", "ETH", "0xB0B")])
         .await
         .unwrap();
-    rusqlite::Connection::open(&db)
+    fio_peer::store::open(&db, &fio_peer::store::DatabaseKey::derive(&kb))
         .unwrap()
         .execute(
             "UPDATE own_nbpas SET key_id = NULL WHERE chain_code = 'ETH'",
