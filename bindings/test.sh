@@ -29,9 +29,11 @@ if [ ! -x "$tools/kotlinc/bin/kotlinc" ]; then
     && rm "kotlin-compiler-$KOTLIN_VERSION.tgz")
 fi
 venv=target/bindings-venv
-if [ ! -x "$venv/bin/pytest" ]; then
+# sqlcipher3-binary: stock SQLCipher (with OpenSSL), which must open the
+# wallet databases fio-peer encrypts (docs/protocol.md §6).
+if [ ! -x "$venv/bin/pytest" ] || ! "$venv/bin/python" -c "import sqlcipher3" 2>/dev/null; then
   python3 -m venv "$venv" >&2
-  "$venv/bin/pip" install -q --disable-pip-version-check pytest==8.3.5 >&2
+  "$venv/bin/pip" install -q --disable-pip-version-check pytest==8.3.5 sqlcipher3-binary==0.6.0 >&2
 fi
 
 work=$(mktemp -d)

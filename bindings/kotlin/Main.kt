@@ -19,7 +19,6 @@ fun env(name: String) = System.getenv(name) ?: error("$name is not set (run bind
 
 fun config(dir: File, name: String, longPoll: UInt = 0u) = WalletConfig(
     databasePath = File(dir, "$name.sqlite").path,
-    privateKey = KEYS.getValue(name),
     fioAddress = "$name@bind",
     chainId = env("FIO_TEST_CHAIN_ID"),
     chainNodes = listOf(env("FIO_TEST_DEVNET")),
@@ -27,6 +26,8 @@ fun config(dir: File, name: String, longPoll: UInt = 0u) = WalletConfig(
     longPollSeconds = longPoll,
     allowInsecureDestinations = true, // the test relay is on loopback
 )
+
+fun key(name: String) = FioKey.fromWif(KEYS.getValue(name))
 
 fun tempDir(): File = Files.createTempDirectory("fio-peer-kt").toFile().also { it.deleteOnExit() }
 
@@ -74,17 +75,60 @@ suspend fun both(a: FioWallet, b: FioWallet) {
 fun main() {
     test("keys match fiojs and bad input is a typed exception") {
         assertEquals(12, newMnemonic(12u).split(" ").size)
-        assertEquals("FIO7zsqi7QUAjTAdyynd6DVe8uv4K8gCTRHnAoMN9w9CA1xLCTDVv", publicKeyOf(ALICE))
+        assertEquals("FIO7zsqi7QUAjTAdyynd6DVe8uv4K8gCTRHnAoMN9w9CA1xLCTDVv", FioKey.fromWif(ALICE).publicKey())
         val e = assertFailsWith<FioPeerException.InvalidInput> { newMnemonic(13u) }
         assertEquals("words", e.field)
         assertEquals(1u, e.code())
-        assertFailsWith<FioPeerException.InvalidInput> { publicKeyOf("not a key") }
+        assertFailsWith<FioPeerException.InvalidInput> { FioKey.fromWif("not a key") }
+    }
+
+    test("no secret in toString: keys, configs, exceptions") {
+        val alice = key("alice")
+        assertEquals("FioKey(FIO7zsqi7QUAjTAdyynd6DVe8uv4K8gCTRHnAoMN9w9CA1xLCTDVv)", "$alice")
+        assertEquals(alice, FioKey.fromWif(alice.exportWif()))
+        val raw = ByteArray(32) { it.toByte() }
+        val own = FioDatabaseKey.fromBytes(raw)
+        assertEquals("FioDatabaseKey(…)", "$own")
+        assertEquals("FioDatabaseKey(…)", FioDatabaseKey.derivedFrom(alice).toString())
+        val printed = listOf("${config(tempDir(), "alice")}", "$alice", "$own",
+            "${assertFailsWith<FioPeerException.InvalidInput> { FioKey.fromWif(ALICE.dropLast(1) + "x") }}",
+            "${assertFailsWith<FioPeerException.InvalidInput> { FioDatabaseKey.fromBytes(raw.copyOf(31)) }}")
+        val hex = raw.joinToString("") { "%02x".format(it) }
+        for (text in printed) {
+            assertFalse(ALICE.substring(0, 20) in text, text)
+            assertFalse(hex.substring(0, 16) in text, text)
+        }
+        val words = newMnemonic(12u)
+        val fromWords = FioKey.fromMnemonic(words)
+        assertEquals(fromWords, FioKey.fromMnemonic(words, 0u))
+        assertNotEquals(fromWords.publicKey(), FioKey.fromMnemonic(words, 1u).publicKey())
+        assertFalse(words.split(" ").first() in "$fromWords")
+    }
+
+    test("the database is encrypted, a wrong key changes nothing, rekey") {
+        val dir = tempDir()
+        FioWallet.open(key("alice"), config(dir, "alice")).use { it.sync() }
+        val file = File(dir, "alice.sqlite")
+        val bytes = String(file.readBytes(), Charsets.ISO_8859_1)
+        assertFalse(bytes.startsWith("SQLite format 3"))
+        assertFalse("alice@bind" in bytes)
+        val before = file.readBytes()
+        val other = FioDatabaseKey.fromBytes(ByteArray(32) { 9 })
+        assertFailsWith<FioPeerException.WrongDatabaseKey> { FioWallet.open(key("alice"), config(dir, "alice"), other) }
+        assertContentEquals(before, file.readBytes())
+        FioWallet.open(key("alice"), config(dir, "alice")).use { it.rekey(other) }
+        assertFailsWith<FioPeerException.WrongDatabaseKey> { FioWallet.open(key("alice"), config(dir, "alice")) }
+        FioWallet.open(key("alice"), config(dir, "alice"), databaseKey = other).use { alice ->
+            assertNotNull(alice.inbox())
+            alice.rekey(FioDatabaseKey.derivedFrom(key("alice")))
+        }
+        FioWallet.open(key("alice"), config(dir, "alice")).use { assertNotNull(it.inbox()) }
     }
 
     test("all ten FIP-24 actions between two wallets over HTTP") {
         val dir = tempDir()
-        FioWallet.open(config(dir, "alice")).use { alice ->
-        FioWallet.open(config(dir, "bob")).use { bob ->
+        FioWallet.open(key("alice"), config(dir, "alice")).use { alice ->
+        FioWallet.open(key("bob"), config(dir, "bob")).use { bob ->
             val heardByAlice = Recorder().also { alice.setListener(it) }
             val heardByBob = Recorder().also { bob.setListener(it) }
             assertTrue(alice.sync().registered)
@@ -167,8 +211,8 @@ fun main() {
 
     test("FIP-3: friends, NBPAs granted per friend, private requests, restore") {
         val dir = tempDir()
-        val alice = FioWallet.open(config(dir, "alice"))
-        val bob = FioWallet.open(config(dir, "bob"))
+        val alice = FioWallet.open(key("alice"), config(dir, "alice"))
+        val bob = FioWallet.open(key("bob"), config(dir, "bob"))
         val fa = alice.friends()
         val fb = bob.friends()
         assertEquals(bob.publicKey(), fa.addFriend("bob@bind").publicKey)
@@ -204,7 +248,7 @@ fun main() {
         assertEquals(PrivateRequestStatus.Rejected, fb.sentRequests().items.single { it.fioRequestId == second }.status)
 
         // A new phone: the list comes back from the key alone.
-        FioWallet.open(config(tempDir(), "alice")).use { phone ->
+        FioWallet.open(key("alice"), config(tempDir(), "alice")).use { phone ->
             val restored = phone.friends()
             assertEquals(0uL, restored.friendCount())
             assertEquals(1u, restored.restore().restored)
@@ -217,21 +261,23 @@ fun main() {
 
     test("typed exceptions for bad input, wrong state, chain refusals and network failures") {
         val dir = tempDir()
-        FioWallet.open(config(dir, "alice")).use { alice ->
+        FioWallet.open(key("alice"), config(dir, "alice")).use { alice ->
             val bad = assertFailsWith<FioPeerException.InvalidInput> { alice.openChannel("not an address", null) }
             assertEquals(1u, bad.code())
             assertEquals(3u, assertFailsWith<FioPeerException.NotAllowed> { alice.sendPrivateText("bob@bind", "x") }.code())
             val refused = assertFailsWith<FioPeerException.ChainRejected> { alice.friends().addFriend("nobody@bind") }
             assertEquals(5u, refused.code())
             // One FioWallet per file in a process.
-            val twice = assertFailsWith<FioPeerException.AlreadyOpen> { FioWallet.open(config(dir, "alice")) }
+            val twice = assertFailsWith<FioPeerException.AlreadyOpen> { FioWallet.open(key("alice"), config(dir, "alice")) }
             assertEquals(11u, twice.code())
             assertEquals(File(dir, "alice.sqlite").canonicalPath, twice.path)
         }
         // Closed, the file opens again, but not with another wallet's key.
-        val wrong = assertFailsWith<FioPeerException.Storage> { FioWallet.open(config(dir, "alice").copy(privateKey = BOB, fioAddress = "bob@bind")) }
+        val wrongKey = assertFailsWith<FioPeerException.WrongDatabaseKey> { FioWallet.open(key("bob"), config(dir, "alice").copy(fioAddress = "bob@bind")) }
+        assertEquals(13u, wrongKey.code())
+        val wrong = assertFailsWith<FioPeerException.Storage> { FioWallet.open(key("alice"), config(dir, "alice").copy(fioAddress = "carol@bind")) }
         assertEquals(7u, wrong.code())
-        FioWallet.open(config(dir, "alice").copy(databasePath = File(dir, "lost.sqlite").path,
+        FioWallet.open(key("alice"), config(dir, "alice").copy(databasePath = File(dir, "lost.sqlite").path,
             fioAddress = "lost@bind", chainNodes = listOf("http://127.0.0.1:9"))).use { lost ->
             assertEquals(4u, assertFailsWith<FioPeerException.Network> { lost.lookupPublicKey("alice@bind") }.code())
         }
@@ -239,8 +285,8 @@ fun main() {
 
     /** Alice with her inbox registered, reopened so that a sync's fetch waits 20 s on the relay. */
     suspend fun waitingWallet(dir: File): FioWallet {
-        FioWallet.open(config(dir, "alice")).use { it.sync() }
-        return FioWallet.open(config(dir, "alice", longPoll = 20u))
+        FioWallet.open(key("alice"), config(dir, "alice")).use { it.sync() }
+        return FioWallet.open(key("alice"), config(dir, "alice", longPoll = 20u))
     }
 
     test("a cancelled handle stops a long poll at once, and stays cancelled") {
@@ -259,7 +305,7 @@ fun main() {
     }
 
     test("a handle survives the syncs that end without it") {
-        FioWallet.open(config(tempDir(), "alice")).use { alice ->
+        FioWallet.open(key("alice"), config(tempDir(), "alice")).use { alice ->
             val handle = SyncCancel()
             assertTrue(alice.sync(handle).registered)
             assertFalse(handle.isCancelled())
@@ -287,7 +333,7 @@ fun main() {
             }
         }, LogLevel.INFO)
         try {
-            FioWallet.open(config(tempDir(), "alice")).use { it.sync() }
+            FioWallet.open(key("alice"), config(tempDir(), "alice")).use { it.sync() }
             val deadline = System.currentTimeMillis() + 10_000
             while (System.currentTimeMillis() < deadline && synchronized(records) { records.none { it.second.startsWith("sync: ") } }) Thread.sleep(20)
             synchronized(records) {
@@ -302,8 +348,8 @@ fun main() {
 
     test("a listener that throws does not stop the events") {
         val dir = tempDir()
-        FioWallet.open(config(dir, "bob")).use { bob ->
-        FioWallet.open(config(dir, "alice")).use { alice ->
+        FioWallet.open(key("bob"), config(dir, "bob")).use { bob ->
+        FioWallet.open(key("alice"), config(dir, "alice")).use { alice ->
             bob.sync()
             var calls = 0
             alice.setListener(object : WalletListener {
@@ -335,7 +381,7 @@ fun main() {
         System.gc()
         val before = eventThreads()
         val dir = tempDir()
-        val alice = FioWallet.open(config(dir, "alice"))
+        val alice = FioWallet.open(key("alice"), config(dir, "alice"))
         alice.setListener(Recorder())
         val friends = alice.friends()
         assertEquals(before + 1, waitForThreads(before + 1))
@@ -347,7 +393,7 @@ fun main() {
         assertEquals(before, waitForThreads(before))
         assertFailsWith<IllegalStateException> { alice.fioAddress() }
         alice.close() // twice is harmless
-        FioWallet.open(config(dir, "alice")).use { assertTrue(it.channels().isEmpty()) }
+        FioWallet.open(key("alice"), config(dir, "alice")).use { assertTrue(it.channels().isEmpty()) }
     }
 
     /** Takes connections (the kernel completes them) and never answers. */
@@ -357,7 +403,7 @@ fun main() {
         chainTimeoutSeconds = 60u, relayTimeoutSeconds = 60u)
 
     test("local reads answer within 50 ms while a sync and a lookup hang on black holes") {
-        FioWallet.open(hungConfig(tempDir())).use { alice ->
+        FioWallet.open(key("alice"), hungConfig(tempDir())).use { alice ->
             val friends = alice.friends()
             val handle = SyncCancel()
             val sync = GlobalScope.async(Dispatchers.Default) { alice.sync(handle) }
@@ -384,7 +430,7 @@ fun main() {
     }
 
     test("a cancelled coroutine returns within 100 ms and the next sync runs at once") {
-        FioWallet.open(hungConfig(tempDir())).use { alice ->
+        FioWallet.open(key("alice"), hungConfig(tempDir())).use { alice ->
             repeat(3) {
                 val job = GlobalScope.launch(Dispatchers.Default) { alice.sync() }
                 delay(300)
@@ -415,7 +461,7 @@ fun main() {
 
     test("shutdown ends every call at once with Closed and frees the file") {
         val dir = tempDir()
-        val alice = FioWallet.open(hungConfig(dir))
+        val alice = FioWallet.open(key("alice"), hungConfig(dir))
         val friends = alice.friends()
         val sync = GlobalScope.async(Dispatchers.Default) { alice.sync() }
         val adding = GlobalScope.async(Dispatchers.Default) { friends.addFriend("bob@bind") }
@@ -430,12 +476,12 @@ fun main() {
         assertFailsWith<FioPeerException.Closed> { alice.sendPrivateText("bob@bind", "hi") }
         assertFailsWith<FioPeerException.Closed> { friends.friendCount() }
         assertEquals("alice@bind", alice.fioAddress())
-        FioWallet.open(config(dir, "alice")).use { assertTrue(it.channels().isEmpty()) }
+        FioWallet.open(key("alice"), config(dir, "alice")).use { assertTrue(it.channels().isEmpty()) }
         alice.close()
     }
 
     test("the README's Kotlin quick start runs") {
-        val summary = quickstart(File(tempDir(), "quick.sqlite").path, ALICE, "alice@bind", "bob@bind",
+        val summary = quickstart(File(tempDir(), "quick.sqlite").path, key("alice"), "alice@bind", "bob@bind",
             env("FIO_TEST_CHAIN_ID"), env("FIO_TEST_DEVNET"), env("FIO_TEST_RELAY"), localDevnet = true)
         assertEquals(1uL, summary.delivered)
     }

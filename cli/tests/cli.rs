@@ -136,6 +136,25 @@ fn key_derive_matches_fiosdk() {
         serde_json::from_slice::<Value>(&out.stdout).unwrap()["private_key"],
         VALLEY_WIF
     );
+    // Accounts: 0 is the default, others are other keys; 2^31 is no account.
+    assert_eq!(
+        ok(&["key", "derive", "--mnemonic", VALLEY, "--account", "0"])["private_key"],
+        VALLEY_WIF
+    );
+    let second = ok(&["key", "derive", "--mnemonic", VALLEY, "--account", "1"]);
+    assert_ne!(second["private_key"], VALLEY_WIF);
+    assert_ne!(second["public_key"], VALLEY_PUB);
+    fails(
+        &[
+            "key",
+            "derive",
+            "--mnemonic",
+            VALLEY,
+            "--account",
+            "2147483648",
+        ],
+        2,
+    );
 }
 
 #[test]

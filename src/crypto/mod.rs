@@ -33,7 +33,10 @@ pub use content::{
 pub use ecdh::SharedSecret;
 pub use error::{CryptoError, DecryptError};
 pub use hash_a::{hash_a, hash_a_with_key_suffix};
-pub use hd::{derive_from_mnemonic, generate_mnemonic, FIO_DERIVATION_PATH};
+pub use hd::{
+    derive_account_from_mnemonic, derive_from_mnemonic, generate_mnemonic, FIO_DERIVATION_PATH,
+    MAX_ACCOUNT,
+};
 pub use keys::{PrivateKey, PublicKey};
 pub use signature::Signature;
 

@@ -61,6 +61,11 @@ pub enum FioPeerError {
     /// same holds for its `FioFriends`. Open the wallet again to go on.
     #[error("the wallet was closed")]
     Closed,
+    /// 13: the database key does not open the wallet's file (another
+    /// `FioKey` or `FioDatabaseKey` than it was encrypted with, or a file
+    /// that is not a wallet database). Nothing was changed.
+    #[error("the database key does not open this wallet database")]
+    WrongDatabaseKey,
 }
 
 /// One field the chain refused, as FIO names it.
@@ -95,6 +100,7 @@ impl FioPeerError {
             FioPeerError::Internal { .. } => 10,
             FioPeerError::AlreadyOpen { .. } => 11,
             FioPeerError::Closed => 12,
+            FioPeerError::WrongDatabaseKey => 13,
         }
     }
 }
@@ -145,6 +151,7 @@ impl From<StoreError> for FioPeerError {
                 path: path.display().to_string(),
             },
             StoreError::Closed => FioPeerError::Closed,
+            StoreError::WrongKey => FioPeerError::WrongDatabaseKey,
             e => FioPeerError::Storage {
                 detail: e.to_string(),
             },

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::events::{EventHub, WalletListener};
 use super::friends::FioFriends;
+use super::keys::{FioDatabaseKey, FioKey};
 use super::records::*;
 use super::{runtime, FioPeerError};
 use crate::chain::{ChainClient, ChainConfig, ChainError, ChainId};
@@ -15,13 +16,13 @@ use crate::protocol::FioAddress;
 use crate::sync::{check_relay_url, CancelToken, SyncConfig, SyncEngine, MAX_LONG_POLL};
 use crate::wallet::{KeyDirectory, Wallet};
 
-/// Where a wallet lives and what it talks to.
+/// Where a wallet lives and what it talks to. It holds no secret (the key
+/// is a `FioKey` beside it), so it may be logged.
 #[derive(uniffi::Record)]
 pub struct WalletConfig {
-    /// The SQLite file (created if missing). One wallet object per file.
+    /// The database file (created if missing, mode 0600, encrypted). One
+    /// wallet object per file.
     pub database_path: String,
-    /// WIF or PVT_K1_ private key.
-    pub private_key: String,
     pub fio_address: String,
     /// 64 hex digits.
     pub chain_id: String,
@@ -189,12 +190,19 @@ impl Drop for FioWallet {
 
 #[uniffi::export]
 impl FioWallet {
-    /// Opens (or creates) the wallet. A database made for another key or
-    /// address is refused (`Storage`).
-    #[uniffi::constructor]
-    pub fn open(config: WalletConfig) -> Result<Arc<FioWallet>, FioPeerError> {
+    /// Opens (or creates) the wallet of `key`. Its database is encrypted
+    /// with `database_key`, by default the one derived from `key`; a
+    /// database from before encryption is encrypted on this first open. A
+    /// key that does not open the file is `WrongDatabaseKey`, a database
+    /// made for another address is `Storage`; neither changes the file.
+    #[uniffi::constructor(default(database_key = None))]
+    pub fn open(
+        key: Arc<FioKey>,
+        config: WalletConfig,
+        database_key: Option<Arc<FioDatabaseKey>>,
+    ) -> Result<Arc<FioWallet>, FioPeerError> {
         // Every setting is checked before the database file is created.
-        let key = PrivateKey::parse(&config.private_key)?;
+        let key: PrivateKey = key.private_key().clone();
         let chain_id = ChainId::parse(&config.chain_id)
             .map_err(|e| FioPeerError::input("chain_id", &config.chain_id, e))?;
         if u64::from(config.long_poll_seconds) > MAX_LONG_POLL.as_secs() {
@@ -219,9 +227,14 @@ impl FioWallet {
             other => other.into(),
         })?;
         let directory: Arc<dyn KeyDirectory> = Arc::new(chain.clone());
-        let wallet = Arc::new(Wallet::open(
+        let database_key = match database_key {
+            Some(k) => k.key().clone(),
+            None => crate::store::DatabaseKey::derive(&key),
+        };
+        let wallet = Arc::new(Wallet::open_with_database_key(
             &config.database_path,
             key,
+            &database_key,
             &config.fio_address,
             directory,
         )?);
@@ -269,6 +282,29 @@ impl FioWallet {
 
     pub fn fio_address(&self) -> String {
         self.wallet.fio_address().to_string()
+    }
+
+    /// Encrypts the database with `database_key` from now on: every page is
+    /// rewritten in one transaction (a crash leaves the old key or the new
+    /// one), on a library thread. Open the wallet with that key from then
+    /// on; another process that has the file open (an extension) must open
+    /// it again. `FioDatabaseKey.derived_from(key)` goes back to the
+    /// default.
+    pub async fn rekey(&self, database_key: Arc<FioDatabaseKey>) -> Result<(), FioPeerError> {
+        self.check_open()?;
+        let wallet = self.wallet.clone();
+        let done = runtime()?
+            .run(async move {
+                tokio::task::spawn_blocking(move || wallet.rekey(database_key.key())).await
+            })
+            .await;
+        match done {
+            Ok(done) => Ok(done?),
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(FioPeerError::Internal {
+                detail: e.to_string(),
+            }),
+        }
     }
 
     /// Our FIO public key (FIO…).

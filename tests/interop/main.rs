@@ -184,6 +184,41 @@ fn public_keys_and_account_names_match_fiojs() {
 }
 
 #[test]
+fn mnemonic_accounts_match_fiosdks_hd_libraries() {
+    // Random mnemonics and accounts, derived again by bip39 + hdkey (what
+    // fiosdk's createPrivateKeyMnemonic runs) at m/44'/235'/N'/0/0.
+    let cases: Vec<(String, u32)> = (0..24)
+        .map(|i| {
+            let words = if i % 2 == 0 { 12 } else { 24 };
+            let account = match i % 4 {
+                0 => 0,
+                1 => next_u32() % 16,
+                2 => MAX_ACCOUNT,
+                _ => next_u32() & MAX_ACCOUNT,
+            };
+            (generate_mnemonic(words).unwrap().to_string(), account)
+        })
+        .collect();
+    let reqs: Vec<_> = cases
+        .iter()
+        .map(|(m, n)| {
+            (
+                "hd_key",
+                json!({"mnemonic": m, "path": format!("m/44'/235'/{n}'/0/0")}),
+            )
+        })
+        .collect();
+    for ((mnemonic, account), answer) in cases.iter().zip(call(&reqs)) {
+        let key = derive_account_from_mnemonic(mnemonic, *account).unwrap();
+        assert_eq!(
+            answer.unwrap(),
+            hex::encode(key.to_bytes().as_slice()),
+            "account {account}"
+        );
+    }
+}
+
+#[test]
 fn shared_secrets_match_fiojs() {
     let pairs = key_pairs(CASES);
     let reqs: Vec<_> = pairs

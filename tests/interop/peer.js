@@ -15,6 +15,9 @@ const path = require('path');
 const readline = require('readline');
 
 const { Ecc, Fio } = require('@fioprotocol/fiojs');
+// fiosdk's own derivation libraries (its createPrivateKeyMnemonic uses them).
+const bip39 = require('bip39');
+const hdkey = require('hdkey');
 const fiojsDist = path.dirname(require.resolve('@fioprotocol/fiojs'));
 // checkEncrypt/checkDecrypt are not re-exported by fiojs' index.
 const { checkEncrypt, checkDecrypt } = require(path.join(fiojsDist, 'encryption-check.js'));
@@ -39,6 +42,7 @@ const ops = {
   decrypt_raw: (a) => checkDecrypt(secretOf(a), hexBuf(a.data_hex)).toString('hex'),
   encrypt_content: (a) => getCipherContent(a.content_type, a.content, a.wif, a.public_key),
   decrypt_content: (a) => getUnCipherContent(a.content_type, a.content, a.wif, a.public_key),
+  hd_key: (a) => hdkey.fromMasterSeed(bip39.mnemonicToSeedSync(a.mnemonic)).derive(a.path).privateKey.toString('hex'),
   hash_a: (a) => Fio.createSharedCipher({ privateKey: a.wif, publicKey: a.public_key }).hashA(hexBuf(a.data_hex)),
 };
 

@@ -1,6 +1,10 @@
 """What every binding test shares: the parties of the genesis that
 bindings/test.sh gave the devnet it started, and an event recorder."""
+import hashlib
+import hmac
+import json
 import os
+import pathlib
 import threading
 import time
 
@@ -12,6 +16,27 @@ import fio_peer
 ALICE = "5J9bWm2ThenDm3tjvmUgHtWCVMUdjRR1pxnRtnJjvKA4b2ut5WK"
 BOB = "5JoQtsKQuH8hC9MyvfJAqo6qmKLm8ePYNucs7tPu2YxG12trzBt"
 KEYS = {"alice": ALICE, "bob": BOB, "fresh": ALICE}
+VECTORS = json.loads(
+    (pathlib.Path(__file__).parents[3] / "tests/vectors/fiojs-vectors.json").read_text()
+)
+
+
+def database_key(name):
+    """The database key of a party's wallet, computed here as
+    docs/protocol.md §6.2 says (HKDF-SHA256, no salt, info "fio-peer
+    database key v1", from the 32-byte private key), not by the library."""
+    scalar = bytes.fromhex(next(k["private_key_hex"] for k in VECTORS["keys"] if k["wif"] == KEYS[name]))
+    prk = hmac.new(b"\0" * 32, scalar, hashlib.sha256).digest()
+    return hmac.new(prk, b"fio-peer database key v1\x01", hashlib.sha256).digest()
+
+
+def sqlcipher(path, key):
+    """The database opened by stock SQLCipher (OpenSSL), with a raw key."""
+    import sqlcipher3
+
+    db = sqlcipher3.connect(str(path))
+    db.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+    return db
 
 
 def config(tmp_path, name, **extra):
@@ -19,7 +44,6 @@ def config(tmp_path, name, **extra):
     extra.setdefault("allow_insecure_destinations", True)
     return fio_peer.WalletConfig(
         database_path=str(tmp_path / f"{name}.sqlite"),
-        private_key=KEYS[name],
         fio_address=f"{name}@bind",
         chain_id=os.environ["FIO_TEST_CHAIN_ID"],
         chain_nodes=[os.environ["FIO_TEST_DEVNET"]],
@@ -28,8 +52,12 @@ def config(tmp_path, name, **extra):
     )
 
 
+def key(name):
+    return fio_peer.FioKey.from_wif(KEYS[name])
+
+
 def open_wallet(tmp_path, name, **extra):
-    return fio_peer.FioWallet.open(config(tmp_path, name, **extra))
+    return fio_peer.FioWallet.open(key(name), config(tmp_path, name, **extra))
 
 
 class Recorder(fio_peer.WalletListener):

@@ -5,7 +5,6 @@ import asyncio
 import gc
 import os
 import socket
-import sqlite3
 import threading
 import time
 
@@ -29,16 +28,26 @@ def test_wallet_errors_are_typed(tmp_path):
     assert e.value.code() == 3
     with pytest.raises(fio_peer.FioPeerError.NotAllowed):
         alice.dismiss(12345)
-    with pytest.raises(fio_peer.FioPeerError.Storage) as e:
-        # The database belongs to alice@bind.
+    with pytest.raises(fio_peer.FioPeerError.WrongDatabaseKey) as e:
+        # The database is alice's, encrypted with the key derived from hers.
         fio_peer.FioWallet.open(
+            fio_peer.FioKey.from_wif(BOB),
             fio_peer.WalletConfig(
-                database_path=str(tmp_path / "other.sqlite"), private_key=BOB,
+                database_path=str(tmp_path / "other.sqlite"),
                 fio_address="bob@bind", chain_id="00" * 32,
+                chain_nodes=["http://127.0.0.1:9"]))
+    assert e.value.code() == 13
+    with pytest.raises(fio_peer.FioPeerError.Storage) as e:
+        # Alice's key, but the database belongs to alice@bind.
+        fio_peer.FioWallet.open(
+            conftest.key("alice"),
+            fio_peer.WalletConfig(
+                database_path=str(tmp_path / "other.sqlite"),
+                fio_address="carol@bind", chain_id="00" * 32,
                 chain_nodes=["http://127.0.0.1:9"]))
     assert e.value.code() == 7
     with pytest.raises(fio_peer.FioPeerError.InvalidInput) as e:
-        fio_peer.FioWallet.open(config(tmp_path, "alice", tpid="not a tpid"))
+        open_wallet(tmp_path, "alice", tpid="not a tpid")
     assert e.value.field == "tpid"
     with pytest.raises(fio_peer.FioPeerError.InvalidInput) as e:
         alice.update_com_data("bob@bind", "ftp://nowhere", False)
@@ -47,7 +56,7 @@ def test_wallet_errors_are_typed(tmp_path):
         asyncio.run(alice.move_inbox("garbage"))
     assert e.value.field == "relay"
     with pytest.raises(fio_peer.FioPeerError.InvalidInput) as e:
-        fio_peer.FioWallet.open(config(tmp_path, "fresh", long_poll_seconds=31))
+        open_wallet(tmp_path, "fresh", long_poll_seconds=31)
     assert e.value.field == "long_poll_seconds"
     # A refused configuration leaves no database behind.
     assert not (tmp_path / "fresh.sqlite").exists()
@@ -62,9 +71,8 @@ def test_chain_refusals_name_the_field(tmp_path):
 
 
 def test_network_failures_are_network_errors(tmp_path):
-    lost = fio_peer.FioWallet.open(fio_peer.WalletConfig(
+    lost = fio_peer.FioWallet.open(fio_peer.FioKey.from_mnemonic(fio_peer.new_mnemonic(12)), fio_peer.WalletConfig(
         database_path=str(tmp_path / "lost.sqlite"),
-        private_key=fio_peer.private_key_from_mnemonic(fio_peer.new_mnemonic(12)),
         fio_address="lost@bind", chain_id="00" * 32,
         chain_nodes=["http://127.0.0.1:9"], relay="http://127.0.0.1:9"))
     with pytest.raises(fio_peer.FioPeerError.Network) as e:
@@ -259,8 +267,8 @@ def test_an_inbox_move_tells_the_peer_and_can_be_cancelled(tmp_path):
     assert bob.channel("alice@bind").peer_inbox == alice.inbox()
 
     # Without a relay there is nowhere to move to.
-    lone = fio_peer.FioWallet.open(fio_peer.WalletConfig(
-        database_path=str(tmp_path / "lone.sqlite"), private_key=conftest.ALICE,
+    lone = fio_peer.FioWallet.open(conftest.key("alice"), fio_peer.WalletConfig(
+        database_path=str(tmp_path / "lone.sqlite"),
         fio_address="alice@bind", chain_id=os.environ["FIO_TEST_CHAIN_ID"],
         chain_nodes=[os.environ["FIO_TEST_DEVNET"]]))
     with pytest.raises(fio_peer.FioPeerError.NotAllowed):
@@ -272,13 +280,13 @@ def test_a_database_from_a_newer_build_is_refused_unchanged(tmp_path):
     del wallet
     gc.collect()
     path = tmp_path / "alice.sqlite"
-    db = sqlite3.connect(path)
+    db = conftest.sqlcipher(path, conftest.database_key("alice"))
     supported = db.execute("PRAGMA user_version").fetchone()[0]
     db.execute(f"PRAGMA user_version = {supported + 7}")
     db.close()
     before = path.read_bytes()
     with pytest.raises(fio_peer.FioPeerError.DatabaseTooNew) as e:
-        fio_peer.FioWallet.open(config(tmp_path, "alice"))
+        open_wallet(tmp_path, "alice")
     assert (e.value.found, e.value.supported) == (supported + 7, supported)
     assert e.value.code() == 9
     assert path.read_bytes() == before
@@ -288,7 +296,7 @@ def test_request_timeouts_are_settings(tmp_path):
     for field in ("chain_timeout_seconds", "relay_timeout_seconds"):
         for bad in (0, 121):
             with pytest.raises(fio_peer.FioPeerError.InvalidInput) as e:
-                fio_peer.FioWallet.open(config(tmp_path, "alice", **{field: bad}))
+                open_wallet(tmp_path, "alice", **{field: bad})
             assert e.value.field == field
     assert not (tmp_path / "alice.sqlite").exists()
     # A chain node that takes connections and never answers.
@@ -296,8 +304,8 @@ def test_request_timeouts_are_settings(tmp_path):
     hole.bind(("127.0.0.1", 0))
     hole.listen(16)
     try:
-        wallet = fio_peer.FioWallet.open(fio_peer.WalletConfig(
-            database_path=str(tmp_path / "alice.sqlite"), private_key=conftest.KEYS["alice"],
+        wallet = fio_peer.FioWallet.open(conftest.key("alice"), fio_peer.WalletConfig(
+            database_path=str(tmp_path / "alice.sqlite"),
             fio_address="alice@bind", chain_id="00" * 32,
             chain_nodes=[f"http://127.0.0.1:{hole.getsockname()[1]}"], chain_timeout_seconds=1))
         started = time.monotonic()

@@ -146,7 +146,7 @@ def test_the_readme_quick_start_runs(tmp_path):
     import readme_quickstart
 
     summary = asyncio.run(readme_quickstart.quickstart(
-        str(tmp_path / "quick.sqlite"), conftest.ALICE, "alice@bind", "bob@bind",
+        str(tmp_path / "quick.sqlite"), conftest.key("alice"), "alice@bind", "bob@bind",
         os.environ["FIO_TEST_CHAIN_ID"], os.environ["FIO_TEST_DEVNET"],
         os.environ["FIO_TEST_RELAY"], True))
     assert summary.delivered == 1

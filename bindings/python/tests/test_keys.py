@@ -21,23 +21,27 @@ def test_mnemonics_have_the_words_asked_for():
 
 def test_derivation_matches_fiosdk():
     for case in VECTORS["hd_derivation"]:
-        wif = fio_peer.private_key_from_mnemonic(case["mnemonic"])
-        assert fio_peer.public_key_of(wif) == case["fio_public_key"]
+        key = fio_peer.FioKey.from_mnemonic(case["mnemonic"])
+        assert key.public_key() == case["fio_public_key"]
+        assert key.export_wif() == case["wif"]
 
 
 def test_keys_and_accounts_match_fiojs():
     for k in VECTORS["keys"]:
-        assert fio_peer.public_key_of(k["wif"]) == k["fio_public_key"]
+        key = fio_peer.FioKey.from_wif(k["wif"])
+        assert key.public_key() == k["fio_public_key"]
+        assert key.account_name() == k["fio_account_name"]
+        assert fio_peer.FioKey.from_wif(k["pvt_k1"]) == key
         assert fio_peer.account_of(k["fio_public_key"]) == k["fio_account_name"]
 
 
 def test_bad_input_is_a_typed_error_not_a_crash():
     for bad in ["", "nope", "5Kxx", "PVT_K1_"]:
         with pytest.raises(fio_peer.FioPeerError.InvalidInput) as e:
-            fio_peer.public_key_of(bad)
+            fio_peer.FioKey.from_wif(bad)
         assert e.value.field == "private_key"
     with pytest.raises(fio_peer.FioPeerError.InvalidInput) as e:
-        fio_peer.private_key_from_mnemonic("not twelve english words")
+        fio_peer.FioKey.from_mnemonic("not twelve english words")
     assert e.value.field == "mnemonic"
     with pytest.raises(fio_peer.FioPeerError.InvalidInput):
         fio_peer.account_of("EOS6MRyAjQq8ud7hVNYcfnVPJqcVpscN5So8BhtHuGYqET5GDW5CV")
@@ -45,5 +49,5 @@ def test_bad_input_is_a_typed_error_not_a_crash():
 
 def test_errors_carry_their_stable_code():
     with pytest.raises(fio_peer.FioPeerError.InvalidInput) as e:
-        fio_peer.public_key_of("nope")
+        fio_peer.FioKey.from_wif("nope")
     assert e.value.code() == 1

@@ -41,9 +41,8 @@ def hole():
 
 def hung_wallet(tmp_path, hole):
     """Alice with a chain node and a relay that never answer."""
-    return fio_peer.FioWallet.open(fio_peer.WalletConfig(
+    return fio_peer.FioWallet.open(conftest.key("alice"), fio_peer.WalletConfig(
         database_path=str(tmp_path / "alice.sqlite"),
-        private_key=conftest.KEYS["alice"],
         fio_address="alice@bind",
         chain_id=os.environ["FIO_TEST_CHAIN_ID"],
         chain_nodes=[hole.url],

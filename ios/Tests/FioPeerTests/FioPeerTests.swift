@@ -25,14 +25,24 @@ func tempDir() -> URL {
     return dir
 }
 
-func config(_ dir: URL, _ name: String, longPoll: UInt32 = 0, key: String? = nil,
+func config(_ dir: URL, _ name: String, longPoll: UInt32 = 0,
             database: String? = nil, nodes: [String]? = nil) -> WalletConfig {
     WalletConfig(
         databasePath: dir.appendingPathComponent("\(database ?? name).sqlite").path,
-        privateKey: key ?? keys[name]!, fioAddress: "\(name)@bind",
+        fioAddress: "\(name)@bind",
         chainId: env("FIO_TEST_CHAIN_ID"), chainNodes: nodes ?? [env("FIO_TEST_DEVNET")],
         relay: env("FIO_TEST_RELAY"), longPollSeconds: longPoll, tpid: "",
         allowInsecureDestinations: true)  // the test relay is on loopback
+}
+
+/// The wallet `name` (with `key`'s private key instead of its own, if given).
+func openWallet(_ dir: URL, _ name: String, longPoll: UInt32 = 0, key: String? = nil,
+                database: String? = nil, nodes: [String]? = nil,
+                databaseKey: FioDatabaseKey? = nil) throws -> FioWallet {
+    try FioWallet.open(
+        key: FioKey.fromWif(wif: key ?? keys[name]!),
+        config: config(dir, name, longPoll: longPoll, database: database, nodes: nodes),
+        databaseKey: databaseKey)
 }
 
 /// Waits up to `seconds` for `condition`, polling; returns whether it held.
@@ -122,7 +132,7 @@ func both(_ a: FioWallet, _ b: FioWallet) async throws {
 final class FioPeerTests: XCTestCase {
     func testKeysMatchFiojsAndBadInputIsTyped() throws {
         XCTAssertEqual(try newMnemonic(words: 12).split(separator: " ").count, 12)
-        XCTAssertEqual(try publicKeyOf(privateKey: alice), "FIO7zsqi7QUAjTAdyynd6DVe8uv4K8gCTRHnAoMN9w9CA1xLCTDVv")
+        XCTAssertEqual(try FioKey.fromWif(wif: alice).publicKey(), "FIO7zsqi7QUAjTAdyynd6DVe8uv4K8gCTRHnAoMN9w9CA1xLCTDVv")
         XCTAssertThrowsError(try newMnemonic(words: 13)) { error in
             guard case let FioPeerError.InvalidInput(field, _, _) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(field, "words")
@@ -132,8 +142,8 @@ final class FioPeerTests: XCTestCase {
 
     func testAllTenActionsOverHttp() async throws {
         let dir = tempDir()
-        let a = try FioWallet.open(config: config(dir, "alice"))
-        let b = try FioWallet.open(config: config(dir, "bob"))
+        let a = try openWallet(dir, "alice")
+        let b = try openWallet(dir, "bob")
         let heardByAlice = Recorder(), heardByBob = Recorder()
         a.setListener(listener: heardByAlice)
         b.setListener(listener: heardByBob)
@@ -199,8 +209,8 @@ final class FioPeerTests: XCTestCase {
 
     func testFip3Stories() async throws {
         let dir = tempDir()
-        let a = try FioWallet.open(config: config(dir, "alice"))
-        let b = try FioWallet.open(config: config(dir, "bob"))
+        let a = try openWallet(dir, "alice")
+        let b = try openWallet(dir, "bob")
         let fa = a.friends(), fb = b.friends()
         let friend = try await fa.addFriend(fioAddress: "bob@bind")
         XCTAssertEqual(friend.publicKey, b.publicKey())
@@ -233,7 +243,7 @@ final class FioPeerTests: XCTestCase {
         XCTAssertEqual(record.obtId, "tx-1")
 
         // FioFriends lives as long as its wallet: keep the wallet.
-        let phoneWallet = try FioWallet.open(config: config(tempDir(), "alice"))
+        let phoneWallet = try openWallet(tempDir(), "alice")
         let phone = phoneWallet.friends()
         XCTAssertEqual(try phone.friendCount(), 0)
         let restored = try await phone.restore().restored
@@ -245,7 +255,7 @@ final class FioPeerTests: XCTestCase {
 
     func testTypedErrors() async throws {
         let dir = tempDir()
-        let a = try FioWallet.open(config: config(dir, "alice"))
+        let a = try openWallet(dir, "alice")
         do {
             _ = try await a.openChannel(peer: "not an address", memo: nil)
             XCTFail("a bad address was accepted")
@@ -262,18 +272,23 @@ final class FioPeerTests: XCTestCase {
             XCTAssertEqual(error.code(), 5)
         }
         // One FioWallet per file in a process.
-        XCTAssertThrowsError(try FioWallet.open(config: config(dir, "alice"))) { error in
+        XCTAssertThrowsError(try openWallet(dir, "alice")) { error in
             guard case let FioPeerError.AlreadyOpen(path) = error else { return XCTFail("\(error)") }
             XCTAssertEqual((error as! FioPeerError).code(), 11)
             XCTAssertTrue(path.hasSuffix("/alice.sqlite"), path)
         }
         a.shutdown()
-        // Another key on Alice's database.
-        XCTAssertThrowsError(try FioWallet.open(config: config(dir, "bob", key: bob, database: "alice"))) { error in
+        // Another key on Alice's database: its derived database key is another.
+        XCTAssertThrowsError(try openWallet(dir, "bob", key: bob, database: "alice")) { error in
+            guard case FioPeerError.WrongDatabaseKey = error else { return XCTFail("\(error)") }
+            XCTAssertEqual((error as! FioPeerError).code(), 13)
+        }
+        // Alice's key, another address.
+        XCTAssertThrowsError(try openWallet(dir, "carol", key: alice, database: "alice")) { error in
             guard case FioPeerError.Storage = error else { return XCTFail("\(error)") }
             XCTAssertEqual((error as! FioPeerError).code(), 7)
         }
-        let lost = try FioWallet.open(config: config(dir, "lost", key: alice, nodes: ["http://127.0.0.1:9"]))
+        let lost = try openWallet(dir, "lost", key: alice, nodes: ["http://127.0.0.1:9"])
         do {
             _ = try await lost.lookupPublicKey(fioAddress: "alice@bind")
             XCTFail("a closed port answered")
@@ -287,7 +302,7 @@ final class FioPeerTests: XCTestCase {
         let records = LogRecorder()
         try setLogger(logger: records, level: .info)
         defer { try? setLogger(logger: nil, level: .info) }
-        _ = try await FioWallet.open(config: config(tempDir(), "alice")).sync()
+        _ = try await openWallet(tempDir(), "alice").sync()
         XCTAssertTrue(eventually { records.snapshot().contains { $0.1.hasPrefix("sync: ") } })
         let seen = records.snapshot()
         XCTAssertTrue(seen.contains { $0.0 == .info && $0.1.hasPrefix("sync: ") })
@@ -297,8 +312,8 @@ final class FioPeerTests: XCTestCase {
 
     func testAListenerThatThrowsDoesNotStopTheEvents() async throws {
         let dir = tempDir()
-        let b = try FioWallet.open(config: config(dir, "bob"))
-        let a = try FioWallet.open(config: config(dir, "alice"))
+        let b = try openWallet(dir, "bob")
+        let a = try openWallet(dir, "alice")
         _ = try await b.sync()
         let thrower = Thrower()
         a.setListener(listener: thrower)
@@ -320,7 +335,7 @@ final class FioPeerTests: XCTestCase {
         let dir = tempDir()
         let before = eventThreads()
         do {
-            let a = try FioWallet.open(config: config(dir, "alice"))
+            let a = try openWallet(dir, "alice")
             a.setListener(listener: Recorder())
             let friends = a.friends()
             XCTAssertTrue(eventually(5) { eventThreads() == before + 1 }, "\(eventThreads()) threads")
@@ -328,14 +343,14 @@ final class FioPeerTests: XCTestCase {
         }
         XCTAssertTrue(eventually(5) { eventThreads() == before }, "\(eventThreads()) threads")
         // Released, the database opens again.
-        XCTAssertTrue(try FioWallet.open(config: config(dir, "alice")).channels().isEmpty)
+        XCTAssertTrue(try openWallet(dir, "alice").channels().isEmpty)
     }
 
     /// Alice with her inbox registered, reopened so that a sync's fetch
     /// waits 20 s on the relay.
     func waitingWallet(_ dir: URL = tempDir()) async throws -> FioWallet {
-        _ = try await FioWallet.open(config: config(dir, "alice")).sync()
-        return try FioWallet.open(config: config(dir, "alice", longPoll: 20))
+        _ = try await openWallet(dir, "alice").sync()
+        return try openWallet(dir, "alice", longPoll: 20)
     }
 
     func testACancelledHandleStopsALongPoll() async throws {
@@ -359,7 +374,7 @@ final class FioPeerTests: XCTestCase {
         let summary = try await a.syncWithin(options: SyncOptions(timeBudgetMs: 500))
         XCTAssertEqual(summary.stopped, .budget)
         XCTAssertLessThan(Date().timeIntervalSince(started), 8)
-        let capped = try await FioWallet.open(config: config(tempDir(), "alice"))
+        let capped = try await openWallet(tempDir(), "alice")
             .syncWithin(options: SyncOptions(maxMessages: 5))
         XCTAssertEqual(capped.stopped, .complete)
     }
@@ -399,11 +414,11 @@ final class FioPeerTests: XCTestCase {
         } catch FioPeerError.Closed {}
         XCTAssertEqual(a.fioAddress(), "alice@bind")
         // The file is free at once, while `a` is still referenced.
-        XCTAssertTrue(try FioWallet.open(config: config(dir, "alice")).channels().isEmpty)
+        XCTAssertTrue(try openWallet(dir, "alice").channels().isEmpty)
     }
 
     func testAHandleSurvivesTheSyncsThatEndWithoutIt() async throws {
-        let a = try FioWallet.open(config: config(tempDir(), "alice"))
+        let a = try openWallet(tempDir(), "alice")
         let handle = SyncCancel()
         let first = try await a.sync(cancel: handle)
         XCTAssertTrue(first.registered)
@@ -424,9 +439,62 @@ final class FioPeerTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(started), 8)
     }
 
+    func testNoSecretIsPrinted() throws {
+        let key = try FioKey.fromWif(wif: alice)
+        let expected = "FioKey(FIO7zsqi7QUAjTAdyynd6DVe8uv4K8gCTRHnAoMN9w9CA1xLCTDVv)"
+        XCTAssertEqual("\(key)", expected)
+        XCTAssertEqual(String(describing: key), expected)
+        XCTAssertEqual(String(reflecting: key), expected)
+        XCTAssertEqual(key, try FioKey.fromWif(wif: key.exportWif()))
+        let raw = Data((0..<32).map { UInt8($0) })
+        let own = try FioDatabaseKey.fromBytes(bytes: raw)
+        XCTAssertEqual("\(own)", "FioDatabaseKey(…)")
+        XCTAssertEqual(String(reflecting: own), "FioDatabaseKey(…)")
+        var printed = ["\(config(tempDir(), "alice"))", String(reflecting: config(tempDir(), "alice"))]
+        do {
+            _ = try FioKey.fromWif(wif: String(alice.dropLast()) + "x")
+            XCTFail("a bad key was taken")
+        } catch { printed += ["\(error)", String(reflecting: error)] }
+        do {
+            _ = try FioDatabaseKey.fromBytes(bytes: raw.prefix(31))
+            XCTFail("31 bytes were taken")
+        } catch { printed += ["\(error)", String(reflecting: error)] }
+        let hex = raw.map { String(format: "%02x", $0) }.joined()
+        for text in printed {
+            XCTAssertFalse(text.contains(alice.prefix(20)), text)
+            XCTAssertFalse(text.contains(hex.prefix(16)), text)
+        }
+        let words = try newMnemonic(words: 12)
+        let first = try FioKey.fromMnemonic(mnemonic: words)
+        XCTAssertEqual(first, try FioKey.fromMnemonic(mnemonic: words, account: 0))
+        XCTAssertNotEqual(first.publicKey(), try FioKey.fromMnemonic(mnemonic: words, account: 1).publicKey())
+        XCTAssertFalse("\(first)".contains(words.split(separator: " ")[0]))
+    }
+
+    func testTheDatabaseIsEncryptedAndRekeyed() async throws {
+        let dir = tempDir()
+        _ = try await openWallet(dir, "alice").sync()
+        let file = dir.appendingPathComponent("alice.sqlite")
+        let before = try Data(contentsOf: file)
+        XCTAssertFalse(before.starts(with: Data("SQLite format 3".utf8)))
+        XCTAssertNil(before.range(of: Data("alice@bind".utf8)))
+        let other = try FioDatabaseKey.fromBytes(bytes: Data(repeating: 9, count: 32))
+        XCTAssertThrowsError(try openWallet(dir, "alice", databaseKey: other)) { error in
+            guard case FioPeerError.WrongDatabaseKey = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertEqual(try Data(contentsOf: file), before)
+        try await openWallet(dir, "alice").rekey(databaseKey: other)
+        XCTAssertThrowsError(try openWallet(dir, "alice"))
+        let again = try openWallet(dir, "alice", databaseKey: other)
+        XCTAssertNotNil(try again.inbox())
+        try await again.rekey(databaseKey: FioDatabaseKey.derivedFrom(key: FioKey.fromWif(wif: alice)))
+        again.shutdown()
+        XCTAssertNotNil(try openWallet(dir, "alice").inbox())
+    }
+
     func testTheReadmeQuickStartRuns() async throws {
         let summary = try await quickstart(
-            dbPath: tempDir().appendingPathComponent("quick.sqlite").path, privateKey: alice,
+            dbPath: tempDir().appendingPathComponent("quick.sqlite").path, key: FioKey.fromWif(wif: alice),
             me: "alice@bind", peer: "bob@bind", chainId: env("FIO_TEST_CHAIN_ID"),
             node: env("FIO_TEST_DEVNET"), relay: env("FIO_TEST_RELAY"), localDevnet: true)
         XCTAssertEqual(summary.delivered, 1)
