@@ -435,18 +435,8 @@ fn a_plaintext_wallet_of_todays_schema_is_encrypted_with_every_message() {
     assert!(before.0.len() >= 22);
     drop(bob);
     let plain = tmp.path().join("plain.sqlite");
-    {
-        let conn = store::open(&path, &store::DatabaseKey::derive(&bob_key)).unwrap();
-        conn.execute(
-            "ATTACH DATABASE ?1 AS plain KEY ''",
-            [plain.to_str().unwrap()],
-        )
+    store::encryption::export_unencrypted(&path, &store::DatabaseKey::derive(&bob_key), &plain)
         .unwrap();
-        conn.query_row("SELECT sqlcipher_export('plain')", [], |_| Ok(()))
-            .unwrap();
-        conn.pragma_update(Some("plain"), "user_version", store::SCHEMA_VERSION)
-            .unwrap();
-    }
     std::fs::remove_file(&path).unwrap();
     std::fs::rename(&plain, &path).unwrap();
     assert!(store::encryption::is_plaintext(&path).unwrap());

@@ -259,6 +259,25 @@ pub(super) fn encrypt_plaintext(path: &Path, key: &DatabaseKey) -> Result<(), St
     Ok(())
 }
 
+/// Tests and benchmarks only: an unencrypted copy at `to` of the database at
+/// `from` (a plaintext wallet as builds before encryption left it, or the
+/// baseline of what encryption costs). Never in an app.
+#[doc(hidden)]
+pub fn export_unencrypted(from: &Path, key: &DatabaseKey, to: &Path) -> Result<(), StoreError> {
+    let conn = super::open(from, key)?;
+    let to_text = to.to_str().ok_or_else(|| {
+        io(
+            to,
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "path is not UTF-8"),
+        )
+    })?;
+    conn.execute("ATTACH DATABASE ?1 AS plain KEY ''", [to_text])?;
+    conn.query_row("SELECT sqlcipher_export('plain')", [], |_| Ok(()))?;
+    conn.pragma_update(Some("plain"), "user_version", super::SCHEMA_VERSION)?;
+    conn.execute("DETACH DATABASE plain", [])?;
+    Ok(())
+}
+
 fn sync_file(path: &Path) -> Result<(), StoreError> {
     std::fs::File::open(path)
         .and_then(|f| f.sync_all())

@@ -157,14 +157,28 @@ fn open_lock_file(path: &Path) -> Result<File, StoreError> {
 /// keys on. A plaintext database (from before encryption) is encrypted in
 /// place first; a wrong key is [`StoreError::WrongKey`] and changes nothing.
 pub fn open(path: &Path, key: &DatabaseKey) -> Result<Connection, StoreError> {
+    open_file(path, Some(key))
+}
+
+/// Benchmarks only: [`open`] without encryption, the baseline that shows
+/// what encryption costs (`cargo bench --bench receive`). Never in an app:
+/// everything in the file is readable.
+#[doc(hidden)]
+pub fn open_unencrypted_baseline(path: &Path) -> Result<Connection, StoreError> {
+    open_file(path, None)
+}
+
+fn open_file(path: &Path, key: Option<&DatabaseKey>) -> Result<Connection, StoreError> {
     cipher::linked();
-    if encryption::is_plaintext(path)? {
-        // One process encrypts; the others wait for it and find it done.
-        let lock = lock_sync(path)?;
+    if let Some(key) = key {
         if encryption::is_plaintext(path)? {
-            encryption::encrypt_plaintext(path, key)?;
+            // One process encrypts; the others wait for it and find it done.
+            let lock = lock_sync(path)?;
+            if encryption::is_plaintext(path)? {
+                encryption::encrypt_plaintext(path, key)?;
+            }
+            drop(lock);
         }
-        drop(lock);
     }
     encryption::create_private(path)?;
     let conn = Connection::open_with_flags(
@@ -173,9 +187,13 @@ pub fn open(path: &Path, key: &DatabaseKey) -> Result<Connection, StoreError> {
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
-    encryption::apply_key(&conn, key)?;
+    if let Some(key) = key {
+        encryption::apply_key(&conn, key)?;
+    }
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    encryption::check_key(&conn)?;
+    if key.is_some() {
+        encryption::check_key(&conn)?;
+    }
     configure(&conn)?;
     migrate(&conn, SCHEMA_VERSION)?;
     Ok(conn)
@@ -185,15 +203,29 @@ pub fn open(path: &Path, key: &DatabaseKey) -> Result<Connection, StoreError> {
 /// to date. In WAL mode its reads see the last commit and never wait for a
 /// writer's transaction, so local reads stay fast while a sync writes.
 pub fn open_reader(path: &Path, key: &DatabaseKey) -> Result<Connection, StoreError> {
+    open_reader_file(path, Some(key))
+}
+
+/// The reader of [`open_unencrypted_baseline`] (benchmarks only).
+#[doc(hidden)]
+pub fn open_unencrypted_baseline_reader(path: &Path) -> Result<Connection, StoreError> {
+    open_reader_file(path, None)
+}
+
+fn open_reader_file(path: &Path, key: Option<&DatabaseKey>) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
-    encryption::apply_key(&conn, key)?;
+    if let Some(key) = key {
+        encryption::apply_key(&conn, key)?;
+    }
     // Waits only for a checkpoint's brief exclusive moments, never for a
     // write transaction.
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    encryption::check_key(&conn)?;
+    if key.is_some() {
+        encryption::check_key(&conn)?;
+    }
     conn.set_prepared_statement_cache_capacity(128);
     Ok(conn)
 }

@@ -169,11 +169,45 @@ impl Wallet {
         fio_address: &str,
         directory: Arc<dyn KeyDirectory>,
     ) -> Result<Self, WalletError> {
-        let claim = store::FileClaim::claim(path.as_ref())?;
+        Self::open_file(
+            path.as_ref(),
+            key,
+            Some(database_key),
+            fio_address,
+            directory,
+        )
+    }
+
+    /// Benchmarks only: [`Wallet::open`] on an unencrypted file, the
+    /// baseline of what encryption costs. Never in an app.
+    #[doc(hidden)]
+    pub fn open_unencrypted_baseline(
+        path: impl AsRef<Path>,
+        key: PrivateKey,
+        fio_address: &str,
+        directory: Arc<dyn KeyDirectory>,
+    ) -> Result<Self, WalletError> {
+        Self::open_file(path.as_ref(), key, None, fio_address, directory)
+    }
+
+    fn open_file(
+        path: &Path,
+        key: PrivateKey,
+        database_key: Option<&DatabaseKey>,
+        fio_address: &str,
+        directory: Arc<dyn KeyDirectory>,
+    ) -> Result<Self, WalletError> {
+        let claim = store::FileClaim::claim(path)?;
         let path = claim.path().to_path_buf();
-        let conn = store::open(&path, database_key)?;
+        let (conn, reader) = match database_key {
+            Some(k) => (store::open(&path, k)?, store::open_reader(&path, k)?),
+            None => (
+                store::open_unencrypted_baseline(&path)?,
+                store::open_unencrypted_baseline_reader(&path)?,
+            ),
+        };
         let mut wallet = Self::with_connection(conn, key, fio_address, directory)?;
-        wallet.reader = Some(Mutex::new(Some(store::open_reader(&path, database_key)?)));
+        wallet.reader = Some(Mutex::new(Some(reader)));
         wallet.claim = Mutex::new(Some(claim));
         wallet.path = Some(path);
         Ok(wallet)

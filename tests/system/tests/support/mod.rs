@@ -213,14 +213,34 @@ impl World {
         &self,
         name: &str,
         key: &PrivateKey,
+        relay: usize,
+        config: SyncConfig,
+    ) -> Party {
+        self.party_on(name, key, relay, config, true)
+    }
+
+    /// [`World::party_with`], on an unencrypted database when `encrypted`
+    /// is false (the sync benchmark's baseline only).
+    pub fn party_on(
+        &self,
+        name: &str,
+        key: &PrivateKey,
         _relay: usize,
         config: SyncConfig,
+        encrypted: bool,
     ) -> Party {
         let chain = self.chain();
         let db = self.dir.path().join(format!("{name}.sqlite"));
         let address = format!("{name}@devnet");
         let directory: Arc<dyn KeyDirectory> = Arc::new(chain.clone());
-        let wallet = Arc::new(Wallet::open(&db, key.clone(), &address, directory).unwrap());
+        let wallet = Arc::new(
+            if encrypted {
+                Wallet::open(&db, key.clone(), &address, directory)
+            } else {
+                Wallet::open_unencrypted_baseline(&db, key.clone(), &address, directory)
+            }
+            .unwrap(),
+        );
         let relay = config.relay.clone().unwrap_or_default();
         let engine = SyncEngine::new(wallet.clone(), chain, config).unwrap();
         Party {
