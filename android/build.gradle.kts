@@ -17,6 +17,11 @@ plugins {
 // The Rust crate's version (Cargo.toml) is the artifact's version.
 val fioPeerVersion: String = Regex("""(?m)^version = "([^"]+)"""")
     .find(projectDir.resolve("../Cargo.toml").readText())!!.groupValues[1]
+// The platform TLS verifier's Kotlin half must be the version its Rust half
+// (the crate rustls-platform-verifier-android) in Cargo.lock expects.
+val rustlsPlatformVerifierVersion: String = Regex(
+    """name = "rustls-platform-verifier-android"\s+version = "([^"]+)""""
+).find(projectDir.resolve("../Cargo.lock").readText())!!.groupValues[1]
 group = "io.github.fio-peer"
 version = fioPeerVersion
 
@@ -33,6 +38,8 @@ android {
 
     sourceSets["main"].apply {
         java.srcDir(layout.buildDirectory.dir("generated/uniffi/kotlin"))
+        // Hand-written: FioPeerAndroid.init (the platform TLS verifier).
+        java.srcDir("src/main/kotlin")
         jniLibs.srcDir(layout.buildDirectory.dir("generated/jniLibs"))
     }
 
@@ -63,6 +70,9 @@ dependencies {
     // kotlinx-coroutines for the suspend functions.
     api("net.java.dev.jna:jna:5.17.0@aar")
     implementation("org.jetbrains.kotlinx:kotlinx-coroutines-core:1.8.1")
+    // Android's certificate verifier for rustls (called through JNI; its
+    // repository is in settings.gradle.kts and must be in the app's too).
+    implementation("rustls:rustls-platform-verifier:$rustlsPlatformVerifierVersion")
 }
 
 // The AAR and a POM that declares JNA (as an aar) and kotlinx-coroutines.

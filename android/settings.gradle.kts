@@ -15,6 +15,9 @@ dependencyResolutionManagement {
     repositories {
         google()
         mavenCentral()
+        // rustls-platform-verifier's Android component (the Kotlin half of
+        // the platform TLS verifier); an app's settings need it too.
+        maven { url = uri("https://github.com/rustls/rustls-platform-verifier/raw/maven-archive/android-release-support/maven/") }
     }
 }
 rootProject.name = "fio-peer-android"

@@ -14,20 +14,8 @@ root=$PWD
 # Also builds fio-devnet and fio-inbox.
 bindings/build.sh >&2
 
-KOTLIN_VERSION=2.4.20
-tools=$root/target/tools
-source scripts/apt.sh
-# A JDK to run kotlinc and the tests, JNA (≥ 5.12) for the generated Kotlin.
-if [ ! -f /usr/share/java/jna.jar ] || ! command -v java >/dev/null; then
-  apt_install libjna-java default-jdk-headless
-fi
-if [ ! -x "$tools/kotlinc/bin/kotlinc" ]; then
-  command -v npm >/dev/null || apt_install npm
-  rm -rf "$tools/kotlinc" && mkdir -p "$tools/kotlinc"
-  (cd "$tools" && npm pack -q "kotlin-compiler@$KOTLIN_VERSION" >/dev/null \
-    && tar xzf "kotlin-compiler-$KOTLIN_VERSION.tgz" -C kotlinc --strip-components=1 \
-    && rm "kotlin-compiler-$KOTLIN_VERSION.tgz")
-fi
+# kotlinc, a JDK and JNA (≥ 5.12) for the generated Kotlin.
+kotlinc_home=$(scripts/kotlinc.sh)
 venv=target/bindings-venv
 # sqlcipher3-binary: stock SQLCipher (with OpenSSL), which must open the
 # wallet databases fio-peer encrypts (docs/protocol.md §6).
@@ -60,14 +48,14 @@ stop_servers
 # Kotlin: the generated bindings, the README's quick start and the tests in
 # one jar; JNA finds the library with -Djna.library.path.
 start_servers
-K=$tools/kotlinc/lib
+K=$kotlinc_home/lib
 JNA=/usr/share/java/jna.jar
 kt=$work/kotlin && mkdir -p "$kt"
 bindings/snippet.py kotlin >"$kt/Quickstart.kt"
 mapfile -t sources < <(find bindings/generated/kotlin -name '*.kt')
-echo "compiling the Kotlin bindings and tests (kotlinc $KOTLIN_VERSION)" >&2
+echo "compiling the Kotlin bindings and tests (kotlinc)" >&2
 set +e
-if "$tools/kotlinc/bin/kotlinc" -nowarn "${sources[@]}" "$kt/Quickstart.kt" bindings/kotlin/Main.kt \
+if "$kotlinc_home/bin/kotlinc" -nowarn "${sources[@]}" "$kt/Quickstart.kt" bindings/kotlin/Main.kt \
      -cp "$JNA:$K/kotlinx-coroutines-core-jvm.jar:$K/kotlin-test.jar" -d "$kt/tests.jar" >&2 2>&1; then
   java -Djna.library.path="$root/target/debug" \
     -cp "$kt/tests.jar:$K/kotlin-stdlib.jar:$K/kotlin-test.jar:$JNA:$K/kotlinx-coroutines-core-jvm.jar" \

@@ -708,3 +708,27 @@ fn a_node_of_another_chain_is_never_asked_for_keys() {
     block_on(c.get_pub_addresses("alice@wallet", 0, 0)).ok();
     assert_eq!(honest.count("/v1/chain/get_info"), 1);
 }
+
+#[test]
+fn mainnet_and_testnet_nodes_must_be_https_unless_development_allows_http() {
+    for chain in [ChainId::MAINNET, ChainId::TESTNET] {
+        let config = ChainConfig::new(chain, vec!["http://node.example".into()]);
+        match ChainClient::new(config.clone()) {
+            Err(ChainError::InvalidInput(m)) => assert_eq!(
+                m,
+                "\"http://node.example\" is http: mainnet and testnet nodes must be https"
+            ),
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("an http mainnet/testnet node was accepted"),
+        }
+        ChainClient::new(ChainConfig {
+            allow_http: true,
+            ..config
+        })
+        .unwrap();
+        ChainClient::new(ChainConfig::new(chain, vec!["https://node.example".into()])).unwrap();
+    }
+    // Another chain (a devnet, a private chain) is development already.
+    let devnet = ChainId::parse(&"ab".repeat(32)).unwrap();
+    ChainClient::new(ChainConfig::new(devnet, vec!["http://127.0.0.1:1".into()])).unwrap();
+}

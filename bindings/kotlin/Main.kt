@@ -110,7 +110,11 @@ fun main() {
         FioWallet.open(key("alice"), config(dir, "alice")).use { it.sync() }
         val file = File(dir, "alice.sqlite")
         val bytes = String(file.readBytes(), Charsets.ISO_8859_1)
-        assertFalse(bytes.startsWith("SQLite format 3"))
+        // SQLite's 32-byte header stays plaintext (iOS recognises a WAL
+        // database by it); 80 reserved bytes per page: encrypted.
+        assertTrue(bytes.startsWith("SQLite format 3\u0000"))
+        assertEquals(80, bytes[20].code)
+        assertFalse("CREATE TABLE" in bytes)
         assertFalse("alice@bind" in bytes)
         val before = file.readBytes()
         val other = FioDatabaseKey.fromBytes(ByteArray(32) { 9 })

@@ -41,6 +41,9 @@ pub struct ChainConfig {
     pub timeout: Duration,
     /// How long a looked-up key or inbox is reused.
     pub cache_ttl: Duration,
+    /// Development only: lets mainnet and testnet nodes be `http://`
+    /// (another chain, a devnet, may always use http).
+    pub allow_http: bool,
 }
 
 /// Public FIO mainnet API nodes (fio.mainnet's list, 2024-05). Node lists go
@@ -84,6 +87,7 @@ impl ChainConfig {
             agreement: 1,
             timeout: Duration::from_secs(10),
             cache_ttl: Duration::from_secs(600),
+            allow_http: false,
         }
     }
 }
@@ -326,7 +330,26 @@ pub(crate) async fn read_capped(
     Ok(body)
 }
 
-/// An HTTP client with rustls (ring) and the Mozilla root certificates.
+/// A failed request with its causes ("error sending request for url (…):
+/// client error (Connect): invalid peer certificate: UnknownIssuer"):
+/// reqwest's own text alone does not say why, and a TLS refusal must.
+pub(crate) fn describe_http(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(e) = source {
+        let part = e.to_string();
+        // hyper repeats its cause in its own text at times.
+        if !text.ends_with(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = e.source();
+    }
+    text
+}
+
+/// An HTTP client with rustls (ring) and the platform's trust
+/// ([`super::tls`]).
 pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
     http_client_builder(timeout)?
         .build()
@@ -336,15 +359,7 @@ pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, String> 
 /// [`http_client`]'s settings, for a client that needs more of them.
 pub(crate) fn http_client_builder(timeout: Duration) -> Result<reqwest::ClientBuilder, String> {
     install_tls_provider();
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| e.to_string())?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    let tls = super::tls::client_config()?;
     Ok(reqwest::Client::builder()
         .tls_backend_preconfigured(tls)
         .timeout(timeout)
@@ -375,6 +390,11 @@ impl ChainClient {
             if !matches!(url.scheme(), "http" | "https") {
                 return Err(ChainError::InvalidInput(format!(
                     "{node:?} is not an http(s) URL"
+                )));
+            }
+            if url.scheme() == "http" && config.chain_id.is_public() && !config.allow_http {
+                return Err(ChainError::InvalidInput(format!(
+                    "{node:?} is http: mainnet and testnet nodes must be https"
                 )));
             }
         }
@@ -797,7 +817,7 @@ impl Inner {
         let url = format!("{}/v1/chain/{endpoint}", node.trim_end_matches('/'));
         let resp = match self.http.post(&url).json(body).send().await {
             Ok(r) => r,
-            Err(e) => return Answer::Retry(format!("{node}: {e}")),
+            Err(e) => return Answer::Retry(format!("{node}: {}", describe_http(&e))),
         };
         let status = resp.status().as_u16();
         let bytes = match read_capped(resp, MAX_CHAIN_BODY).await {

@@ -7,6 +7,7 @@ pub mod client;
 pub mod name;
 pub mod privacy;
 pub mod runtime;
+pub(crate) mod tls;
 pub mod transaction;
 
 pub use abi::AbiError;

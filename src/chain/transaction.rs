@@ -22,6 +22,12 @@ impl ChainId {
         b"b20901380af44ef59c5918439a1f9a41d83669020319a80574b804a5f95cbd7e",
     ));
 
+    /// Mainnet or testnet: a chain whose nodes and relays must be https
+    /// (anything else is a devnet or a private chain).
+    pub fn is_public(&self) -> bool {
+        *self == ChainId::MAINNET || *self == ChainId::TESTNET
+    }
+
     pub fn parse(text: &str) -> Result<ChainId, AbiError> {
         let bytes = hex::decode(text).map_err(|_| AbiError::Invalid {
             field: "chain_id",

@@ -263,6 +263,11 @@ impl From<SyncError> for FioPeerError {
             SyncError::InvalidRelay(relay) => {
                 FioPeerError::input("relay", &relay, "not an http(s) URL")
             }
+            SyncError::RelayNotHttps(relay) => FioPeerError::input(
+                "relay",
+                &relay,
+                "http: a mainnet or testnet wallet's relay must be https",
+            ),
         }
     }
 }

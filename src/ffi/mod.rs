@@ -7,6 +7,8 @@
 //! foreign side polls with (Kotlin coroutines, Swift tasks, asyncio).
 //! Callbacks (events, logs) come on threads of their own ([`events`]).
 
+#[cfg(target_os = "android")]
+mod android;
 mod error;
 mod events;
 mod friends;

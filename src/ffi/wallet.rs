@@ -48,8 +48,10 @@ pub struct WalletConfig {
     pub relay_timeout_seconds: u32,
     /// Development only (a devnet, tests): lets deliveries to peers go to
     /// `http://` inboxes and to loopback, private and link-local
-    /// addresses. Off (the default), a peer's inbox must be `https` on a
-    /// public address. Never set it in a shipped app.
+    /// addresses, and mainnet and testnet chain nodes and relays be
+    /// `http://`. Off (the default), a peer's inbox must be `https` on a
+    /// public address, and so must the nodes and the relay of a mainnet or
+    /// testnet wallet. Never set it in a shipped app.
     #[uniffi(default = false)]
     pub allow_insecure_destinations: bool,
 }
@@ -214,7 +216,7 @@ impl FioWallet {
             ));
         }
         if let Some(relay) = &config.relay {
-            check_relay_url(relay)?;
+            check_relay_url(relay, &chain_id, config.allow_insecure_destinations)?;
         }
         check_tpid(&config.tpid)?;
         let chain_timeout = timeout("chain_timeout_seconds", config.chain_timeout_seconds)?;
@@ -222,6 +224,7 @@ impl FioWallet {
         let nodes = config.chain_nodes.join(" ");
         let mut chain_config = ChainConfig::new(chain_id, config.chain_nodes);
         chain_config.timeout = chain_timeout;
+        chain_config.allow_http = config.allow_insecure_destinations;
         let chain = ChainClient::with_runtime(chain_config, runtime()?).map_err(|e| match e {
             ChainError::InvalidInput(m) => FioPeerError::input("chain_nodes", &nodes, m),
             other => other.into(),

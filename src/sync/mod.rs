@@ -31,8 +31,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::chain::client::read_capped;
-use crate::chain::{inbox_entry, ChainClient, ChainError, NetRuntime};
+use crate::chain::client::{describe_http, read_capped};
+use crate::chain::{inbox_entry, ChainClient, ChainError, ChainId, NetRuntime};
 
 /// Largest relay answer read for a page of envelopes (500 envelopes of at
 /// most 8 KiB, JSON-escaped) and for anything else.
@@ -127,6 +127,10 @@ pub enum SyncError {
     /// A relay that is not an http(s) URL.
     #[error("{0:?} is not an http(s) URL")]
     InvalidRelay(String),
+    /// An `http://` relay for a mainnet or testnet wallet without
+    /// `allow_insecure_destinations`.
+    #[error("{0:?} is http: a mainnet or testnet wallet's relay must be https")]
+    RelayNotHttps(String),
 }
 
 /// Cancels a running sync between steps, and ends its waits for a relay's
@@ -340,10 +344,22 @@ async fn unless_cancelled<T>(
 /// The longest a fetch may wait on a relay (the relay API's limit).
 pub const MAX_LONG_POLL: Duration = Duration::from_secs(30);
 
-/// A relay must be an http(s) URL.
-pub fn check_relay_url(relay: &str) -> Result<(), SyncError> {
+/// A relay must be an http(s) URL, and https on mainnet and testnet
+/// unless `allow_insecure` (development only).
+pub fn check_relay_url(
+    relay: &str,
+    chain: &ChainId,
+    allow_insecure: bool,
+) -> Result<(), SyncError> {
     match url::Url::parse(relay) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(()),
+        Ok(u) if u.scheme() == "https" => Ok(()),
+        Ok(u) if u.scheme() == "http" => {
+            if chain.is_public() && !allow_insecure {
+                Err(SyncError::RelayNotHttps(relay.to_string()))
+            } else {
+                Ok(())
+            }
+        }
         _ => Err(SyncError::InvalidRelay(relay.to_string())),
     }
 }
@@ -499,7 +515,7 @@ async fn relay_json<T: serde::de::DeserializeOwned>(
     let resp = request
         .send()
         .await
-        .map_err(|e| SyncError::Transport(e.to_string()))?;
+        .map_err(|e| SyncError::Transport(describe_http(&e)))?;
     let status = resp.status().as_u16();
     let body = read_capped(resp, cap).await.map_err(SyncError::Transport)?;
     if status != expect {
@@ -573,7 +589,11 @@ impl SyncEngine {
             return Err(SyncError::Config("long_poll must be at most 30 s".into()));
         }
         if let Some(relay) = &config.relay {
-            check_relay_url(relay)?;
+            check_relay_url(
+                relay,
+                &chain.config().chain_id,
+                config.allow_insecure_destinations,
+            )?;
         }
         let http = crate::chain::client::http_client(config.timeout).map_err(SyncError::Config)?;
         let mut peer_http = crate::chain::client::http_client_builder(config.timeout)
@@ -920,7 +940,11 @@ impl Engine {
         let relay = relay
             .or_else(|| self.config.relay.clone())
             .ok_or(SyncError::NoRelay)?;
-        check_relay_url(&relay)?;
+        check_relay_url(
+            &relay,
+            &self.chain.config().chain_id,
+            self.config.allow_insecure_destinations,
+        )?;
         let mut report = SyncReport::default();
         if cancel.is_cancelled() {
             return Err(SyncError::Cancelled);
@@ -1274,7 +1298,11 @@ impl Engine {
                 if let Some(r) = destination::refused(&e) {
                     return refused(r);
                 }
-                return retry(format!("{}: {e}", location.address), false, None);
+                return retry(
+                    format!("{}: {}", location.address, describe_http(&e)),
+                    false,
+                    None,
+                );
             }
         };
         let status = resp.status().as_u16();
@@ -1438,5 +1466,30 @@ impl Engine {
             return Err(SyncError::Cancelled);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mainnet_or_testnet_relay_must_be_https_unless_development_allows_http() {
+        let devnet = ChainId([7; 32]);
+        for chain in [ChainId::MAINNET, ChainId::TESTNET] {
+            assert!(matches!(
+                check_relay_url("http://relay.example", &chain, false),
+                Err(SyncError::RelayNotHttps(r)) if r == "http://relay.example"
+            ));
+            assert!(check_relay_url("http://relay.example", &chain, true).is_ok());
+            assert!(check_relay_url("https://relay.example", &chain, false).is_ok());
+        }
+        assert!(check_relay_url("http://127.0.0.1:8080", &devnet, false).is_ok());
+        for not_http in ["ftp://relay.example", "relay.example", ""] {
+            assert!(matches!(
+                check_relay_url(not_http, &ChainId::MAINNET, true),
+                Err(SyncError::InvalidRelay(_))
+            ));
+        }
     }
 }

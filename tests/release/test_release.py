@@ -131,6 +131,24 @@ def gradle_block(text, name):
     return text[start.end():i - 1]
 
 
+def test_the_android_module_pulls_the_platform_verifiers_kotlin_half_at_the_locked_version():
+    """The Kotlin half of rustls-platform-verifier must match its Rust half:
+    the script reads the version from Cargo.lock with a regex, checked here
+    (Kotlin's and Python's regex agree on this pattern)."""
+    script = (REPO / "android/build.gradle.kts").read_text()
+    pattern = re.search(r'Regex\(\s*"""(name = "rustls-platform-verifier-android".*?)""""', script, re.S)
+    assert pattern, "build.gradle.kts reads the verifier's version from Cargo.lock"
+    lock = (REPO / "Cargo.lock").read_text()
+    found = re.search(pattern.group(1) + '"', lock)
+    assert found and re.fullmatch(r"\d+\.\d+\.\d+", found.group(1)), pattern.group(1)
+    dependencies = gradle_block(script, "dependencies")
+    assert 'implementation("rustls:rustls-platform-verifier:$rustlsPlatformVerifierVersion")' in dependencies
+    settings = (REPO / "android/settings.gradle.kts").read_text()
+    assert "rustls-platform-verifier/raw/maven-archive/android-release-support/maven/" in settings
+    rules = (REPO / "android/consumer-rules.pro").read_text()
+    assert "-keep, includedescriptorclasses class org.rustls.platformverifier.** { *; }" in rules
+
+
 def test_the_android_module_declares_jna_5_17_and_forces_no_plugin_versions():
     script = (REPO / "android/build.gradle.kts").read_text()
     plugins = gradle_block(script, "plugins")

@@ -30,12 +30,21 @@ def database_key(name):
     return hmac.new(prk, b"fio-peer database key v1\x01", hashlib.sha256).digest()
 
 
+def database_salt(key):
+    """The salt SQLCipher is given with a database key (docs/protocol.md
+    §6.2: HKDF-SHA256, no salt, info "fio-peer database salt v1", 16 bytes)."""
+    prk = hmac.new(b"\0" * 32, key, hashlib.sha256).digest()
+    return hmac.new(prk, b"fio-peer database salt v1\x01", hashlib.sha256).digest()[:16]
+
+
 def sqlcipher(path, key):
-    """The database opened by stock SQLCipher (OpenSSL), with a raw key."""
+    """The database opened by stock SQLCipher (OpenSSL) as docs/protocol.md
+    §6.1 says: the raw key with its salt, a 32-byte plaintext header."""
     import sqlcipher3
 
     db = sqlcipher3.connect(str(path))
-    db.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+    db.execute(f"PRAGMA key = \"x'{key.hex()}{database_salt(key).hex()}'\"")
+    db.execute("PRAGMA cipher_plaintext_header_size = 32")
     return db
 
 

@@ -113,7 +113,12 @@ def test_the_files_hold_none_of_the_conversation(tmp_path):
     for name in ("alice", "bob"):
         for file in files_of(tmp_path / f"{name}.sqlite"):
             data = file.read_bytes()
-            assert not data.startswith(b"SQLite format 3")
+            if file.name.endswith(".sqlite"):
+                # SQLite's 32-byte header stays plaintext (iOS recognises a
+                # WAL database by it); 80 bytes reserved per page: encrypted.
+                assert data[:16] == b"SQLite format 3\0" and data[18:20] == b"\2\2"
+                assert data[20] == 80
+            assert b"CREATE TABLE" not in data
             for needle in needles:
                 assert needle.encode() not in data, f"{needle} in {file.name}"
             assert stat.S_IMODE(os.stat(file).st_mode) == 0o600, file.name
@@ -159,3 +164,30 @@ def test_rekey_round_trip(tmp_path):
     del again
     gc.collect()
     assert open_wallet(tmp_path, "alice").inbox() == inbox
+
+
+MAINNET = "21dcae42c0182200e93f954a074011f9048a7624c6fe81d3c9541a614a88bd1c"
+
+
+def test_mainnet_nodes_and_relays_must_be_https(tmp_path):
+    def mainnet(**extra):
+        return fio_peer.WalletConfig(
+            database_path=str(tmp_path / "main.sqlite"), fio_address="alice@bind",
+            chain_id=MAINNET, **extra)
+
+    with pytest.raises(fio_peer.FioPeerError.InvalidInput) as e:
+        fio_peer.FioWallet.open(conftest.key("alice"), mainnet(chain_nodes=["http://node.example"]))
+    assert e.value.field == "chain_nodes"
+    assert "must be https" in str(e.value)
+    with pytest.raises(fio_peer.FioPeerError.InvalidInput) as e:
+        fio_peer.FioWallet.open(conftest.key("alice"), mainnet(
+            chain_nodes=["https://node.example"], relay="http://relay.example"))
+    assert e.value.field == "relay"
+    assert "must be https" in str(e.value)
+    # Nothing was created by a refused configuration.
+    assert not (tmp_path / "main.sqlite").exists()
+    # The development setting allows both (it opens offline: nothing is asked).
+    wallet = fio_peer.FioWallet.open(conftest.key("alice"), mainnet(
+        chain_nodes=["http://node.example"], relay="http://relay.example",
+        allow_insecure_destinations=True))
+    wallet.shutdown()

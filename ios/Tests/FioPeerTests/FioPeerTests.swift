@@ -476,7 +476,13 @@ final class FioPeerTests: XCTestCase {
         _ = try await openWallet(dir, "alice").sync()
         let file = dir.appendingPathComponent("alice.sqlite")
         let before = try Data(contentsOf: file)
-        XCTAssertFalse(before.starts(with: Data("SQLite format 3".utf8)))
+        // SQLite's 32-byte header stays plaintext, so iOS sees a WAL
+        // database it may leave open in an App Group container; 80 bytes
+        // reserved per page: encrypted.
+        XCTAssertTrue(before.starts(with: Data("SQLite format 3\0".utf8)))
+        XCTAssertEqual(before[before.startIndex + 18], 2)
+        XCTAssertEqual(before[before.startIndex + 20], 80)
+        XCTAssertNil(before.range(of: Data("CREATE TABLE".utf8)))
         XCTAssertNil(before.range(of: Data("alice@bind".utf8)))
         let other = try FioDatabaseKey.fromBytes(bytes: Data(repeating: 9, count: 32))
         XCTAssertThrowsError(try openWallet(dir, "alice", databaseKey: other)) { error in
