@@ -111,8 +111,17 @@ impl Canned {
 
 const CHAIN: &str = "21dcae42c0182200e93f954a074011f9048a7624c6fe81d3c9541a614a88bd1c";
 
+/// A configuration for canned nodes on loopback: http, allowed as in
+/// development (mainnet and testnet otherwise require https).
+fn local(chain: ChainId, nodes: Vec<String>) -> ChainConfig {
+    ChainConfig {
+        allow_http: true,
+        ..ChainConfig::new(chain, nodes)
+    }
+}
+
 fn client(nodes: &[&Canned], agreement: usize) -> ChainClient {
-    let mut config = ChainConfig::new(
+    let mut config = local(
         ChainId::MAINNET,
         nodes.iter().map(|n| n.url.clone()).collect(),
     );
@@ -165,8 +174,7 @@ fn get_info_reads_big_numbers_sent_as_strings_and_checks_the_chain() {
     );
     assert_eq!(trx.expiration, 1_569_598_123 + 180);
 
-    let testnet =
-        ChainClient::new(ChainConfig::new(ChainId::TESTNET, vec![node.url.clone()])).unwrap();
+    let testnet = ChainClient::new(local(ChainId::TESTNET, vec![node.url.clone()])).unwrap();
     match block_on(testnet.get_info()) {
         Err(ChainError::WrongChain { found, .. }) => assert_eq!(found, CHAIN),
         other => panic!("{other:?}"),
@@ -490,7 +498,7 @@ fn lookups_are_validated_cached_and_checked_for_agreement() {
     assert_eq!(block_on(c.inbox(&alice)).unwrap(), None);
     assert_eq!(a.count("/v1/chain/get_pub_address"), 3);
     // A TTL of zero asks every time.
-    let mut config = ChainConfig::new(ChainId::MAINNET, vec![b.url.clone()]);
+    let mut config = local(ChainId::MAINNET, vec![b.url.clone()]);
     config.cache_ttl = Duration::ZERO;
     let uncached = ChainClient::new(config).unwrap();
     block_on(uncached.fio_public_key(&alice)).unwrap();
@@ -530,7 +538,7 @@ fn lookups_are_validated_cached_and_checked_for_agreement() {
         ChainClient::new(ChainConfig::new(ChainId::MAINNET, vec!["ftp://x".into()])),
         Err(ChainError::InvalidInput(_))
     ));
-    let mut two = ChainConfig::new(ChainId::MAINNET, vec![a.url.clone()]);
+    let mut two = local(ChainId::MAINNET, vec![a.url.clone()]);
     two.agreement = 2;
     assert!(matches!(
         ChainClient::new(two),
@@ -568,7 +576,7 @@ fn the_client_is_the_engines_key_directory_from_any_thread() {
         format!("http://{}", l.local_addr().unwrap())
     };
     let offline: Arc<dyn KeyDirectory> =
-        Arc::new(ChainClient::new(ChainConfig::new(ChainId::MAINNET, vec![dead])).unwrap());
+        Arc::new(ChainClient::new(local(ChainId::MAINNET, vec![dead])).unwrap());
     assert!(matches!(
         offline.public_key(&alice),
         Err(DirectoryError::Unavailable(_))
@@ -663,7 +671,7 @@ fn after_the_chain_was_unreachable_lookups_fail_fast_for_a_moment() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://{}", l.local_addr().unwrap())
     };
-    let c = ChainClient::new(ChainConfig::new(ChainId::MAINNET, vec![dead])).unwrap();
+    let c = ChainClient::new(local(ChainId::MAINNET, vec![dead])).unwrap();
     let a = FioAddress::parse("a@wallet").unwrap();
     let b = FioAddress::parse("b@wallet").unwrap();
     match block_on(c.fio_public_key(&a)) {

@@ -458,3 +458,28 @@ fn a_plaintext_wallet_of_todays_schema_is_encrypted_with_every_message() {
         }
     }
 }
+
+#[test]
+fn debug_output_of_messages_and_queue_items_holds_no_channel_token() {
+    let (_dir, alice, bob) = two();
+    open(&alice, &bob);
+    let history = alice.wallet.history("bob@demo").unwrap();
+    let tokens: Vec<String> = history
+        .iter()
+        .filter_map(|m| m.data.return_id_token.clone())
+        .collect();
+    // The channel request and its acceptance each carry one.
+    assert_eq!(tokens.len(), 2, "{}", history.len());
+    let printed = format!(
+        "{history:?} {:?} {:?}",
+        bob.wallet.history("alice@demo").unwrap(),
+        bob.wallet.queue().unwrap()
+    );
+    assert!(printed.contains("return_id_token: Some(\"…\")"));
+    for token in &tokens {
+        assert!(
+            !printed.contains(token.as_str()),
+            "a channel token in Debug"
+        );
+    }
+}

@@ -377,12 +377,18 @@ fn friends_error(e: FriendsError) -> CliError {
 }
 
 fn message_json(m: &MessageRecord) -> Value {
+    let mut data = serde_json::from_str::<Value>(&m.data_text).unwrap_or(Value::Null);
+    // A channel token lets whoever holds it write on the channel: never
+    // printed (the database keeps it).
+    if let Some(fields) = data.as_object_mut() {
+        fields.remove("return_id_token");
+    }
     json!({
         "message_id": m.message_id,
         "direction": if m.direction == Direction::Incoming { "in" } else { "out" },
         "action": m.action.name(),
         "referenced_message_id": m.referenced_message_id,
-        "data": serde_json::from_str::<Value>(&m.data_text).unwrap_or(Value::Null),
+        "data": data,
         "peer_status": m.peer_status,
         "created_at": m.created_at,
     })

@@ -42,12 +42,21 @@ fn servers(parties: &[(&str, &PrivateKey)]) -> Servers {
     }
 }
 
-/// One CLI wallet: its home and the endpoints it was created with.
+/// One CLI wallet: its home and the endpoints it was created with, and
+/// everything its commands printed.
 struct Cli {
     home: PathBuf,
+    transcript: std::cell::RefCell<Vec<u8>>,
 }
 
 impl Cli {
+    fn at(home: PathBuf) -> Cli {
+        Cli {
+            home,
+            transcript: Default::default(),
+        }
+    }
+
     fn run_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
         let mut child = Command::new(env!("CARGO_BIN_EXE_fio-peer"))
             .args(args)
@@ -71,7 +80,38 @@ impl Cli {
                 .unwrap();
         }
         drop(child.stdin.take());
-        child.wait_with_output().unwrap()
+        let out = child.wait_with_output().unwrap();
+        let mut transcript = self.transcript.borrow_mut();
+        transcript.extend_from_slice(&out.stdout);
+        transcript.extend_from_slice(&out.stderr);
+        out
+    }
+
+    /// The wallet's secrets: its key (WIF and hex) and, from the database, the relay credential and every channel token.
+    fn secrets(&self, key: &PrivateKey) -> Vec<String> {
+        let database_key = fio_peer::store::DatabaseKey::derive(key);
+        let db = fio_peer::store::open(&self.home.join("wallet.sqlite"), &database_key).unwrap();
+        let mut secrets = vec![
+            key.to_wif().to_string(),
+            hex::encode(key.to_bytes().as_slice()),
+        ];
+        secrets.push(
+            db.query_row("SELECT credential FROM own_inbox", [], |r| r.get(0))
+                .unwrap(),
+        );
+        let mut tokens = db
+            .prepare("SELECT our_token, peer_token FROM channels")
+            .unwrap();
+        let rows = tokens
+            .query_map([], |r| {
+                Ok([
+                    r.get::<_, Option<String>>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                ])
+            })
+            .unwrap();
+        secrets.extend(rows.flat_map(|r| r.unwrap()).flatten());
+        secrets
     }
 
     /// Runs with `--json`; the command must succeed.
@@ -102,9 +142,7 @@ impl Cli {
 }
 
 fn import(dir: &Path, name: &str, key: &PrivateKey, s: &Servers) -> Cli {
-    let cli = Cli {
-        home: dir.join(name),
-    };
+    let cli = Cli::at(dir.join(name));
     let address = format!("{name}@cli");
     let out = cli.run_stdin(
         &[
@@ -314,6 +352,19 @@ fn two_cli_wallets_hold_a_conversation_over_a_relay_and_the_devnet() {
     // Text mode says it in a sentence.
     let out = alice.run_stdin(&["channel", "list"], None);
     assert!(String::from_utf8_lossy(&out.stdout).contains("bob@cli"));
+
+    // Nothing either wallet printed, on stdout or stderr, in text or JSON,
+    // holds a secret of either.
+    let secrets: Vec<String> = [alice.secrets(&ka), bob.secrets(&kb)].concat();
+    assert!(secrets.len() >= 8, "{}", secrets.len());
+    for cli in [&alice, &bob] {
+        let printed = String::from_utf8_lossy(&cli.transcript.borrow()).into_owned();
+        assert!(printed.len() > 1000);
+        for secret in &secrets {
+            assert!(secret.len() >= 16);
+            assert!(!printed.contains(secret.as_str()), "a secret was printed");
+        }
+    }
 }
 
 #[test]
@@ -323,9 +374,7 @@ fn bad_input_gets_a_clear_message_and_a_non_zero_exit() {
     let dir = tempfile::tempdir().unwrap();
 
     // No wallet yet.
-    let nobody = Cli {
-        home: dir.path().join("nobody"),
-    };
+    let nobody = Cli::at(dir.path().join("nobody"));
     let e = nobody.fails(&["channel", "list"], 2);
     assert!(
         e.contains("there is no wallet") && e.contains("wallet init"),
@@ -543,9 +592,7 @@ fn the_rest_of_the_commands() {
     );
 
     // A second home for Bob's key restores his friend list from the chain.
-    let again = Cli {
-        home: dir.path().join("bob-again"),
-    };
+    let again = Cli::at(dir.path().join("bob-again"));
     let out = again.run_stdin(
         &[
             "--json",
@@ -575,9 +622,7 @@ fn the_rest_of_the_commands() {
         .is_empty());
 
     // wallet init prints the words once; they restore the same key.
-    let fresh = Cli {
-        home: dir.path().join("fresh"),
-    };
+    let fresh = Cli::at(dir.path().join("fresh"));
     let made = fresh.json(&[
         "wallet",
         "init",
@@ -588,9 +633,7 @@ fn the_rest_of_the_commands() {
     ]);
     let words = made["mnemonic"].as_str().unwrap();
     assert_eq!(words.split(' ').count(), 12);
-    let copy = Cli {
-        home: dir.path().join("copy"),
-    };
+    let copy = Cli::at(dir.path().join("copy"));
     let out = copy.run_stdin(
         &[
             "--json",

@@ -125,9 +125,13 @@ async fn get_info_gives_the_chain_and_usable_tapos() {
     assert_eq!(info.last_irreversible_block_id.len(), 64);
     let n = u32::from_str_radix(&info.last_irreversible_block_id[..8], 16).unwrap();
     assert_eq!(n as u64, info.last_irreversible_block_num);
-    // A client configured for mainnet refuses the devnet.
-    let mainnet =
-        ChainClient::new(ChainConfig::new(ChainId::MAINNET, vec![net.running.url()])).unwrap();
+    // A client configured for mainnet (http allowed, as in development)
+    // refuses the devnet.
+    let mainnet = ChainClient::new(ChainConfig {
+        allow_http: true,
+        ..ChainConfig::new(ChainId::MAINNET, vec![net.running.url()])
+    })
+    .unwrap();
     assert!(matches!(
         mainnet.get_info().await,
         Err(ChainError::WrongChain { .. })

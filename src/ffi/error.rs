@@ -64,7 +64,9 @@ pub enum FioPeerError {
     /// 13: the database key does not open the wallet's file (another
     /// `FioKey` or `FioDatabaseKey` than it was encrypted with, or a file
     /// that is not a wallet database). Nothing was changed.
-    #[error("the database key does not open this wallet database")]
+    #[error(
+        "the database key does not open this wallet database (a wrong key, or a damaged file)"
+    )]
     WrongDatabaseKey,
 }
 

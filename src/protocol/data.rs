@@ -10,7 +10,9 @@ use super::token::{is_fip_token, is_message_id};
 
 /// Every data field FIP-24 defines. Serialized in the FIP's table order with
 /// absent fields left out; the signature covers exactly those bytes.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+/// `Debug` leaves out `return_id_token`: a channel token is a secret (it is
+/// what lets the peer write on the channel), and Debug ends up in logs.
+#[derive(Clone, Default, PartialEq, Eq, Serialize)]
 pub struct MessageData {
     pub action: String,
     pub message_id: String,
@@ -40,6 +42,32 @@ pub struct MessageData {
     pub hash: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub offline_url: Option<String>,
+}
+
+impl std::fmt::Debug for MessageData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessageData")
+            .field("action", &self.action)
+            .field("message_id", &self.message_id)
+            .field("referenced_message_id", &self.referenced_message_id)
+            .field("sender_fio_address", &self.sender_fio_address)
+            .field("recipient_fio_address", &self.recipient_fio_address)
+            .field("return_address", &self.return_address)
+            .field("return_address_type", &self.return_address_type)
+            .field(
+                "return_id_token",
+                &self.return_id_token.as_ref().map(|_| "…"),
+            )
+            .field("payee_public_address", &self.payee_public_address)
+            .field("chain_code", &self.chain_code)
+            .field("token_code", &self.token_code)
+            .field("amount", &self.amount)
+            .field("memo", &self.memo)
+            .field("message_status", &self.message_status)
+            .field("hash", &self.hash)
+            .field("offline_url", &self.offline_url)
+            .finish()
+    }
 }
 
 /// Data that passed validation for its action.

@@ -15,9 +15,24 @@ use crate::crypto::PrivateKey;
 /// key is used for nothing else.
 const DERIVATION_INFO: &[u8] = b"fio-peer database key v1";
 
-/// The first 16 bytes of every plaintext SQLite database. An encrypted one
-/// starts with its random salt instead.
-const PLAINTEXT_HEADER: &[u8; 16] = b"SQLite format 3\0";
+/// What HKDF mixes into the salt derived from a database key.
+const SALT_INFO: &[u8] = b"fio-peer database salt v1";
+
+/// The first 16 bytes of every SQLite database, plaintext or (with the
+/// plaintext header) encrypted.
+const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+
+/// Bytes at the start of the file SQLCipher leaves as SQLite wrote them:
+/// iOS reads them to recognise a WAL database, and lets a suspended app keep
+/// such a file open in a shared App Group container (it kills one holding
+/// any other lock there: 0xdead10cc). 32 is SQLCipher's recommendation
+/// (two AES blocks; the magic, page size, WAL versions and reserved bytes,
+/// no schema or data). docs/protocol.md §6.1.
+const PLAINTEXT_HEADER_SIZE: u32 = 32;
+
+/// Header byte 20: bytes reserved at the end of each page. SQLCipher 4
+/// reserves 80 (IV and HMAC-SHA512); a plaintext fio-peer database none.
+const RESERVED_BYTES_OFFSET: usize = 20;
 
 /// The 32-byte key of a wallet database. Zeroized when dropped; never
 /// printed.
@@ -43,12 +58,24 @@ impl DatabaseKey {
         DatabaseKey(out)
     }
 
-    /// The key as SQLCipher's raw-key literal `x'…'` (no PBKDF2 of a
-    /// passphrase: the key is already uniform).
+    /// The salt SQLCipher would otherwise keep in the file's first 16
+    /// bytes, which the plaintext header takes: derived from the key, so
+    /// nothing else must be stored.
+    fn salt(&self) -> [u8; 16] {
+        let mut salt = [0u8; 16];
+        hkdf::Hkdf::<sha2::Sha256>::new(None, self.0.as_slice())
+            .expand(SALT_INFO, &mut salt)
+            .expect("16 bytes is a valid HKDF-SHA256 length");
+        salt
+    }
+
+    /// The key and its salt as SQLCipher's raw-key literal `x'<key><salt>'`
+    /// (no PBKDF2 of a passphrase: the key is already uniform).
     fn raw_literal(&self) -> Zeroizing<Vec<u8>> {
-        let mut literal = Zeroizing::new(Vec::with_capacity(67));
+        let mut literal = Zeroizing::new(Vec::with_capacity(99));
         literal.extend_from_slice(b"x'");
         literal.extend_from_slice(Zeroizing::new(hex::encode(self.0.as_slice())).as_bytes());
+        literal.extend_from_slice(hex::encode(self.salt()).as_bytes());
         literal.push(b'\'');
         literal
     }
@@ -60,10 +87,22 @@ impl std::fmt::Debug for DatabaseKey {
     }
 }
 
-/// Gives `conn` its key. Must come before any other statement. Through
-/// `sqlite3_key_v2`, not a PRAGMA, so no SQL text holds the key.
+/// Gives `conn` its key and the plaintext header. Must come before any
+/// other statement. The key through `sqlite3_key_v2`, not a PRAGMA, so no
+/// SQL text holds it.
 pub(super) fn apply_key(conn: &Connection, key: &DatabaseKey) -> Result<(), StoreError> {
-    call_with_key(conn, key, rusqlite::ffi::sqlite3_key_v2)
+    call_with_key(conn, key, rusqlite::ffi::sqlite3_key_v2)?;
+    plaintext_header(conn, "main")
+}
+
+/// Sets the plaintext header of schema `schema` (after its key).
+fn plaintext_header(conn: &Connection, schema: &str) -> Result<(), StoreError> {
+    conn.pragma_update(
+        Some(schema),
+        "cipher_plaintext_header_size",
+        PLAINTEXT_HEADER_SIZE,
+    )?;
+    Ok(())
 }
 
 /// `f` (sqlite3_key_v2 or sqlite3_rekey_v2) on the main database of `conn`
@@ -117,8 +156,15 @@ pub(super) fn check_key(conn: &Connection) -> Result<(), StoreError> {
             conn.set_db_config(SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, false)?;
             Ok(())
         }
+        // A page that fails its HMAC is one error whatever the cause (a
+        // wrong key, a damaged or altered file), as for every decryption:
+        // SQLCipher reports it as "not a database" or, behind the
+        // plaintext header, as a malformed first page.
         Err(rusqlite::Error::SqliteFailure(e, _))
-            if e.code == rusqlite::ErrorCode::NotADatabase =>
+            if matches!(
+                e.code,
+                rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt
+            ) =>
         {
             Err(StoreError::WrongKey)
         }
@@ -135,7 +181,9 @@ pub(super) fn rekey(conn: &Connection, key: &DatabaseKey) -> Result<(), StoreErr
 }
 
 /// Whether the file at `path` is a plaintext SQLite database (one written
-/// before fio-peer encrypted its databases).
+/// before fio-peer encrypted its databases): SQLite's magic and no bytes
+/// reserved per page. An encrypted one has the same magic (the plaintext
+/// header) but reserves 80.
 pub fn is_plaintext(path: &Path) -> Result<bool, StoreError> {
     use std::io::Read;
     let mut file = match std::fs::File::open(path) {
@@ -143,9 +191,9 @@ pub fn is_plaintext(path: &Path) -> Result<bool, StoreError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
         Err(source) => return Err(io(path, source)),
     };
-    let mut header = [0u8; 16];
+    let mut header = [0u8; 32];
     match file.read_exact(&mut header) {
-        Ok(()) => Ok(&header == PLAINTEXT_HEADER),
+        Ok(()) => Ok(&header[..16] == SQLITE_MAGIC && header[RESERVED_BYTES_OFFSET] == 0),
         // Shorter than a header: empty (about to be created), not plaintext.
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
         Err(source) => Err(io(path, source)),
@@ -233,6 +281,7 @@ pub(super) fn encrypt_plaintext(path: &Path, key: &DatabaseKey) -> Result<(), St
             "ATTACH DATABASE ?1 AS encrypted KEY ?2",
             rusqlite::params![path_text, literal.as_slice()],
         )?;
+        plaintext_header(&plain, "encrypted")?;
         plain.query_row("SELECT sqlcipher_export('encrypted')", [], |_| Ok(()))?;
         plain.pragma_update(Some("encrypted"), "user_version", version)?;
         plain.execute("DETACH DATABASE encrypted", [])?;
@@ -332,6 +381,41 @@ mod tests {
         drop(conn);
         assert!(!files_contain(&path, MARKER.as_bytes()));
         assert_eq!(markers(&store::open(&path, &key).unwrap()), 1);
+    }
+
+    #[test]
+    fn the_header_stays_sqlites_so_ios_sees_a_wal_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.sqlite");
+        let key = DatabaseKey::from_bytes([2; 32]);
+        let conn = store::open(&path, &key).unwrap();
+        write_marker(&conn);
+        drop(conn);
+        let file = std::fs::read(&path).unwrap();
+        assert_eq!(&file[..16], SQLITE_MAGIC);
+        // Page size 4096, then the file format write/read versions: 2 = WAL.
+        assert_eq!(file[16..18], [0x10, 0x00]);
+        assert_eq!(file[18..20], [2, 2]);
+        // 80 bytes reserved per page (IV and HMAC): encrypted, not plaintext.
+        assert_eq!(file[RESERVED_BYTES_OFFSET], 80);
+        assert!(!is_plaintext(&path).unwrap());
+        // Past the header nothing is SQLite's: the schema's first page
+        // (a b-tree page header at offset 100) is ciphertext.
+        assert!(!files_contain(&path, b"CREATE TABLE"));
+        // Without the key or with another, it does not open.
+        assert!(matches!(
+            store::open(&path, &DatabaseKey::from_bytes([3; 32])),
+            Err(StoreError::WrongKey)
+        ));
+        assert_eq!(markers(&store::open(&path, &key).unwrap()), 1);
+    }
+
+    #[test]
+    fn the_salt_comes_from_the_key() {
+        let a = DatabaseKey::from_bytes([4; 32]);
+        assert_eq!(a.salt(), a.clone().salt());
+        assert_ne!(a.salt(), DatabaseKey::from_bytes([5; 32]).salt());
+        assert_ne!(a.salt()[..], a.0[..16]);
     }
 
     #[test]

@@ -42,9 +42,12 @@ pub enum StoreError {
     /// per database file.
     #[error("{} is already open in this process; close the other wallet first", .0.display())]
     AlreadyOpen(PathBuf),
-    /// The database key does not open the file (or the file is not a
-    /// database). Nothing was written.
-    #[error("the database key does not open this wallet database")]
+    /// The database key does not open the file: its first pages fail
+    /// authentication (a wrong key, or a damaged or altered file: the
+    /// same to the cipher) or it is not a database. Nothing was written.
+    #[error(
+        "the database key does not open this wallet database (a wrong key, or a damaged file)"
+    )]
     WrongKey,
     /// The wallet was closed; open it again to go on.
     #[error("the wallet was closed")]

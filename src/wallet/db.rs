@@ -8,8 +8,9 @@ use super::types::*;
 use crate::crypto::PublicKey;
 use crate::protocol::{Action, FioAddress, InboxLocation, MessageData};
 
-/// A channel row as the engine needs it (tokens included).
-#[derive(Clone, Debug)]
+/// A channel row as the engine needs it (tokens included; `Debug` does not
+/// show them).
+#[derive(Clone)]
 pub struct ChannelRow {
     pub id: i64,
     pub peer: FioAddress,
@@ -21,6 +22,24 @@ pub struct ChannelRow {
     pub peer_inbox: Option<InboxLocation>,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+impl std::fmt::Debug for ChannelRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |t: &Option<String>| t.as_ref().map(|_| "…");
+        f.debug_struct("ChannelRow")
+            .field("id", &self.id)
+            .field("peer", &self.peer)
+            .field("peer_key", &self.peer_key)
+            .field("state", &self.state)
+            .field("initiator_us", &self.initiator_us)
+            .field("our_token", &hidden(&self.our_token))
+            .field("peer_token", &hidden(&self.peer_token))
+            .field("peer_inbox", &self.peer_inbox)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .finish()
+    }
 }
 
 impl ChannelRow {

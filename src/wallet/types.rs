@@ -73,8 +73,9 @@ impl Direction {
     }
 }
 
-/// A stored message.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A stored message. `Debug` shows `data` (without its channel token) and
+/// only the length of `data_text`, which holds the token.
+#[derive(Clone, PartialEq, Eq)]
 pub struct MessageRecord {
     pub peer: FioAddress,
     pub direction: Direction,
@@ -89,6 +90,26 @@ pub struct MessageRecord {
     /// For our messages: the peer's peer_return_message_status, if one came.
     pub peer_status: Option<String>,
     pub created_at: i64,
+}
+
+impl std::fmt::Debug for MessageRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessageRecord")
+            .field("peer", &self.peer)
+            .field("direction", &self.direction)
+            .field("message_id", &self.message_id)
+            .field("action", &self.action)
+            .field("referenced_message_id", &self.referenced_message_id)
+            .field("data", &self.data)
+            .field(
+                "data_text",
+                &format_args!("<{} bytes>", self.data_text.len()),
+            )
+            .field("signature", &self.signature)
+            .field("peer_status", &self.peer_status)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
 }
 
 /// What a request is for.
