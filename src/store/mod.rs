@@ -256,6 +256,13 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // The writer's page cache: 8 MiB at most, filled only as pages are
+    // used. A page read back from the file costs a decryption and an HMAC
+    // check; with the working set of a 10,000-message receive cached, it
+    // ran a third faster than with SQLite's 2 MiB default, and encryption
+    // cost 4 % instead of 9 % (tests/system/benches/sync.rs, head to
+    // head). The reader keeps the default.
+    conn.pragma_update(None, "cache_size", -8192)?;
     // The engine uses a few dozen statements; rusqlite keeps 16 by default,
     // and a re-prepare costs more than the statement itself.
     conn.set_prepared_statement_cache_capacity(128);
