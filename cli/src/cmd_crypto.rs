@@ -19,10 +19,12 @@ pub enum CryptoCommand {
     },
     /// Verify a SIG_K1 signature; prints {"valid"} and exits 0 only if valid.
     Verify {
+        /// The signer's public key (FIO… or PUB_K1_…).
         #[arg(long)]
         public_key: String,
         #[command(flatten)]
         message: MessageArg,
+        /// The signature (SIG_K1_…).
         #[arg(long)]
         signature: String,
     },
@@ -30,6 +32,7 @@ pub enum CryptoCommand {
     SharedSecret {
         #[command(flatten)]
         key: KeyArg,
+        /// The other party's public key (FIO… or PUB_K1_…).
         #[arg(long)]
         peer: String,
     },
@@ -37,8 +40,10 @@ pub enum CryptoCommand {
     Encrypt {
         #[command(flatten)]
         key: KeyArg,
+        /// The other party's public key (FIO… or PUB_K1_…).
         #[arg(long)]
         peer: String,
+        /// The content's FIO type.
         #[arg(long = "type", value_parser = ["new_funds_content", "record_obt_data_content"])]
         content_type: String,
         /// The content object, e.g. '{"payee_public_address":"…","amount":"1","chain_code":"BTC","token_code":"BTC"}'.
@@ -49,10 +54,13 @@ pub enum CryptoCommand {
     Decrypt {
         #[command(flatten)]
         key: KeyArg,
+        /// The other party's public key (FIO… or PUB_K1_…).
         #[arg(long)]
         peer: String,
+        /// The content's FIO type.
         #[arg(long = "type", value_parser = ["new_funds_content", "record_obt_data_content"])]
         content_type: String,
+        /// The encrypted content, base64.
         #[arg(long)]
         content: String,
     },
@@ -60,6 +68,7 @@ pub enum CryptoCommand {
     LookupIndex {
         #[command(flatten)]
         key: KeyArg,
+        /// The other party's public key (FIO… or PUB_K1_…).
         #[arg(long)]
         peer: String,
     },

@@ -6,6 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// `--quiet`: no progress line either (stdout is silenced in main).
+pub static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 use clap::{Args, Subcommand};
 use fio_peer::chain::{ChainClient, ChainConfig, ChainId, MAINNET_NODES, TESTNET_NODES};
 use fio_peer::crypto::{
@@ -235,9 +238,11 @@ impl Ctx {
         let started = Instant::now();
         let drawn = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = drawn.clone();
-        // A bar only on a terminal, never in JSON mode, and only once the
-        // sync has run for a second.
-        let quiet = self.json || !std::io::IsTerminal::is_terminal(&std::io::stderr());
+        // A bar only on a terminal, never in JSON or quiet mode, and only
+        // once the sync has run for a second.
+        let quiet = self.json
+            || QUIET.load(std::sync::atomic::Ordering::Relaxed)
+            || !std::io::IsTerminal::is_terminal(&std::io::stderr());
         // What waits in the outbox now: the delivery bar's total.
         let pending = self.wallet.outbox().map(|o| o.len() as u64).unwrap_or(0);
         let progress = Arc::new(move |phase: SyncPhase, r: &SyncReport| {
@@ -427,13 +432,16 @@ pub enum WalletCommand {
     /// Create a wallet: a new mnemonic and its FIO key, for a FIO address
     /// the key owns (or will own).
     Init {
+        /// The wallet's FIO address (name@domain).
         #[arg(long)]
         fio_address: String,
+        /// Number of mnemonic words: 12 or 24.
         #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u16).range(12..=24))]
         words: u16,
     },
     /// Create a wallet from an existing mnemonic or private key.
     Import {
+        /// The wallet's FIO address (name@domain).
         #[arg(long)]
         fio_address: String,
         /// The mnemonic words; `-` reads them from standard input.
@@ -713,7 +721,9 @@ fn persist_relay(endpoints: &Endpoints, relay: &str) -> Result<(), CliError> {
 pub enum ChannelCommand {
     /// Ask a peer for a channel (peer_new_com_request).
     Open {
+        /// The peer's FIO address.
         peer: String,
+        /// A memo for the peer.
         #[arg(long)]
         memo: Option<String>,
     },
@@ -721,12 +731,17 @@ pub enum ChannelCommand {
     List,
     /// Close a channel (peer_close_com_request).
     Close {
+        /// The peer's FIO address.
         peer: String,
+        /// A memo for the peer.
         #[arg(long)]
         memo: Option<String>,
     },
     /// Tell the peer a new id token (peer_update_com_data_request).
-    Update { peer: String },
+    Update {
+        /// The peer's FIO address.
+        peer: String,
+    },
 }
 
 pub fn channel(cmd: ChannelCommand, endpoints: &Endpoints, json: bool) -> CliResult {
@@ -775,15 +790,19 @@ pub fn channel(cmd: ChannelCommand, endpoints: &Endpoints, json: bool) -> CliRes
 /// What a funds request (FIP-24 or FIP-3) asks for.
 #[derive(Args)]
 pub struct FundsArgs {
+    /// The amount asked, as a decimal string (0.01).
     #[arg(long)]
     amount: String,
+    /// The chain code (BTC, ETH, FIO, …).
     #[arg(long)]
     chain: String,
+    /// The token code (BTC, USDC, …).
     #[arg(long)]
     token: String,
     /// Where to pay: your address on that chain.
     #[arg(long)]
     to: String,
+    /// A memo for the payer.
     #[arg(long)]
     memo: Option<String>,
 }
@@ -792,17 +811,22 @@ pub struct FundsArgs {
 pub enum RequestCommand {
     /// Ask a peer for funds (peer_new_funds_request).
     Funds {
+        /// The peer's FIO address.
         peer: String,
         #[command(flatten)]
         funds: FundsArgs,
     },
     /// Ask a peer for a public address (peer_new_pub_address_request).
     Address {
+        /// The peer's FIO address.
         peer: String,
+        /// The chain code of the address asked for.
         #[arg(long)]
         chain: String,
+        /// The token code of the address asked for.
         #[arg(long)]
         token: String,
+        /// A memo for the peer.
         #[arg(long)]
         memo: Option<String>,
     },
@@ -863,9 +887,11 @@ pub fn request(cmd: RequestCommand, endpoints: &Endpoints, json: bool) -> CliRes
 
 #[derive(Args)]
 pub struct AnswerArgs {
+    /// The peer's FIO address.
     pub peer: String,
     /// The message id of the request.
     pub message_id: String,
+    /// A memo for the peer.
     #[arg(long)]
     pub memo: Option<String>,
 }
@@ -877,8 +903,12 @@ pub struct AcceptArgs {
     /// An address request: the address to give (a funds request: where it was paid from).
     #[arg(long)]
     pub address: Option<String>,
+    /// An address request: the chain code of the address (the request's
+    /// by default).
     #[arg(long)]
     pub chain: Option<String>,
+    /// An address request: the token code of the address (the request's by
+    /// default).
     #[arg(long)]
     pub token: Option<String>,
     /// A funds request: the amount paid, if not the amount asked.
@@ -1050,9 +1080,15 @@ pub fn sync(endpoints: &Endpoints, json: bool) -> CliResult {
 #[derive(Subcommand)]
 pub enum FriendCommand {
     /// Add the owner of a FIO address to your friend list (addfriend).
-    Add { fio_address: String },
+    Add {
+        /// The FIO address to add.
+        fio_address: String,
+    },
     /// Remove a friend (removefriend).
-    Remove { friend: String },
+    Remove {
+        /// The friend's FIO address.
+        friend: String,
+    },
     /// Your friend list.
     List {
         /// Rebuild it from the chain first (after restoring from the mnemonic).
@@ -1060,7 +1096,10 @@ pub enum FriendCommand {
         restore: bool,
     },
     /// Whether the owner of a FIO address has you on their friend list.
-    Check { fio_address: String },
+    Check {
+        /// The FIO address to ask about.
+        fio_address: String,
+    },
 }
 
 pub fn friend(cmd: FriendCommand, endpoints: &Endpoints, json: bool) -> CliResult {
@@ -1129,27 +1168,37 @@ pub fn friend(cmd: FriendCommand, endpoints: &Endpoints, json: bool) -> CliResul
 pub enum NbpaCommand {
     /// Place one of your native-chain addresses on chain, encrypted (privaddadr).
     Add {
+        /// The chain code (BTC, ETH, …).
         #[arg(long)]
         chain: String,
+        /// The token code (BTC, USDC, …).
         #[arg(long)]
         token: String,
+        /// Your address on that chain.
         address: String,
     },
     /// Let a friend read your addresses: all (--all), a chain's (--chain), or one (--chain and --token).
     Grant {
+        /// The friend's FIO address.
         friend: String,
+        /// Every address you placed, now and later (a chain-level grant).
         #[arg(long, conflicts_with_all = ["chain", "token"])]
         all: bool,
+        /// Every token's address on this chain.
         #[arg(long)]
         chain: Option<String>,
+        /// Only this token's address on --chain.
         #[arg(long, requires = "chain")]
         token: Option<String>,
     },
     /// A friend's address for a chain and token, if they granted it.
     Get {
+        /// The friend's FIO address.
         fio_address: String,
+        /// The chain code.
         #[arg(long)]
         chain: String,
+        /// The token code.
         #[arg(long)]
         token: String,
     },
@@ -1231,12 +1280,14 @@ pub fn nbpa(cmd: NbpaCommand, endpoints: &Endpoints, json: bool) -> CliResult {
 pub enum PrivateRequestCommand {
     /// Ask a friend for funds privately (privfundsreq).
     New {
+        /// The friend asked to pay (a FIO address).
         payer: String,
         #[command(flatten)]
         funds: FundsArgs,
     },
     /// Record that you paid a received request (privrecsend, sent_to_blockchain).
     Pay {
+        /// The request's id (`private-request list`).
         fio_request_id: u64,
         /// The transaction id on the paying chain.
         #[arg(long)]
@@ -1244,11 +1295,15 @@ pub enum PrivateRequestCommand {
         /// Your address on the paying chain.
         #[arg(long)]
         from: String,
+        /// A memo for the payee.
         #[arg(long)]
         memo: Option<String>,
     },
     /// Reject a received request (privrecsend, rejected).
-    Reject { fio_request_id: u64 },
+    Reject {
+        /// The request's id (`private-request list`).
+        fio_request_id: u64,
+    },
     /// Received and sent private requests with their status.
     List,
 }

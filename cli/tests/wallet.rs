@@ -435,12 +435,12 @@ fn bad_input_gets_a_clear_message_and_a_non_zero_exit() {
     assert!(e.contains("has not granted you"), "{e}");
     // An unreachable chain says what to check.
     let e = alice.fails(
-        &["--node", "http://127.0.0.1:9", "friend", "add", "bob@cli"],
+        &["friend", "add", "bob@cli", "--node", "http://127.0.0.1:9"],
         1,
     );
     assert!(!e.is_empty(), "{e}");
     // Unknown network.
-    let e = alice.fails(&["--network", "moon", "wallet", "show"], 2);
+    let e = alice.fails(&["wallet", "--network", "moon", "show"], 2);
     assert!(e.contains("moon"), "{e}");
 }
 
@@ -466,11 +466,11 @@ fn offline_queues_and_failed_syncs_keep_the_message() {
     // (she has no inbox), but the message was queued and still reached Bob's
     // inbox; the command succeeds and reports the sync's error.
     let queued = alice.json(&[
-        "--relay",
-        "http://127.0.0.1:9",
         "channel",
         "open",
         "bob@cli",
+        "--relay",
+        "http://127.0.0.1:9",
     ]);
     assert!(queued["sync_error"].is_string(), "{queued}");
     assert_eq!(queued["delivered"], true, "{queued}");
@@ -482,7 +482,7 @@ fn offline_queues_and_failed_syncs_keep_the_message() {
     bob.json(&["accept", "alice@cli", &id]);
     alice.json(&["sync"]);
     // --offline only queues; the next sync delivers.
-    let offline = alice.json(&["--offline", "send", "text", "bob@cli", "queued offline"]);
+    let offline = alice.json(&["send", "text", "bob@cli", "queued offline", "--offline"]);
     assert_eq!(offline["delivered"], false);
     assert!(offline.get("sync").is_none());
     let synced = alice.json(&["sync"]);
