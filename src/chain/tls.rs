@@ -7,24 +7,31 @@
 //! bundle (SSL_CERT_FILE and SSL_CERT_DIR honoured) with Mozilla's roots
 //! added, so a container without a CA bundle still reaches public nodes.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 #[cfg(not(target_os = "android"))]
 use rustls::crypto::CryptoProvider;
 
-/// The TLS client settings of every HTTP client of the library.
+/// The TLS client settings of every HTTP client of the library, made once
+/// per process: on Linux the verifier reads and parses the system's CA
+/// bundle, which a wallet's three HTTP clients need not do three times.
 pub(crate) fn client_config() -> Result<rustls::ClientConfig, String> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier = verifier(provider.clone())?;
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .dangerous()
-        // "dangerous" is rustls's name for any verifier but its own
-        // WebPKI one; this one is the platform's, stricter where the
-        // platform's policy is.
-        .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth())
+    static CONFIG: OnceLock<Result<rustls::ClientConfig, String>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let verifier = verifier(provider.clone())?;
+            Ok(rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(|e| e.to_string())?
+                .dangerous()
+                // "dangerous" is rustls's name for any verifier but its own
+                // WebPKI one; this one is the platform's, stricter where the
+                // platform's policy is.
+                .with_custom_certificate_verifier(verifier)
+                .with_no_client_auth())
+        })
+        .clone()
 }
 
 #[cfg(any(target_vendor = "apple", windows))]
@@ -69,22 +76,15 @@ mod android {
         READY.store(true, Ordering::Release);
     }
 
-    /// The platform verifier, behind a check that it was initialized: it
-    /// panics otherwise, on a network thread of the app. Uninitialized, a
+    /// The platform verifier, behind a check that it was initialized: its
+    /// certificate check panics otherwise, on a network thread of the app
+    /// (the signature checks never reach the JVM). Uninitialized, a
     /// connection fails with an error that says what to call.
     #[derive(Debug)]
     struct Guarded(rustls_platform_verifier::Verifier);
 
     const NOT_READY: &str = "the Android TLS verifier is not initialized: call \
         FioPeerAndroid.init(context) once before opening a wallet";
-
-    fn ready() -> Result<(), rustls::Error> {
-        if READY.load(Ordering::Acquire) {
-            Ok(())
-        } else {
-            Err(rustls::Error::General(NOT_READY.into()))
-        }
-    }
 
     impl ServerCertVerifier for Guarded {
         fn verify_server_cert(
@@ -95,7 +95,9 @@ mod android {
             ocsp_response: &[u8],
             now: UnixTime,
         ) -> Result<ServerCertVerified, rustls::Error> {
-            ready()?;
+            if !READY.load(Ordering::Acquire) {
+                return Err(rustls::Error::General(NOT_READY.into()));
+            }
             self.0
                 .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
         }
@@ -106,7 +108,6 @@ mod android {
             cert: &CertificateDer<'_>,
             dss: &DigitallySignedStruct,
         ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            ready()?;
             self.0.verify_tls12_signature(message, cert, dss)
         }
 
@@ -116,7 +117,6 @@ mod android {
             cert: &CertificateDer<'_>,
             dss: &DigitallySignedStruct,
         ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            ready()?;
             self.0.verify_tls13_signature(message, cert, dss)
         }
 

@@ -136,19 +136,48 @@ fn registered_inbox(world: &World, address: &str) -> Option<InboxLocation> {
     KeyDirectory::inbox(&world.chain(), &FioAddress::parse(address).unwrap()).unwrap()
 }
 
+/// A world of one party whose devnet and relay are behind TLS proxies with
+/// a test CA's certificate, the CA's PEM written beside them.
+struct Behind {
+    key: PrivateKey,
+    world: World,
+    node: TlsProxy,
+    relay: TlsProxy,
+    ca_file: std::path::PathBuf,
+}
+
+impl Behind {
+    fn tls(name: &str) -> Behind {
+        let key = PrivateKey::generate();
+        let world = World::new(&[(name, &key)]);
+        let (ca_pem, server) = test_pki();
+        let node = TlsProxy::start(backend(&world.devnet_url), server.clone());
+        let relay = TlsProxy::start(backend(&world.relays[0].url()), server);
+        let ca_file = world.dir.path().join("test-ca.pem");
+        std::fs::write(&ca_file, ca_pem).unwrap();
+        Behind {
+            key,
+            world,
+            node,
+            relay,
+            ca_file,
+        }
+    }
+}
+
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 #[test]
 fn a_node_and_relay_with_an_unknown_ca_are_refused_until_the_ca_is_trusted_the_platforms_way() {
-    let alice = PrivateKey::generate();
-    let world = World::new(&[("alice", &alice)]);
-    let (ca_pem, server) = test_pki();
-    let node = TlsProxy::start(backend(&world.devnet_url), server.clone());
-    let relay = TlsProxy::start(backend(&world.relays[0].url()), server);
-    let ca_file = world.dir.path().join("test-ca.pem");
-    std::fs::write(&ca_file, ca_pem).unwrap();
+    let Behind {
+        key: alice,
+        world,
+        node,
+        relay,
+        ca_file,
+    } = Behind::tls("alice");
 
     // The default trust: the system's CAs and Mozilla's, not the test CA.
     let refused = sync_once(&world, "alice", &alice, &node.url(), &relay.url(), None);
@@ -179,13 +208,13 @@ fn a_node_and_relay_with_an_unknown_ca_are_refused_until_the_ca_is_trusted_the_p
 
 #[test]
 fn a_certificate_for_another_name_is_refused_even_from_a_trusted_ca() {
-    let bob = PrivateKey::generate();
-    let world = World::new(&[("bob", &bob)]);
-    let (ca_pem, server) = test_pki();
-    let node = TlsProxy::start(backend(&world.devnet_url), server.clone());
-    let relay = TlsProxy::start(backend(&world.relays[0].url()), server);
-    let ca_file = world.dir.path().join("test-ca.pem");
-    std::fs::write(&ca_file, ca_pem).unwrap();
+    let Behind {
+        key: bob,
+        world,
+        node,
+        relay,
+        ca_file,
+    } = Behind::tls("bob");
     // The certificate names localhost; 127.0.0.1 is another name.
     let ip = |url: String| url.replace("localhost", "127.0.0.1");
     let output = sync_once(
