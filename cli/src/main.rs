@@ -65,6 +65,7 @@ const GROUPS: &[(&str, &[&str])] = &[
         "FIP-24 messages",
         &[
             "channel", "request", "send", "accept", "reject", "cancel", "history", "queue",
+            "requests", "retry",
         ],
     ),
     (
@@ -158,6 +159,26 @@ enum Command {
         /// Remove this item (by its id) from the queue: you handled it.
         #[arg(long)]
         dismiss: Option<i64>,
+        #[command(flatten)]
+        at: wallet_cmd::Endpoints,
+    },
+    /// Requests both ways with their state (pending, accepted, paid, …).
+    Requests {
+        /// Only those with this peer (a FIO address).
+        #[arg(long)]
+        peer: Option<String>,
+        /// Only those in this state.
+        #[arg(long, value_parser = ["pending", "accepted", "rejected", "cancelled", "paid", "voided"])]
+        state: Option<String>,
+        #[command(flatten)]
+        at: wallet_cmd::Endpoints,
+    },
+    /// Queue a message whose delivery failed again, and sync.
+    Retry {
+        /// The peer's FIO address.
+        peer: String,
+        /// The message's id (see `fio-peer history <peer>`).
+        message_id: String,
         #[command(flatten)]
         at: wallet_cmd::Endpoints,
     },
@@ -289,6 +310,12 @@ fn main() {
         Command::Cancel { answer, at } => wallet_cmd::answer("cancel", answer, &at, cli.json),
         Command::History { peer, at } => wallet_cmd::history(peer, &at, cli.json),
         Command::Queue { dismiss, at } => wallet_cmd::queue(dismiss, &at, cli.json),
+        Command::Requests { peer, state, at } => wallet_cmd::requests(peer, state, &at, cli.json),
+        Command::Retry {
+            peer,
+            message_id,
+            at,
+        } => wallet_cmd::retry(peer, message_id, &at, cli.json),
         Command::Sync { at } => wallet_cmd::sync(&at, cli.json),
         Command::Friend(At { endpoints, command }) => {
             wallet_cmd::friend(command, &endpoints, cli.json)

@@ -17,10 +17,11 @@ use fio_peer::crypto::{
 use fio_peer::friends::{
     Friends, FriendsConfig, FriendsError, Grant, Nbpa, PrivateRequest, RequestStatus,
 };
+use fio_peer::protocol::FioAddress;
 use fio_peer::sync::{CancelToken, SyncConfig, SyncEngine, SyncError, SyncPhase, SyncReport};
 use fio_peer::wallet::{
-    Acceptance, AddressRequest, Direction, FundsRequest, KeyDirectory, MessageRecord, OutboxState,
-    Outgoing, Wallet, WalletError,
+    Acceptance, AddressRequest, Delivery, Direction, FundsRequest, KeyDirectory, MessageRecord,
+    OutboxState, Outgoing, RequestState, Wallet, WalletError,
 };
 use serde_json::{json, Value};
 
@@ -389,6 +390,7 @@ fn message_json(m: &MessageRecord) -> Value {
         fields.remove("return_id_token");
     }
     json!({
+        "id": m.id,
         "message_id": m.message_id,
         "direction": if m.direction == Direction::Incoming { "in" } else { "out" },
         "action": m.action.name(),
@@ -396,7 +398,35 @@ fn message_json(m: &MessageRecord) -> Value {
         "data": data,
         "peer_status": m.peer_status,
         "created_at": m.created_at,
+        "delivery": m.delivery.as_ref().map(delivery_json),
     })
+}
+
+fn delivery_json(d: &Delivery) -> Value {
+    match d {
+        Delivery::Queued => json!({"state": "queued"}),
+        Delivery::Retrying {
+            attempts,
+            next_attempt_at,
+            last_error,
+        } => json!({"state": "retrying", "attempts": attempts,
+                     "next_attempt_at_ms": next_attempt_at, "last_error": last_error}),
+        Delivery::Delivered { seq, delivered_at } => {
+            json!({"state": "delivered", "seq": seq, "delivered_at": delivered_at})
+        }
+        Delivery::Failed { attempts, reason } => {
+            json!({"state": "failed", "attempts": attempts, "reason": reason})
+        }
+    }
+}
+
+fn delivery_word(d: &Delivery) -> String {
+    match d {
+        Delivery::Queued => "[queued]".into(),
+        Delivery::Retrying { attempts, .. } => format!("[retrying, {attempts} attempt(s)]"),
+        Delivery::Delivered { .. } => "[delivered]".into(),
+        Delivery::Failed { reason, .. } => format!("[failed: {reason}]"),
+    }
 }
 
 fn message_line(m: &MessageRecord) -> String {
@@ -421,6 +451,9 @@ fn message_line(m: &MessageRecord) -> String {
     }
     if let Some(r) = &m.referenced_message_id {
         parts.push(format!("(re {r})"));
+    }
+    if let Some(d) = &m.delivery {
+        parts.push(delivery_word(d));
     }
     parts.join("  ")
 }
@@ -992,6 +1025,83 @@ pub fn history(peer: String, endpoints: &Endpoints, json: bool) -> CliResult {
         json!(list.iter().map(message_json).collect::<Vec<_>>()),
         text,
     )
+}
+
+pub fn requests(
+    peer: Option<String>,
+    state: Option<String>,
+    endpoints: &Endpoints,
+    json: bool,
+) -> CliResult {
+    let ctx = Ctx::open(endpoints, json)?;
+    // clap allows only the names.
+    let state = state.as_deref().and_then(RequestState::from_name);
+    let list = ctx
+        .wallet
+        .requests_page(peer.as_deref(), state, 0, usize::MAX)
+        .map_err(wallet_error)?;
+    let value: Vec<Value> = list
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.id, "peer": r.peer.as_str(),
+                "direction": if r.direction == Direction::Incoming { "in" } else { "out" },
+                "kind": r.kind.as_str(), "message_id": r.message_id, "state": r.state.as_str(),
+                "amount": r.data.amount, "token_code": r.data.token_code, "chain_code": r.data.chain_code,
+                "memo": r.data.memo, "answer_memo": r.answer.as_ref().and_then(|a| a.memo.clone()),
+                "reason": r.reason, "updated_at": r.updated_at,
+            })
+        })
+        .collect();
+    let text = if list.is_empty() {
+        "No requests.".to_string()
+    } else {
+        list.iter()
+            .map(|r| {
+                let arrow = if r.direction == Direction::Incoming {
+                    "←"
+                } else {
+                    "→"
+                };
+                let mut line = format!(
+                    "{arrow} {:<10} {:<12} {:<24} {}",
+                    r.state.as_str(),
+                    r.kind.as_str(),
+                    r.peer.as_str(),
+                    r.message_id
+                );
+                if let (Some(amount), Some(token)) = (&r.data.amount, &r.data.token_code) {
+                    line.push_str(&format!("  {amount} {token}"));
+                }
+                if let Some(reason) = &r.reason {
+                    line.push_str(&format!("  ({reason})"));
+                }
+                line
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    ctx.out(json!(value), text)
+}
+
+pub fn retry(peer: String, message_id: String, endpoints: &Endpoints, json: bool) -> CliResult {
+    let ctx = Ctx::open(endpoints, json)?;
+    ctx.wallet
+        .retry_message(&peer, &message_id)
+        .map_err(wallet_error)?;
+    let o = Outgoing {
+        peer: FioAddress::parse(&peer).ok_or_else(|| CliError::usage("not a FIO address"))?,
+        action: ctx
+            .wallet
+            .delivery(&peer, &message_id)
+            .map_err(wallet_error)?
+            .map(|d| d.action)
+            .ok_or_else(|| CliError::usage("no such message"))?,
+        message_id: message_id.clone(),
+        to: None,
+        envelope: String::new(),
+    };
+    ctx.sent(&o, &format!("Queued {message_id} for {peer} again"))
 }
 
 pub fn queue(dismiss: Option<i64>, endpoints: &Endpoints, json: bool) -> CliResult {

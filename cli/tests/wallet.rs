@@ -219,14 +219,19 @@ fn two_cli_wallets_hold_a_conversation_over_a_relay_and_the_devnet() {
     assert_eq!(hello["message"]["data"]["memo"], "Hi Bob");
     let id = hello["message"]["message_id"].as_str().unwrap().to_string();
     bob.json(&["accept", "alice@cli", &id]);
-    let qid = hello["id"].as_i64().unwrap().to_string();
-    let left = bob.json(&["queue", "--dismiss", &qid]);
+    // Answered, it no longer waits for Bob; `requests` shows its state.
+    let left = bob.json(&["queue"]);
     assert!(left
         .as_array()
         .unwrap()
         .iter()
         .all(|q| q["id"] != hello["id"]));
+    let qid = hello["id"].as_i64().unwrap().to_string();
     bob.fails(&["queue", "--dismiss", &qid], 2);
+    let requests = bob.json(&["requests"]);
+    assert_eq!(requests[0]["message_id"], id.as_str());
+    assert_eq!(requests[0]["kind"], "channel");
+    assert_eq!(requests[0]["state"], "accepted");
     alice.json(&["sync"]);
     let channels = alice.json(&["channel", "list"]);
     assert_eq!(channels[0]["state"], "open");
@@ -246,11 +251,63 @@ fn two_cli_wallets_hold_a_conversation_over_a_relay_and_the_devnet() {
         "--memo",
         "rent",
     ]);
+    let paid = alice.json(&[
+        "request",
+        "funds",
+        "bob@cli",
+        "--amount",
+        "2",
+        "--chain",
+        "BTC",
+        "--token",
+        "BTC",
+        "--to",
+        "bc1qalicewantspaid",
+    ]);
     bob.json(&["sync"]);
     let rid = asked["message_id"].as_str().unwrap();
+    let pid = paid["message_id"].as_str().unwrap();
+    let waiting = |cli: &Cli| -> Vec<String> {
+        cli.json(&["queue"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|q| q["message"]["message_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(waiting(&bob), vec![rid.to_string(), pid.to_string()]);
     bob.json(&["reject", "alice@cli", rid, "--memo", "not this month"]);
+    bob.json(&["accept", "alice@cli", pid]);
+    assert!(waiting(&bob).is_empty());
+    let funds = bob.json(&["requests", "--peer", "alice@cli"]);
+    let state_of = |list: &Value, id: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["message_id"] == id)
+            .unwrap()["state"]
+            .clone()
+    };
+    assert_eq!(state_of(&funds, rid), "rejected");
+    assert_eq!(state_of(&funds, pid), "paid");
+    let only_paid = bob.json(&["requests", "--state", "paid"]);
+    assert_eq!(only_paid.as_array().unwrap().len(), 1);
+    let text = String::from_utf8(bob.run_stdin(&["requests"], None).stdout).unwrap();
+    assert!(
+        text.contains("rejected") && text.contains("paid") && text.contains(pid),
+        "{text}"
+    );
     alice.json(&["sync"]);
     let history = alice.json(&["history", "bob@cli"]);
+    // Alice's messages carry their delivery: the requests were delivered.
+    for m in history.as_array().unwrap() {
+        assert_eq!(m["delivery"].is_null(), m["direction"] == "in", "{m}");
+        if m["message_id"] == rid || m["message_id"] == pid {
+            assert_eq!(m["delivery"]["state"], "delivered", "{m}");
+            assert!(m["delivery"]["seq"].as_i64().unwrap() > 0, "{m}");
+        }
+    }
+    assert_eq!(state_of(&alice.json(&["requests"]), rid), "rejected");
     let rejection = find(&history, "peer_reject_request");
     assert_eq!(rejection["referenced_message_id"], rid);
     assert_eq!(rejection["data"]["memo"], "not this month");
@@ -487,6 +544,11 @@ fn offline_queues_and_failed_syncs_keep_the_message() {
     assert!(offline.get("sync").is_none());
     let synced = alice.json(&["sync"]);
     assert_eq!(synced["delivered"], 1, "{synced}");
+    // Only a failed delivery is retried.
+    let e = alice.fails(&["retry", "bob@cli", &id], 1);
+    assert!(e.contains("has not failed"), "{e}");
+    let e = alice.fails(&["retry", "bob@cli", "0000000000000000"], 1);
+    assert!(e.contains("no message"), "{e}");
     bob.json(&["sync"]);
     let history = bob.json(&["history", "alice@cli"]);
     assert_eq!(

@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_registration_check.sql"),
     include_str!("migrations/0006_delivery_age.sql"),
     include_str!("migrations/0007_key_change.sql"),
+    include_str!("migrations/0008_events_waiting_queue.sql"),
 ];
 
 /// The schema version this build writes.

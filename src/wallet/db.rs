@@ -277,6 +277,9 @@ pub fn request(
     .optional()
 }
 
+/// Settles a request with its answer. Its queue item (a request the peer
+/// sent) leaves the queue in the same transaction: answered by the user, an
+/// automation or the peer, it no longer waits for anyone.
 pub fn settle_request(
     conn: &Connection,
     request_row: i64,
@@ -287,7 +290,7 @@ pub fn settle_request(
         "UPDATE requests SET state = ?1, answer_row = ?2, updated_at = ?3 WHERE message_row = ?4",
     )?
     .execute(params![state.as_str(), answer_row, now(), request_row])?;
-    Ok(())
+    unqueue_message(conn, request_row)
 }
 
 pub fn insert_queue(
@@ -368,15 +371,44 @@ pub fn unqueue_message(conn: &Connection, row: i64) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// A message's columns, from [`MESSAGE_FROM`] (or a join with its aliases).
 const MESSAGE_COLUMNS: &str =
     "c.peer_address, m.direction, m.message_id, m.action, m.referenced_message_id, m.data, \
-                               m.signature, m.peer_status, m.created_at";
+     m.signature, m.peer_status, m.created_at, m.id, o.state, o.attempts, o.next_attempt_at, \
+     o.last_error, o.delivered_at, o.delivered_seq";
+
+/// Messages with their channel and, for ours, their delivery.
+const MESSAGE_FROM: &str = "messages m JOIN channels c ON c.id = m.channel_id \
+     LEFT JOIN outbox o ON o.message_row = m.id";
 
 fn message_record(r: &Row, offset: usize) -> rusqlite::Result<MessageRecord> {
     let peer: String = r.get(offset)?;
     let action: String = r.get(offset + 3)?;
     let data_text: String = r.get(offset + 5)?;
+    let state: Option<String> = r.get(offset + 10)?;
+    let attempts: u32 = r.get::<_, Option<u32>>(offset + 11)?.unwrap_or(0);
+    let error = || -> rusqlite::Result<String> {
+        Ok(r.get::<_, Option<String>>(offset + 13)?.unwrap_or_default())
+    };
+    let delivery = match state.as_deref() {
+        None => None,
+        Some("delivered") => Some(Delivery::Delivered {
+            seq: r.get(offset + 15)?,
+            delivered_at: r.get::<_, Option<i64>>(offset + 14)?.unwrap_or(0),
+        }),
+        Some("failed") => Some(Delivery::Failed {
+            attempts,
+            reason: error()?,
+        }),
+        Some(_) if attempts == 0 => Some(Delivery::Queued),
+        Some(_) => Some(Delivery::Retrying {
+            attempts,
+            next_attempt_at: r.get(offset + 12)?,
+            last_error: error()?,
+        }),
+    };
     Ok(MessageRecord {
+        id: r.get(offset + 9)?,
         peer: FioAddress::parse(&peer).expect("stored FIO address"),
         direction: Direction::parse(&r.get::<_, String>(offset + 1)?),
         message_id: r.get(offset + 2)?,
@@ -387,84 +419,137 @@ fn message_record(r: &Row, offset: usize) -> rusqlite::Result<MessageRecord> {
         signature: r.get(offset + 6)?,
         peer_status: r.get(offset + 7)?,
         created_at: r.get(offset + 8)?,
+        delivery,
     })
 }
 
 pub fn message_record_by_row(conn: &Connection, row: i64) -> rusqlite::Result<MessageRecord> {
-    conn.prepare_cached(&format!("SELECT {MESSAGE_COLUMNS} FROM messages m JOIN channels c ON c.id = m.channel_id WHERE m.id = ?1"))?
-        .query_row(params![row], |r| message_record(r, 0))
+    conn.prepare_cached(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} WHERE m.id = ?1"
+    ))?
+    .query_row(params![row], |r| message_record(r, 0))
 }
 
+/// Messages with `peer` before message `before` (`None`: from the newest),
+/// newest first, at most `limit`.
 pub fn history(
     conn: &Connection,
     own: &FioAddress,
     peer: &FioAddress,
+    before: Option<i64>,
+    limit: usize,
 ) -> Result<Vec<MessageRecord>, WalletError> {
+    let Some(channel) = channel_by_peer(conn, own, peer)? else {
+        return Ok(Vec::new());
+    };
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages m JOIN channels c ON c.id = m.channel_id
-         WHERE c.own_address = ?1 AND c.peer_address = ?2 ORDER BY m.id"
+        "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM}
+         WHERE m.channel_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3"
     ))?;
-    let rows = stmt.query_map(params![own.as_str(), peer.as_str()], |r| {
-        message_record(r, 0)
-    })?;
+    let rows = stmt.query_map(
+        params![channel.id, before.unwrap_or(i64::MAX), sql_limit(limit)],
+        |r| message_record(r, 0),
+    )?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Our messages not delivered yet (queued, retrying, failed), oldest first.
+pub fn undelivered(conn: &Connection) -> Result<Vec<MessageRecord>, WalletError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} WHERE o.state IN ('pending', 'failed') ORDER BY m.id"
+    ))?;
+    let rows = stmt.query_map([], |r| message_record(r, 0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn sql_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+const QUEUE_SQL: &str = "SELECT q.message_row, q.created_at, q.previous_key, c.peer_key";
+const QUEUE_FROM: &str = "queue q JOIN messages m ON m.id = q.message_row \
+     JOIN channels c ON c.id = m.channel_id LEFT JOIN outbox o ON o.message_row = m.id";
+
+fn queue_item(r: &Row) -> rusqlite::Result<QueueItem> {
+    let message = message_record(r, 4)?;
+    let previous: Option<Vec<u8>> = r.get(2)?;
+    let current: Vec<u8> = r.get(3)?;
+    let key_change = previous.map(|previous| KeyChange {
+        peer: message.peer.clone(),
+        previous_key: PublicKey::from_sec1(&previous).expect("stored public key"),
+        new_key: PublicKey::from_sec1(&current).expect("stored public key"),
+        voided: Vec::new(),
+    });
+    Ok(QueueItem {
+        id: r.get(0)?,
+        peer: message.peer.clone(),
+        action: message.action,
+        message,
+        created_at: r.get(1)?,
+        key_change,
+    })
 }
 
 /// Unhandled queue items after item `after`, oldest first, at most `limit`.
 pub fn queue(conn: &Connection, after: i64, limit: usize) -> Result<Vec<QueueItem>, WalletError> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT q.message_row, q.created_at, q.previous_key, c.peer_key, {MESSAGE_COLUMNS} FROM queue q JOIN messages m ON m.id = q.message_row
-         JOIN channels c ON c.id = q.channel_id WHERE q.handled = 0 AND q.message_row > ?1
+        "{QUEUE_SQL}, {MESSAGE_COLUMNS} FROM {QUEUE_FROM} WHERE q.handled = 0 AND q.message_row > ?1
          ORDER BY q.message_row LIMIT ?2"
     ))?;
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let rows = stmt.query_map(params![after, limit], |r| {
-        let message = message_record(r, 4)?;
-        let previous: Option<Vec<u8>> = r.get(2)?;
-        let current: Vec<u8> = r.get(3)?;
-        let key_change = previous.map(|previous| KeyChange {
-            peer: message.peer.clone(),
-            previous_key: PublicKey::from_sec1(&previous).expect("stored public key"),
-            new_key: PublicKey::from_sec1(&current).expect("stored public key"),
-            voided: Vec::new(),
-        });
-        Ok(QueueItem {
-            id: r.get(0)?,
-            peer: message.peer.clone(),
-            action: message.action,
-            message,
-            created_at: r.get(1)?,
-            key_change,
-        })
-    })?;
+    let rows = stmt.query_map(params![after, sql_limit(limit)], queue_item)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// Queue item `id`, handled or not.
+pub fn queue_item_by_id(conn: &Connection, id: i64) -> rusqlite::Result<Option<QueueItem>> {
+    conn.prepare_cached(&format!(
+        "{QUEUE_SQL}, {MESSAGE_COLUMNS} FROM {QUEUE_FROM} WHERE q.message_row = ?1"
+    ))?
+    .query_row(params![id], queue_item)
+    .optional()
+}
+
+/// Requests with `peer` (or everyone) in `state` (or any), after request
+/// `after` (a [`RequestRecord::id`]), oldest first, at most `limit`.
 pub fn requests(
     conn: &Connection,
     peer: Option<&FioAddress>,
+    state: Option<RequestState>,
+    after: i64,
+    limit: usize,
 ) -> Result<Vec<RequestRecord>, WalletError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT c.peer_address, m.direction, r.kind, m.message_id, r.state, m.data, a.data, r.updated_at, r.reason
+        "SELECT c.peer_address, m.direction, r.kind, m.message_id, r.state, m.data, a.data, r.updated_at, r.reason,
+                r.message_row
          FROM requests r JOIN messages m ON m.id = r.message_row JOIN channels c ON c.id = m.channel_id
          LEFT JOIN messages a ON a.id = r.answer_row
-         WHERE ?1 IS NULL OR c.peer_address = ?1 ORDER BY r.message_row",
+         WHERE (?1 IS NULL OR c.peer_address = ?1) AND (?2 IS NULL OR r.state = ?2) AND r.message_row > ?3
+         ORDER BY r.message_row LIMIT ?4",
     )?;
-    let rows = stmt.query_map(params![peer.map(|p| p.as_str())], |r| {
-        let peer: String = r.get(0)?;
-        let data: String = r.get(5)?;
-        let answer: Option<String> = r.get(6)?;
-        Ok(RequestRecord {
-            peer: FioAddress::parse(&peer).expect("stored FIO address"),
-            direction: Direction::parse(&r.get::<_, String>(1)?),
-            kind: RequestKind::parse(&r.get::<_, String>(2)?),
-            message_id: r.get(3)?,
-            state: RequestState::parse(&r.get::<_, String>(4)?),
-            data: MessageData::parse(&data).expect("stored data"),
-            answer: answer.map(|a| MessageData::parse(&a).expect("stored data")),
-            updated_at: r.get(7)?,
-            reason: r.get(8)?,
-        })
-    })?;
+    let rows = stmt.query_map(
+        params![
+            peer.map(|p| p.as_str()),
+            state.map(RequestState::as_str),
+            after,
+            sql_limit(limit)
+        ],
+        |r| {
+            let peer: String = r.get(0)?;
+            let data: String = r.get(5)?;
+            let answer: Option<String> = r.get(6)?;
+            Ok(RequestRecord {
+                id: r.get(9)?,
+                peer: FioAddress::parse(&peer).expect("stored FIO address"),
+                direction: Direction::parse(&r.get::<_, String>(1)?),
+                kind: RequestKind::parse(&r.get::<_, String>(2)?),
+                message_id: r.get(3)?,
+                state: RequestState::parse(&r.get::<_, String>(4)?),
+                data: MessageData::parse(&data).expect("stored data"),
+                answer: answer.map(|a| MessageData::parse(&a).expect("stored data")),
+                updated_at: r.get(7)?,
+                reason: r.get(8)?,
+            })
+        },
+    )?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

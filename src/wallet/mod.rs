@@ -18,6 +18,7 @@
 //!   never wait for a receive's transaction.
 
 mod db;
+mod events;
 mod outbox;
 mod receive;
 mod senders;
@@ -37,6 +38,7 @@ use crate::protocol::{
 };
 use crate::store::{self, DatabaseKey, StoreError};
 
+pub use events::{EventRecord, MessageStatus, WalletEvent, MAX_EVENTS};
 pub(crate) use outbox::now_ms;
 pub use outbox::{
     DeliveryOutcome, Destination, OutboxItem, OutboxState, OwnInbox, MAX_HELD, UNSEEN_TRIES,
@@ -66,6 +68,8 @@ pub struct Wallet {
     senders: SenderLookup,
     address: FioAddress,
     public_key: PublicKey,
+    /// Changed after each commit that may have logged events (`events.rs`).
+    event_signal: tokio::sync::watch::Sender<u64>,
 }
 
 /// The wallet's lock, held: an open wallet's state.
@@ -271,6 +275,7 @@ impl Wallet {
             senders: SenderLookup::new(),
             address,
             public_key,
+            event_signal: tokio::sync::watch::Sender::new(0),
         })
     }
 
@@ -730,11 +735,16 @@ impl Wallet {
         let Inner { conn, ctx, .. } = &mut *inner;
         let tx = conn.unchecked_transaction()?;
         let result = ctx.receive(&tx, envelope, &senders, false);
+        if let Ok(received) = &result {
+            events::log_received(&tx, received)?;
+        }
         match &result {
             // A rejection may carry an error status reply: keep it.
             Ok(_) | Err(WalletError::Rejected { .. }) => tx.commit()?,
-            Err(_) => {}
+            Err(_) => return result,
         }
+        drop(inner);
+        self.events_committed();
         result
     }
 
@@ -782,11 +792,18 @@ impl Wallet {
                     }
                     results.push(Err(e))
                 }
-                r @ (Ok(_) | Err(WalletError::Rejected { .. })) => results.push(r),
+                r @ (Ok(_) | Err(WalletError::Rejected { .. })) => {
+                    if let Ok(received) = &r {
+                        events::log_received(&tx, received)?;
+                    }
+                    results.push(r)
+                }
                 Err(e) => return Err(e),
             }
         }
         tx.commit()?;
+        drop(inner);
+        self.events_committed();
         Ok(results)
     }
 
@@ -816,12 +833,17 @@ impl Wallet {
                 }
                 r @ (Ok(_) | Err(WalletError::Rejected { .. })) => {
                     outbox::release(&tx, id)?;
+                    if let Ok(received) = &r {
+                        events::log_received(&tx, received)?;
+                    }
                     results.push(r)
                 }
                 Err(e) => return Err(e),
             }
         }
         tx.commit()?;
+        drop(inner);
+        self.events_committed();
         Ok(results)
     }
 
@@ -866,16 +888,50 @@ impl Wallet {
 
     /// Every message with `peer`, oldest first.
     pub fn history(&self, peer: &str) -> Result<Vec<MessageRecord>, WalletError> {
+        let mut all = self.history_page(peer, None, usize::MAX)?;
+        all.reverse();
+        Ok(all)
+    }
+
+    /// A page of the messages with `peer`, newest first: those before
+    /// message `before` (a [`MessageRecord::id`]; `None`: from the
+    /// newest), at most `limit`. The next page is `before` = the last
+    /// one's id; its cost is the page's, not the history's.
+    pub fn history_page(
+        &self,
+        peer: &str,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<MessageRecord>, WalletError> {
         let peer = parse_address(peer, ErrorKind::InvalidRecipientFioAddress)?;
-        self.reading(|c| db::history(c, &self.address, &peer))
+        self.reading(|c| db::history(c, &self.address, &peer, before, limit))
     }
 
     /// Requests in both directions, with `peer` or with everyone.
     pub fn requests(&self, peer: Option<&str>) -> Result<Vec<RequestRecord>, WalletError> {
+        self.requests_page(peer, None, 0, usize::MAX)
+    }
+
+    /// A page of [`requests`](Self::requests), oldest first: with `peer`
+    /// (or everyone), in `state` (or any), after request `after` (0: from
+    /// the start; else a [`RequestRecord::id`]), at most `limit`.
+    pub fn requests_page(
+        &self,
+        peer: Option<&str>,
+        state: Option<RequestState>,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<RequestRecord>, WalletError> {
         let peer = peer
             .map(|p| parse_address(p, ErrorKind::InvalidRecipientFioAddress))
             .transpose()?;
-        self.reading(|c| db::requests(c, peer.as_ref()))
+        self.reading(|c| db::requests(c, peer.as_ref(), state, after, limit))
+    }
+
+    /// Our messages not delivered yet (queued, retrying or failed), oldest
+    /// first, each with its [`Delivery`].
+    pub fn undelivered(&self) -> Result<Vec<MessageRecord>, WalletError> {
+        self.reading(db::undelivered)
     }
 }
 

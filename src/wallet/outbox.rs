@@ -6,7 +6,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use super::{Wallet, WalletError};
+use super::{MessageStatus, Wallet, WalletError};
 use crate::protocol::{Action, FioAddress, InboxLocation};
 
 /// Delivery state of an outgoing envelope.
@@ -279,7 +279,9 @@ impl Wallet {
             .optional()?)
     }
 
-    /// Records delivery attempts, all in one transaction.
+    /// Records delivery attempts, all in one transaction, each with its
+    /// event in the log (an outcome for an envelope no longer pending,
+    /// e.g. failed by a key change meanwhile, changes nothing).
     pub fn record_deliveries(
         &self,
         outcomes: &[(i64, DeliveryOutcome)],
@@ -287,28 +289,46 @@ impl Wallet {
         let mut inner = self.lock()?;
         let tx = inner.conn.transaction()?;
         for (row, outcome) in outcomes {
-            match outcome {
+            let status = match outcome {
                 DeliveryOutcome::Delivered { seq } => tx
                     .prepare_cached(
                         "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = ?2,
-                                           delivered_seq = ?3, last_error = NULL WHERE message_row = ?1",
+                                           delivered_seq = ?3, last_error = NULL WHERE message_row = ?1 RETURNING 1",
                     )?
-                    .execute(params![row, super::now(), seq])?,
+                    .query_row(params![row, super::now(), seq], |_| Ok(()))
+                    .optional()?
+                    .map(|()| MessageStatus::Delivered { seq: *seq }),
                 DeliveryOutcome::Retry { error, at, ask_chain } => tx
                     .prepare_cached(
                         "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3,
-                                           use_chain = max(use_chain, ?4) WHERE message_row = ?1 AND state = 'pending'",
+                                           use_chain = max(use_chain, ?4) WHERE message_row = ?1 AND state = 'pending'
+                         RETURNING attempts",
                     )?
-                    .execute(params![row, at, error, *ask_chain as i64])?,
+                    .query_row(params![row, at, error, *ask_chain as i64], |r| r.get(0))
+                    .optional()?
+                    .map(|attempts| MessageStatus::Retrying {
+                        error: error.clone(),
+                        attempts,
+                        next_attempt_at: *at,
+                    }),
                 DeliveryOutcome::Failed { error } => tx
                     .prepare_cached(
                         "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?2
-                         WHERE message_row = ?1 AND state = 'pending'",
+                         WHERE message_row = ?1 AND state = 'pending' RETURNING 1",
                     )?
-                    .execute(params![row, error])?,
+                    .query_row(params![row, error], |_| Ok(()))
+                    .optional()?
+                    .map(|()| MessageStatus::Failed {
+                        error: error.clone(),
+                    }),
             };
+            if let Some(status) = status {
+                super::events::log_delivery(&tx, *row, status)?;
+            }
         }
         tx.commit()?;
+        drop(inner);
+        self.events_committed();
         Ok(())
     }
 
@@ -326,6 +346,26 @@ impl Wallet {
             return Err(WalletError::Request(format!("no failed delivery {row}")));
         }
         Ok(())
+    }
+
+    /// [`retry_delivery`](Self::retry_delivery) of our message
+    /// `message_id` to `peer`: a failed one is queued again (its
+    /// [`Delivery`](super::Delivery) becomes `Queued`) for the next sync.
+    pub fn retry_message(&self, peer: &str, message_id: &str) -> Result<(), WalletError> {
+        let row = match self.delivery(peer, message_id)? {
+            Some(item) if item.state == OutboxState::Failed => item.row,
+            Some(_) => {
+                return Err(WalletError::Request(format!(
+                "message {message_id} to {peer} has not failed: only a failed delivery is retried"
+            )))
+            }
+            None => {
+                return Err(WalletError::Request(format!(
+                    "no message {message_id} of ours to {peer}"
+                )))
+            }
+        };
+        self.retry_delivery(row)
     }
 
     /// Our inbox on a relay, if one was created.

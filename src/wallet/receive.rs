@@ -160,14 +160,6 @@ impl Ctx {
             now(),
         )?;
         db::insert_request(conn, row, RequestKind::Channel)?;
-        let queue_id = Some(db::insert_queue_with(
-            conn,
-            ch.id,
-            row,
-            valid.action,
-            key_change.as_ref().map(|k| &k.previous_key),
-        )?);
-
         let auto_accept = key_change.is_none()
             && match &self.automation.accept_channels {
                 AcceptPolicy::Never => false,
@@ -176,6 +168,19 @@ impl Ctx {
                     .iter()
                     .any(|a| FioAddress::parse(a).as_ref() == Some(&sender)),
             };
+        // The queue is what waits for the user: a request an automation
+        // answers does not.
+        let queue_id = if auto_accept {
+            None
+        } else {
+            Some(db::insert_queue_with(
+                conn,
+                ch.id,
+                row,
+                valid.action,
+                key_change.as_ref().map(|k| &k.previous_key),
+            )?)
+        };
         // A stranger's request is answered only once it is accepted (by an
         // automation rule here, or later by the user): before that nothing
         // goes to the address it chose (docs/protocol.md §2.9).
@@ -497,6 +502,7 @@ impl Ctx {
         }
         // Built from what we hold rather than read back and parsed again.
         let message = MessageRecord {
+            id: row,
             peer: ch.peer.clone(),
             direction: Direction::Incoming,
             message_id: valid.data.message_id.clone(),
@@ -507,6 +513,7 @@ impl Ctx {
             signature: sig_text.to_string(),
             peer_status: None,
             created_at,
+            delivery: None,
         };
         Ok(Received {
             message,

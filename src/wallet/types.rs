@@ -77,6 +77,9 @@ impl Direction {
 /// only the length of `data_text`, which holds the token.
 #[derive(Clone, PartialEq, Eq)]
 pub struct MessageRecord {
+    /// The message's row: its place in the wallet, stable for paging
+    /// ([`Wallet::history_page`](super::Wallet::history_page)).
+    pub id: i64,
     pub peer: FioAddress,
     pub direction: Direction,
     pub message_id: String,
@@ -90,11 +93,36 @@ pub struct MessageRecord {
     /// For our messages: the peer's peer_return_message_status, if one came.
     pub peer_status: Option<String>,
     pub created_at: i64,
+    /// For our messages: how far delivery to the peer's inbox got (`None`
+    /// for incoming messages, and for ours from before the outbox).
+    pub delivery: Option<Delivery>,
+}
+
+/// Where the delivery of one of our messages stands (docs/ffi.md "The
+/// state of a message").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// Waiting for its first attempt.
+    Queued,
+    /// Attempted and not delivered yet; tried again at `next_attempt_at`
+    /// (unix milliseconds).
+    Retrying {
+        attempts: u32,
+        next_attempt_at: i64,
+        last_error: String,
+    },
+    /// The peer's inbox took it (202) and gave it `seq`; `delivered_at` in
+    /// unix seconds.
+    Delivered { seq: Option<i64>, delivered_at: i64 },
+    /// Refused for good, or given up on; the user may retry it
+    /// ([`Wallet::retry_message`](super::Wallet::retry_message)).
+    Failed { attempts: u32, reason: String },
 }
 
 impl std::fmt::Debug for MessageRecord {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MessageRecord")
+            .field("id", &self.id)
             .field("peer", &self.peer)
             .field("direction", &self.direction)
             .field("message_id", &self.message_id)
@@ -108,6 +136,7 @@ impl std::fmt::Debug for MessageRecord {
             .field("signature", &self.signature)
             .field("peer_status", &self.peer_status)
             .field("created_at", &self.created_at)
+            .field("delivery", &self.delivery)
             .finish()
     }
 }
@@ -173,6 +202,19 @@ impl RequestState {
             RequestState::Voided => "voided",
         }
     }
+    /// The state named `name` ([`as_str`](Self::as_str)).
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            RequestState::Pending,
+            RequestState::Accepted,
+            RequestState::Rejected,
+            RequestState::Cancelled,
+            RequestState::Paid,
+            RequestState::Voided,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
+    }
     pub(crate) fn parse(s: &str) -> Self {
         match s {
             "pending" => RequestState::Pending,
@@ -188,6 +230,9 @@ impl RequestState {
 /// A request and its current state.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RequestRecord {
+    /// The request message's row (its [`MessageRecord::id`]): the paging
+    /// cursor of [`Wallet::requests_page`](super::Wallet::requests_page).
+    pub id: i64,
     pub peer: FioAddress,
     pub direction: Direction,
     pub kind: RequestKind,
