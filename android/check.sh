@@ -6,8 +6,10 @@
 #   scripts of SQLite and ring still compile their C, so Debian's aarch64
 #   gcc and glibc headers stand in for the NDK's clang and bionic; nothing
 #   is linked;
-# - the hand-written Kotlin (android/src) compiles with kotlinc against a
-#   stand-in for the one Android class it uses (android.content.Context).
+# - the hand-written Kotlin (android/src) compiles with kotlinc (warnings
+#   as errors) against the generated bindings (bindings/build.sh first),
+#   kotlinx-coroutines, and a stand-in for the one Android class it uses
+#   (android.content.Context).
 # The real build is android/build-android.sh and Gradle, with the NDK.
 #
 #   android/check.sh       (prints "android check: N passed, M failed")
@@ -39,9 +41,16 @@ public abstract class Context {
     public abstract Context getApplicationContext();
 }
 JAVA
+[ -d bindings/generated/kotlin ] || { echo "run bindings/build.sh first" >&2; exit 1; }
 mapfile -t sources < <(find android/src -name '*.kt')
-if "$kotlinc_home/bin/kotlinc" -Werror "${sources[@]}" "$stub/android/content/Context.java" \
-     -d "$stub/out" >&2; then
+# The generated code is compiled in a step of its own: its warnings are
+# uniffi's, ours must be none.
+K=$kotlinc_home/lib
+mapfile -t generated < <(find bindings/generated/kotlin -name '*.kt')
+if "$kotlinc_home/bin/kotlinc" -nowarn "${generated[@]}" \
+     -cp "/usr/share/java/jna.jar:$K/kotlinx-coroutines-core-jvm.jar" -d "$stub/bindings" >&2 &&
+   "$kotlinc_home/bin/kotlinc" -Werror "${sources[@]}" "$stub/android/content/Context.java" \
+     -cp "$stub/bindings:/usr/share/java/jna.jar:$K/kotlinx-coroutines-core-jvm.jar" -d "$stub/out" >&2; then
   passed=$((passed + 1))
 else
   echo "android check: kotlinc of android/src failed" >&2

@@ -2,7 +2,8 @@
 # root, with $work a scratch directory and a `pids` array): start_servers
 # runs a fio-devnet and a fio-inbox on loopback ports, fresh each time (FIP-3
 # state lives on the chain and would carry over), and exports their URLs as
-# FIO_TEST_DEVNET and FIO_TEST_RELAY. bindings/genesis.json gives Alice and
+# FIO_TEST_DEVNET and FIO_TEST_RELAY; FIO_TEST_REFUSING is the URL of an
+# inbox that refuses every envelope for good (bindings/refusing_inbox.py). bindings/genesis.json gives Alice and
 # Bob (keys from the fiojs vectors) FIO for FIP-3's fees.
 
 export FIO_TEST_CHAIN_ID=cf057bbfb72640471fd910bcb67639c22df9f92470936cddc1ade0e2f2e7dc4f
@@ -23,7 +24,10 @@ start_servers() {
   pids+=($!)
   target/debug/fio-inbox --listen 127.0.0.1:0 --database "$dir/relay.sqlite" --no-rate-limits >"$dir/relay.log" 2>&1 &
   pids+=($!)
+  python3 bindings/refusing_inbox.py >"$dir/refusing.log" 2>&1 &
+  pids+=($!)
   FIO_TEST_DEVNET=$(listening "$dir/devnet.log")
   FIO_TEST_RELAY=$(listening "$dir/relay.log")
-  export FIO_TEST_DEVNET FIO_TEST_RELAY
+  FIO_TEST_REFUSING="$(listening "$dir/refusing.log")/v1/inboxes/abababababababababababababababab"
+  export FIO_TEST_DEVNET FIO_TEST_RELAY FIO_TEST_REFUSING
 }

@@ -55,7 +55,9 @@ bindings/snippet.py kotlin >"$kt/Quickstart.kt"
 mapfile -t sources < <(find bindings/generated/kotlin -name '*.kt')
 echo "compiling the Kotlin bindings and tests (kotlinc)" >&2
 set +e
+# The hand-written adapters of android/ that need no Android (the Flow).
 if "$kotlinc_home/bin/kotlinc" -nowarn "${sources[@]}" "$kt/Quickstart.kt" bindings/kotlin/Main.kt \
+     android/src/main/kotlin/fio/peer/WalletEventFlow.kt \
      -cp "$JNA:$K/kotlinx-coroutines-core-jvm.jar:$K/kotlin-test.jar" -d "$kt/tests.jar" >&2 2>&1; then
   java -Djna.library.path="$root/target/debug" \
     -cp "$kt/tests.jar:$K/kotlin-stdlib.jar:$K/kotlin-test.jar:$JNA:$K/kotlinx-coroutines-core-jvm.jar" \

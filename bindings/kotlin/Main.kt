@@ -17,10 +17,10 @@ val KEYS = mapOf("alice" to ALICE, "bob" to BOB)
 
 fun env(name: String) = System.getenv(name) ?: error("$name is not set (run bindings/test.sh)")
 
-fun config(dir: File, name: String, longPoll: UInt = 0u) = WalletConfig(
+fun config(dir: File, name: String, longPoll: Int = 0) = WalletConfig(
     databasePath = File(dir, "$name.sqlite").path,
     fioAddress = "$name@bind",
-    chainId = env("FIO_TEST_CHAIN_ID"),
+    network = Network.Custom(env("FIO_TEST_CHAIN_ID")),
     chainNodes = listOf(env("FIO_TEST_DEVNET")),
     relay = env("FIO_TEST_RELAY"),
     longPollSeconds = longPoll,
@@ -74,11 +74,11 @@ suspend fun both(a: FioWallet, b: FioWallet) {
 
 fun main() {
     test("keys match fiojs and bad input is a typed exception") {
-        assertEquals(12, newMnemonic(12u).split(" ").size)
+        assertEquals(12, newMnemonic(12).split(" ").size)
         assertEquals("FIO7zsqi7QUAjTAdyynd6DVe8uv4K8gCTRHnAoMN9w9CA1xLCTDVv", FioKey.fromWif(ALICE).publicKey())
-        val e = assertFailsWith<FioPeerException.InvalidInput> { newMnemonic(13u) }
+        val e = assertFailsWith<FioPeerException.InvalidInput> { newMnemonic(13) }
         assertEquals("words", e.field)
-        assertEquals(1u, e.code())
+        assertEquals(1, e.code())
         assertFailsWith<FioPeerException.InvalidInput> { FioKey.fromWif("not a key") }
     }
 
@@ -98,10 +98,10 @@ fun main() {
             assertFalse(ALICE.substring(0, 20) in text, text)
             assertFalse(hex.substring(0, 16) in text, text)
         }
-        val words = newMnemonic(12u)
+        val words = newMnemonic(12)
         val fromWords = FioKey.fromMnemonic(words)
-        assertEquals(fromWords, FioKey.fromMnemonic(words, 0u))
-        assertNotEquals(fromWords.publicKey(), FioKey.fromMnemonic(words, 1u).publicKey())
+        assertEquals(fromWords, FioKey.fromMnemonic(words, 0))
+        assertNotEquals(fromWords.publicKey(), FioKey.fromMnemonic(words, 1).publicKey())
         assertFalse(words.split(" ").first() in "$fromWords")
     }
 
@@ -141,14 +141,16 @@ fun main() {
             // 1 peer_new_com_request, 4 peer_accept_request
             val hello = alice.openChannel("bob@bind", "Hi Bob")
             assertEquals(MessageAction.NEW_COM_REQUEST, hello.action)
-            assertEquals(1uL, alice.sync().delivered)
-            assertEquals(1uL, bob.sync().received)
+            assertEquals(1L, alice.sync().delivered)
+            assertEquals(1L, bob.sync().received)
             val item = bob.queue().single()
             assertEquals("Hi Bob", item.message.content.memo)
             assertEquals(ChannelStatus.REQUESTED, bob.channel("alice@bind")?.status)
             bob.acceptRequest("alice@bind", hello.messageId, AcceptanceData())
-            bob.dismiss(item.id)
+            // Answered, it no longer waits; its state is in requests.
             assertTrue(bob.queue().isEmpty())
+            assertEquals(RequestStatus.ACCEPTED, bob.requests(peer = "alice@bind").single { it.messageId == hello.messageId }.status)
+            bob.dismiss(item.id)
             both(alice, bob)
             assertEquals(ChannelStatus.OPEN, alice.channel("bob@bind")?.status)
 
@@ -201,7 +203,7 @@ fun main() {
             heardByBob.waitFor("bob's queue item") {
                 it is WalletEvent.QueueItemAdded && it.entry.message.action == MessageAction.NEW_COM_REQUEST
             }
-            heardByAlice.waitFor("hello delivered") { statusOf(it, hello.messageId) == MessageStatus.Delivered }
+            heardByAlice.waitFor("hello delivered") { statusOf(it, hello.messageId) is MessageStatus.Delivered }
             heardByAlice.waitFor("invoice paid") { statusOf(it, invoice.messageId) == MessageStatus.Accepted }
             heardByAlice.waitFor("invoice status") { statusOf(it, invoice.messageId) is MessageStatus.PeerStatus }
             heardByBob.waitFor("bob's request rejected") { statusOf(it, bobs.messageId) == MessageStatus.Rejected }
@@ -222,7 +224,7 @@ fun main() {
         assertEquals(bob.publicKey(), fa.addFriend("bob@bind").publicKey)
         fb.addFriend("alice@bind")
         assertTrue(fb.isOnFriendListOf("alice@bind"))
-        assertEquals(listOf("bob@bind"), fa.friends(10u, 0u).map { it.fioAddress })
+        assertEquals(listOf("bob@bind"), fa.friends(10, 0).map { it.fioAddress })
 
         fa.placeNbpas(listOf(
             NbpaData(chainCode = "BTC", tokenCode = "BTC", publicAddress = "bc1qalice"),
@@ -254,9 +256,9 @@ fun main() {
         // A new phone: the list comes back from the key alone.
         FioWallet.open(key("alice"), config(tempDir(), "alice")).use { phone ->
             val restored = phone.friends()
-            assertEquals(0uL, restored.friendCount())
-            assertEquals(1u, restored.restore().restored)
-            assertEquals(listOf("bob@bind"), restored.friends(10u, 0u).map { it.fioAddress })
+            assertEquals(0L, restored.friendCount())
+            assertEquals(1, restored.restore().restored)
+            assertEquals(listOf("bob@bind"), restored.friends(10, 0).map { it.fioAddress })
             restored.removeFriend("bob@bind")
         }
         assertNull(fb.lookupNbpa("alice@bind", "BTC", "BTC"))
@@ -267,30 +269,30 @@ fun main() {
         val dir = tempDir()
         FioWallet.open(key("alice"), config(dir, "alice")).use { alice ->
             val bad = assertFailsWith<FioPeerException.InvalidInput> { alice.openChannel("not an address", null) }
-            assertEquals(1u, bad.code())
-            assertEquals(3u, assertFailsWith<FioPeerException.NotAllowed> { alice.sendPrivateText("bob@bind", "x") }.code())
+            assertEquals(1, bad.code())
+            assertEquals(3, assertFailsWith<FioPeerException.NotAllowed> { alice.sendPrivateText("bob@bind", "x") }.code())
             val refused = assertFailsWith<FioPeerException.ChainRejected> { alice.friends().addFriend("nobody@bind") }
-            assertEquals(5u, refused.code())
+            assertEquals(5, refused.code())
             // One FioWallet per file in a process.
             val twice = assertFailsWith<FioPeerException.AlreadyOpen> { FioWallet.open(key("alice"), config(dir, "alice")) }
-            assertEquals(11u, twice.code())
+            assertEquals(11, twice.code())
             assertEquals(File(dir, "alice.sqlite").canonicalPath, twice.path)
         }
         // Closed, the file opens again, but not with another wallet's key.
         val wrongKey = assertFailsWith<FioPeerException.WrongDatabaseKey> { FioWallet.open(key("bob"), config(dir, "alice").copy(fioAddress = "bob@bind")) }
-        assertEquals(13u, wrongKey.code())
+        assertEquals(13, wrongKey.code())
         val wrong = assertFailsWith<FioPeerException.Storage> { FioWallet.open(key("alice"), config(dir, "alice").copy(fioAddress = "carol@bind")) }
-        assertEquals(7u, wrong.code())
+        assertEquals(7, wrong.code())
         FioWallet.open(key("alice"), config(dir, "alice").copy(databasePath = File(dir, "lost.sqlite").path,
             fioAddress = "lost@bind", chainNodes = listOf("http://127.0.0.1:9"))).use { lost ->
-            assertEquals(4u, assertFailsWith<FioPeerException.Network> { lost.lookupPublicKey("alice@bind") }.code())
+            assertEquals(4, assertFailsWith<FioPeerException.Network> { lost.lookupPublicKey("alice@bind") }.code())
         }
     }
 
     /** Alice with her inbox registered, reopened so that a sync's fetch waits 20 s on the relay. */
     suspend fun waitingWallet(dir: File): FioWallet {
         FioWallet.open(key("alice"), config(dir, "alice")).use { it.sync() }
-        return FioWallet.open(key("alice"), config(dir, "alice", longPoll = 20u))
+        return FioWallet.open(key("alice"), config(dir, "alice", longPoll = 20))
     }
 
     test("a cancelled handle stops a long poll at once, and stays cancelled") {
@@ -301,7 +303,7 @@ fun main() {
                 launch { delay(300); handle.cancel() }
                 assertFailsWith<FioPeerException.Cancelled> { alice.sync(handle) }
             }
-            assertEquals(8u, e.code())
+            assertEquals(8, e.code())
             val elapsed = System.currentTimeMillis() - started
             assertTrue(elapsed in 300..9_999, "$elapsed ms")
             assertFailsWith<FioPeerException.Cancelled> { alice.sync(handle) }
@@ -391,7 +393,7 @@ fun main() {
         assertEquals(before + 1, waitForThreads(before + 1))
         alice.close()
         // Its FioFriends is closed with it: a typed exception, not a crash.
-        assertEquals(12u, assertFailsWith<FioPeerException.Closed> { friends.friendCount() }.code())
+        assertEquals(12, assertFailsWith<FioPeerException.Closed> { friends.friendCount() }.code())
         assertFailsWith<FioPeerException.Closed> { friends.isOnFriendListOf("bob@bind") }
         friends.close()
         assertEquals(before, waitForThreads(before))
@@ -404,7 +406,7 @@ fun main() {
     val hole = java.net.ServerSocket(0, 64, java.net.InetAddress.getLoopbackAddress())
     val holeUrl = "http://127.0.0.1:${hole.localPort}"
     fun hungConfig(dir: File) = config(dir, "alice").copy(chainNodes = listOf(holeUrl), relay = holeUrl,
-        chainTimeoutSeconds = 60u, relayTimeoutSeconds = 60u)
+        chainTimeoutSeconds = 60, relayTimeoutSeconds = 60)
 
     test("local reads answer within 50 ms while a sync and a lookup hang on black holes") {
         FioWallet.open(key("alice"), hungConfig(tempDir())).use { alice ->
@@ -420,7 +422,7 @@ fun main() {
                 "requests" to { alice.requests(null) }, "inbox" to { alice.inbox() },
                 "automation" to { alice.automation() }, "fioAddress" to { alice.fioAddress() },
                 "publicKey" to { alice.publicKey() }, "friendCount" to { friends.friendCount() },
-                "friends" to { friends.friends(10u, 0u) }, "ownNbpas" to { friends.ownNbpas() })
+                "friends" to { friends.friends(10, 0) }, "ownNbpas" to { friends.ownNbpas() })
             val took = reads.mapValues { (_, read) -> val t = System.nanoTime(); read(); (System.nanoTime() - t) / 1e6 }
             println("     reads while hung (ms): $took")
             took.forEach { (name, ms) -> assertTrue(ms < 50.0, "$name took $ms ms") }
@@ -446,7 +448,7 @@ fun main() {
                 assertTrue(ms < 100.0, "$ms ms")
             }
             // It got its turn at once (the budget ended it, not another sync).
-            assertEquals(SyncStop.BUDGET, alice.syncWithin(SyncOptions(timeBudgetMs = 300uL)).stopped)
+            assertEquals(SyncStop.BUDGET, alice.syncWithin(SyncOptions(timeBudgetMs = 300L)).stopped)
         }
     }
 
@@ -455,9 +457,9 @@ fun main() {
             val handle = SyncCancel()
             val polling = GlobalScope.async(Dispatchers.Default) { alice.sync(handle) }
             delay(300)
-            val busy = alice.syncWithin(SyncOptions(timeBudgetMs = 500uL))
+            val busy = alice.syncWithin(SyncOptions(timeBudgetMs = 500L))
             assertEquals(SyncStop.BUSY, busy.stopped)
-            assertEquals(0uL, busy.fetched)
+            assertEquals(0L, busy.fetched)
             handle.cancel()
             assertFailsWith<FioPeerException.Cancelled> { polling.await() }
         }
@@ -484,10 +486,144 @@ fun main() {
         alice.close()
     }
 
+    // ---- what a wallet UI reads (issue 16) ----
+
+    /** An open channel alice → bob over the relay. */
+    suspend fun channel(alice: FioWallet, bob: FioWallet) {
+        alice.sync(); bob.sync()
+        val hello = alice.openChannel("bob@bind")
+        alice.sync(); bob.sync()
+        bob.acceptRequest("alice@bind", hello.messageId, AcceptanceData())
+        bob.sync(); alice.sync()
+    }
+    fun mine(w: FioWallet, id: String) = w.history("bob@bind").single { it.content.messageId == id }
+
+    test("a failed delivery is visible after reopening, retried from the API and delivered") {
+        run {
+            val dir = tempDir()
+            var alice = FioWallet.open(key("alice"), config(dir, "alice"))
+            val bob = FioWallet.open(key("bob"), config(dir, "bob"))
+            channel(alice, bob)
+            // An inbox that refuses every envelope for good.
+            bob.updateComData("alice@bind", env("FIO_TEST_REFUSING"))
+            bob.sync(); alice.sync()
+            val sent = alice.sendPrivateText("bob@bind", "lost?")
+            assertEquals(DeliveryState.Queued, mine(alice, sent.messageId).delivery)
+            assertEquals(1L, alice.sync().failed)
+            alice.close()
+
+            alice = FioWallet.open(key("alice"), config(dir, "alice"))
+            val failed = mine(alice, sent.messageId).delivery
+            assertTrue(failed is DeliveryState.Failed && "413" in failed.reason, "$failed")
+            assertTrue(failed.toString().startsWith("failed after 1 attempt"), failed.toString())
+            assertEquals(failed, alice.outbox().single { it.content.messageId == sent.messageId }.delivery)
+            alice.retryDelivery("bob@bind", sent.messageId)
+            assertEquals(DeliveryState.Queued, mine(alice, sent.messageId).delivery)
+            assertTrue(alice.sync().delivered >= 1)
+            val delivered = mine(alice, sent.messageId).delivery
+            assertTrue(delivered is DeliveryState.Delivered && (delivered.seq ?: 0) > 0, "$delivered")
+            assertTrue(alice.outbox().none { it.content.messageId == sent.messageId })
+            bob.sync()
+            assertTrue(bob.history("alice@bind").any { it.content.memo == "lost?" })
+            val e = assertFailsWith<FioPeerException.NotAllowed> { alice.retryDelivery("bob@bind", sent.messageId) }
+            assertTrue(e.message!!.contains("has not failed"), e.message)
+            alice.close(); bob.close()
+        }
+    }
+
+    test("events are read from a cursor after a restart, nothing lost or repeated") {
+        val dir = tempDir()
+        val alice = FioWallet.open(key("alice"), config(dir, "alice"))
+        var bob = FioWallet.open(key("bob"), config(dir, "bob"))
+        channel(alice, bob)
+        val before = bob.events()
+        assertTrue(before.first().event is WalletEvent.QueueItemAdded)
+        bob.markEventsHandled(before.last().id)
+        bob.close()
+        for (i in 0 until 3) alice.sendPrivateText("bob@bind", "t$i")
+        alice.sync()
+        FioWallet.open(key("bob"), config(dir, "bob")).use { it.sync() } // a background job
+        bob = FioWallet.open(key("bob"), config(dir, "bob"))
+        val after = bob.events()
+        val texts = after.mapNotNull { (it.event as? WalletEvent.QueueItemAdded)?.entry?.message?.content?.memo }
+        assertEquals(listOf("t0", "t1", "t2"), texts)
+        assertTrue(after.first().id > before.last().id)
+        assertEquals(after.map { it.id }.sorted().distinct(), after.map { it.id })
+        assertTrue(bob.events(after = after.last().id).isEmpty())
+        alice.close(); bob.close()
+    }
+
+    test("the Flow adapter delivers an event from before collection and every later one, in order") {
+        val dir = tempDir()
+        val alice = FioWallet.open(key("alice"), config(dir, "alice"))
+        val bob = FioWallet.open(key("bob"), config(dir, "bob"))
+        channel(alice, bob)
+        alice.sendPrivateText("bob@bind", "before"); alice.sync(); bob.sync()
+        val got = Collections.synchronizedList(mutableListOf<EventEntry>())
+        val collecting = GlobalScope.launch(Dispatchers.Default) {
+            bob.eventFlow(after = 0).collect { got.add(it) }
+        }
+        val texts = { got.mapNotNull { (it.event as? WalletEvent.QueueItemAdded)?.entry?.message?.content?.memo } }
+        withTimeout(10_000) { while ("before" !in texts()) delay(20) }
+        for (i in 0 until 3) alice.sendPrivateText("bob@bind", "after $i")
+        alice.sync(); bob.sync()
+        withTimeout(10_000) { while (texts().size < 4) delay(20) }
+        assertEquals(listOf("before", "after 0", "after 1", "after 2"), texts())
+        val ids = got.map { it.id }
+        assertEquals(ids.sorted().distinct(), ids)
+        // What it gave is the log, from its start (more may be coming).
+        assertEquals(bob.events(after = 0, limit = 1000).map { it.id }.take(ids.size), ids)
+        // Cancelling the collector ends its wait at once.
+        val t = System.nanoTime()
+        collecting.cancelAndJoin()
+        assertTrue((System.nanoTime() - t) / 1e6 < 1000.0)
+        alice.close(); bob.close()
+    }
+
+    test("paging over 1,000 messages returns each exactly once") {
+        val dir = tempDir()
+        val alice = FioWallet.open(key("alice"), config(dir, "alice"))
+        val bob = FioWallet.open(key("bob"), config(dir, "bob"))
+        channel(alice, bob)
+        val sent = (0 until 1000).map { alice.sendPrivateText("bob@bind", "m$it").messageId }
+        val seen = mutableListOf<Message>()
+        var before: Long? = null
+        while (true) {
+            val page = alice.history("bob@bind", before = before, limit = 97)
+            if (page.isEmpty()) break
+            seen += page
+            before = page.last().id
+        }
+        assertEquals(sent.reversed(), seen.filter { it.action == MessageAction.SEND_PRIVATE_TEXT }.map { it.content.messageId })
+        assertEquals(seen.size, seen.map { it.id }.toSet().size)
+        alice.close(); bob.close()
+    }
+
+    test("presets, messages of errors and printed values") {
+        val nodes = networkNodes(Network.Mainnet)
+        assertTrue(nodes.isNotEmpty() && nodes.all { it.startsWith("https://") })
+        assertEquals("mainnet", Network.Mainnet.toString())
+        assertEquals("delivered (seq 7)", MessageStatus.Delivered(7).toString())
+        assertEquals("queued", DeliveryState.Queued.toString())
+        assertEquals("always", AcceptChannels.Always.toString())
+        val dir = tempDir()
+        val w = FioWallet.open(key("alice"), WalletConfig(File(dir, "t.sqlite").path, "alice@bind", Network.Testnet))
+        w.shutdown()
+        val closed = assertFailsWith<FioPeerException.Closed> { w.queue() }
+        assertTrue(closed.message!!.contains("the wallet was closed"), closed.message)
+        assertEquals("the wallet was closed", closed.toString())
+        val noNodes = assertFailsWith<FioPeerException.InvalidInput> {
+            FioWallet.open(key("alice"), WalletConfig(File(dir, "c.sqlite").path, "alice@bind", Network.Custom("00".repeat(32))))
+        }
+        assertEquals("chain_nodes", noNodes.field)
+        w.close()
+    }
+
     test("the README's Kotlin quick start runs") {
         val summary = quickstart(File(tempDir(), "quick.sqlite").path, key("alice"), "alice@bind", "bob@bind",
-            env("FIO_TEST_CHAIN_ID"), env("FIO_TEST_DEVNET"), env("FIO_TEST_RELAY"), localDevnet = true)
-        assertEquals(1uL, summary.delivered)
+            Network.Custom(env("FIO_TEST_CHAIN_ID")), listOf(env("FIO_TEST_DEVNET")), env("FIO_TEST_RELAY"),
+            localDevnet = true)
+        assertEquals(1L, summary.delivered)
     }
 
     println("kotlin: $passed passed, $failed failed")

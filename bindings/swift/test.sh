@@ -64,6 +64,7 @@ swift() {
   as_root chroot "$root" env -i PATH=/usr/bin:/bin HOME=/root LANG=C.UTF-8 \
     FIO_PEER_LIB_DIR=$pkg/lib FIO_TEST_CHAIN_ID="$FIO_TEST_CHAIN_ID" \
     FIO_TEST_DEVNET="$FIO_TEST_DEVNET" FIO_TEST_RELAY="$FIO_TEST_RELAY" \
+    FIO_TEST_REFUSING="$FIO_TEST_REFUSING" \
     swift "$@" --package-path "$pkg"
 }
 out=$work/xctest.log

@@ -9,6 +9,7 @@ use crate::sync::SyncError;
 use crate::wallet::{DirectoryError, WalletError};
 
 #[derive(Debug, thiserror::Error, uniffi::Error)]
+#[uniffi::export(Display)]
 pub enum FioPeerError {
     /// 1: a value the app passed is not valid; `field` names it.
     #[error("invalid {field} {value:?}: {detail}")]
@@ -18,8 +19,8 @@ pub enum FioPeerError {
         detail: String,
     },
     /// 2: something did not decrypt (wrong key, tampered, not for us).
-    #[error("decryption failed")]
-    DecryptionFailed,
+    #[error("{detail}")]
+    DecryptionFailed { detail: String },
     /// 3: not possible in the current state (no such channel or request,
     /// a request no longer pending, a channel not open).
     #[error("{detail}")]
@@ -31,24 +32,24 @@ pub enum FioPeerError {
     /// names (e.g. `max_fee`, "Fee exceeds supplied maximum.").
     #[error("the chain answered {status}: {detail}{}", describe(fields))]
     ChainRejected {
-        status: u16,
+        status: i32,
         detail: String,
         fields: Vec<ChainFieldError>,
     },
     /// 6: a relay refused (its status and message).
     #[error("the relay answered {status}: {detail}")]
-    RelayRejected { status: u16, detail: String },
+    RelayRejected { status: i32, detail: String },
     /// 7: the wallet database failed, or belongs to another wallet.
     #[error("storage: {detail}")]
     Storage { detail: String },
     /// 8: cancelled by the app.
-    #[error("cancelled")]
-    Cancelled,
+    #[error("{detail}")]
+    Cancelled { detail: String },
     /// 9: the database was written by a newer fio-peer (schema `found`;
     /// this build understands up to `supported`). Nothing was changed:
     /// update the app, or open another file.
     #[error("the database has schema version {found}, newer than this fio-peer understands ({supported}); update the app")]
-    DatabaseTooNew { found: u32, supported: u32 },
+    DatabaseTooNew { found: i32, supported: i32 },
     /// 10: the library could not start a thread or its runtime, or a
     /// callback of the app failed in a way the bindings could not convey.
     #[error("internal error: {detail}")]
@@ -59,15 +60,13 @@ pub enum FioPeerError {
     AlreadyOpen { path: String },
     /// 12: the wallet was closed (`close`/`shutdown`, or released); the
     /// same holds for its `FioFriends`. Open the wallet again to go on.
-    #[error("the wallet was closed")]
-    Closed,
+    #[error("{detail}")]
+    Closed { detail: String },
     /// 13: the database key does not open the wallet's file (another
     /// `FioKey` or `FioDatabaseKey` than it was encrypted with, or a file
     /// that is not a wallet database). Nothing was changed.
-    #[error(
-        "the database key does not open this wallet database (a wrong key, or a damaged file)"
-    )]
-    WrongDatabaseKey,
+    #[error("{detail}")]
+    WrongDatabaseKey { detail: String },
 }
 
 /// One field the chain refused, as FIO names it.
@@ -88,26 +87,45 @@ fn describe(fields: &[ChainFieldError]) -> String {
 #[uniffi::export]
 impl FioPeerError {
     /// The stable code of the variant.
-    pub fn code(&self) -> u32 {
+    pub fn code(&self) -> i32 {
         match self {
             FioPeerError::InvalidInput { .. } => 1,
-            FioPeerError::DecryptionFailed => 2,
+            FioPeerError::DecryptionFailed { .. } => 2,
             FioPeerError::NotAllowed { .. } => 3,
             FioPeerError::Network { .. } => 4,
             FioPeerError::ChainRejected { .. } => 5,
             FioPeerError::RelayRejected { .. } => 6,
             FioPeerError::Storage { .. } => 7,
-            FioPeerError::Cancelled => 8,
+            FioPeerError::Cancelled { .. } => 8,
             FioPeerError::DatabaseTooNew { .. } => 9,
             FioPeerError::Internal { .. } => 10,
             FioPeerError::AlreadyOpen { .. } => 11,
-            FioPeerError::Closed => 12,
-            FioPeerError::WrongDatabaseKey => 13,
+            FioPeerError::Closed { .. } => 12,
+            FioPeerError::WrongDatabaseKey { .. } => 13,
         }
     }
 }
 
+fn small(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
 impl FioPeerError {
+    /// `Closed`, with its message.
+    pub(crate) fn closed() -> FioPeerError {
+        FioPeerError::Closed {
+            detail: "the wallet was closed".into(),
+        }
+    }
+
+    /// `DecryptionFailed`, with the one message every decryption failure
+    /// gets (which check failed is never told).
+    pub(crate) fn decryption_failed() -> FioPeerError {
+        FioPeerError::DecryptionFailed {
+            detail: "decryption failed".into(),
+        }
+    }
+
     pub(crate) fn input(field: &str, value: &str, detail: impl std::fmt::Display) -> FioPeerError {
         FioPeerError::InvalidInput {
             field: field.to_string(),
@@ -119,7 +137,7 @@ impl FioPeerError {
 
 impl From<DecryptError> for FioPeerError {
     fn from(_: DecryptError) -> Self {
-        FioPeerError::DecryptionFailed
+        FioPeerError::decryption_failed()
     }
 }
 
@@ -147,13 +165,18 @@ impl From<StoreError> for FioPeerError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NewerSchema { found, supported } => {
-                FioPeerError::DatabaseTooNew { found, supported }
+                FioPeerError::DatabaseTooNew {
+                    found: small(found),
+                    supported: small(supported),
+                }
             }
             StoreError::AlreadyOpen(path) => FioPeerError::AlreadyOpen {
                 path: path.display().to_string(),
             },
-            StoreError::Closed => FioPeerError::Closed,
-            StoreError::WrongKey => FioPeerError::WrongDatabaseKey,
+            StoreError::Closed => FioPeerError::closed(),
+            StoreError::WrongKey => FioPeerError::WrongDatabaseKey {
+                detail: "the database key does not open this wallet database (a wrong key, or a damaged file)".into(),
+            },
             e => FioPeerError::Storage {
                 detail: e.to_string(),
             },
@@ -165,7 +188,7 @@ impl From<ChainError> for FioPeerError {
     fn from(e: ChainError) -> Self {
         match e {
             ChainError::Fio(f) => FioPeerError::ChainRejected {
-                status: f.status,
+                status: f.status.into(),
                 detail: f.message.clone(),
                 fields: f
                     .fields
@@ -178,7 +201,7 @@ impl From<ChainError> for FioPeerError {
                     .collect(),
             },
             ChainError::Node(n) => FioPeerError::ChainRejected {
-                status: n.status,
+                status: n.status.into(),
                 detail: if n.what.is_empty() {
                     n.message.clone()
                 } else {
@@ -244,7 +267,7 @@ impl From<SyncError> for FioPeerError {
             SyncError::Wallet(w) => w.into(),
             SyncError::Chain(c) => c.into(),
             SyncError::Relay { status, message } => FioPeerError::RelayRejected {
-                status,
+                status: status.into(),
                 detail: message,
             },
             SyncError::Transport(m) => FioPeerError::Network { detail: m },
@@ -254,7 +277,9 @@ impl From<SyncError> for FioPeerError {
             SyncError::NoInbox => FioPeerError::NotAllowed {
                 detail: "the wallet has no inbox and no relay is configured".into(),
             },
-            SyncError::Cancelled => FioPeerError::Cancelled,
+            SyncError::Cancelled => FioPeerError::Cancelled {
+                detail: "cancelled".into(),
+            },
             // Reported as `SyncStop::Busy` by the calls that return a summary.
             SyncError::Busy => FioPeerError::NotAllowed {
                 detail: "another sync of this wallet is running".into(),

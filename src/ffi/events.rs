@@ -1,28 +1,40 @@
-//! Foreign callbacks: the wallet's event listener and the logger bridge.
+//! Foreign callbacks: the wallet's event listener and the logger bridge,
+//! and the records of the event log.
 //!
-//! Both are called on a thread of their own, one per wallet for events and
-//! one per process for logs, never on the caller's stack and never while
-//! the library holds a lock or runs a future: a callback may call back into
-//! the library, and a slow one delays only later callbacks.
+//! Both callbacks are called on a thread of their own, one per wallet for
+//! events and one per process for logs, never on the caller's stack and
+//! never while the library holds a lock or runs a future: a callback may
+//! call back into the library, and a slow one delays only later callbacks.
+//!
+//! The listener's events, but a sync's progress, come from the wallet's
+//! event log (`crate::wallet::events`) after they are committed: what the
+//! listener hears is what `events(after, limit)` reads.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
-use super::records::{Message, QueueEntry, SyncStep, SyncSummary};
+use super::records::{QueueEntry, SyncStep, SyncSummary};
 use super::FioPeerError;
-use crate::protocol::{Action, FioAddress};
-use crate::sync::{SyncPhase, SyncProgress, SyncReport};
-use crate::wallet::{DeliveryOutcome, Received};
+use crate::sync::{CancelToken, SyncPhase, SyncProgress, SyncReport};
+use crate::wallet::{self, EventRecord, Wallet};
 
-/// What happened to a message of ours.
+/// What happened to a message of ours (or, for `Cancelled`, to a request
+/// the peer had sent us).
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::export(Display)]
 pub enum MessageStatus {
-    /// The peer's inbox took it.
-    Delivered,
-    /// Not delivered yet; the next sync tries again.
-    Retrying { error: String },
-    /// Refused for good by the peer's inbox.
+    /// The peer's inbox took it and gave it `seq`.
+    Delivered { seq: i64 },
+    /// Attempt `attempts` failed; the next sync from `next_attempt_at`
+    /// (unix milliseconds) tries again.
+    Retrying {
+        error: String,
+        attempts: i32,
+        next_attempt_at: i64,
+    },
+    /// Refused for good by the peer's inbox, or given up on: the user may
+    /// retry it (`retry_delivery`).
     Failed { error: String },
     /// The peer returned a status (peer_return_message_status).
     PeerStatus {
@@ -37,12 +49,57 @@ pub enum MessageStatus {
     Cancelled,
 }
 
+impl std::fmt::Display for MessageStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MessageStatus::Delivered { seq } => write!(f, "delivered (seq {seq})"),
+            MessageStatus::Retrying {
+                error, attempts, ..
+            } => write!(f, "retrying (attempt {attempts} failed: {error})"),
+            MessageStatus::Failed { error } => write!(f, "failed: {error}"),
+            MessageStatus::PeerStatus {
+                status,
+                memo: Some(memo),
+            } => write!(f, "peer status {status}: {memo}"),
+            MessageStatus::PeerStatus { status, .. } => write!(f, "peer status {status}"),
+            MessageStatus::Accepted => write!(f, "accepted"),
+            MessageStatus::Rejected => write!(f, "rejected"),
+            MessageStatus::Cancelled => write!(f, "cancelled"),
+        }
+    }
+}
+
+impl From<wallet::MessageStatus> for MessageStatus {
+    fn from(s: wallet::MessageStatus) -> Self {
+        match s {
+            wallet::MessageStatus::Delivered { seq } => MessageStatus::Delivered { seq },
+            wallet::MessageStatus::Retrying {
+                error,
+                attempts,
+                next_attempt_at,
+            } => MessageStatus::Retrying {
+                error,
+                attempts: i32::try_from(attempts).unwrap_or(i32::MAX),
+                next_attempt_at,
+            },
+            wallet::MessageStatus::Failed { error } => MessageStatus::Failed { error },
+            wallet::MessageStatus::PeerStatus { status, memo } => {
+                MessageStatus::PeerStatus { status, memo }
+            }
+            wallet::MessageStatus::Accepted => MessageStatus::Accepted,
+            wallet::MessageStatus::Rejected => MessageStatus::Rejected,
+            wallet::MessageStatus::Cancelled => MessageStatus::Cancelled,
+        }
+    }
+}
+
 /// Something the app may want to show.
 // Lowered to a buffer at the FFI at once: the size of the variants is moot.
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, uniffi::Enum)]
 pub enum WalletEvent {
-    /// A received message waits in the queue (it is in the database).
+    /// A received message waits in the queue (the entry as it is when the
+    /// event is read).
     QueueItemAdded { entry: QueueEntry },
     /// A message changed status; `message_id` is ours for deliveries, peer
     /// statuses, accepts and rejects, and the peer's for a cancel.
@@ -61,20 +118,76 @@ pub enum WalletEvent {
         new_key: String,
         voided: Vec<String>,
     },
-    /// A sync's counts so far.
+    /// A sync's counts so far (live only: never in the event log).
     SyncProgress {
         step: SyncStep,
         summary: SyncSummary,
     },
 }
 
-/// Implemented by the app to hear of a wallet's events, in order, on the
-/// library's event thread. An exception it throws is logged and the next
-/// event still comes.
+impl From<wallet::WalletEvent> for WalletEvent {
+    fn from(e: wallet::WalletEvent) -> Self {
+        match e {
+            wallet::WalletEvent::QueueItemAdded { item } => WalletEvent::QueueItemAdded {
+                entry: (*item).into(),
+            },
+            wallet::WalletEvent::MessageStatusChanged {
+                peer,
+                message_id,
+                status,
+            } => WalletEvent::MessageStatusChanged {
+                peer,
+                message_id,
+                status: status.into(),
+            },
+            wallet::WalletEvent::PeerKeyChanged {
+                peer,
+                previous_key,
+                new_key,
+                voided,
+            } => WalletEvent::PeerKeyChanged {
+                peer,
+                previous_key,
+                new_key,
+                voided,
+            },
+        }
+    }
+}
+
+/// One event of the wallet's event log.
+#[derive(Clone, Debug, uniffi::Record)]
+pub struct EventEntry {
+    /// The cursor: increasing, never reused. Pass it as `after` to read
+    /// what came next, or to `mark_events_handled`.
+    pub id: i64,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    pub event: WalletEvent,
+}
+
+impl From<EventRecord> for EventEntry {
+    fn from(r: EventRecord) -> Self {
+        EventEntry {
+            id: r.id,
+            created_at: r.created_at,
+            event: r.event.into(),
+        }
+    }
+}
+
+/// Implemented by the app to hear of a wallet's events live, in order, on
+/// the library's event thread: every event of the log committed by this
+/// wallet object after the listener is set, and the syncs' progress. An
+/// exception it throws is logged and the next event still comes. To miss
+/// nothing across restarts, read the log (`events`, `next_events`).
 #[uniffi::export(with_foreign)]
 pub trait WalletListener: Send + Sync {
     fn on_event(&self, event: WalletEvent) -> Result<(), FioPeerError>;
 }
+
+/// Log events read per step of the feed.
+const FEED_PAGE: usize = 256;
 
 /// One wallet's event thread and the listener it calls.
 pub(crate) struct EventHub {
@@ -83,7 +196,12 @@ pub(crate) struct EventHub {
 }
 
 impl EventHub {
-    pub(crate) fn new() -> Result<EventHub, FioPeerError> {
+    /// The event thread, and the feed that posts `wallet`'s logged events
+    /// to it as they are committed, until `closing`.
+    pub(crate) fn new(
+        wallet: &Arc<Wallet>,
+        closing: &CancelToken,
+    ) -> Result<EventHub, FioPeerError> {
         let (sender, receiver) = mpsc::channel::<WalletEvent>();
         let listener: Arc<RwLock<Option<Arc<dyn WalletListener>>>> = Arc::default();
         let current = listener.clone();
@@ -94,6 +212,45 @@ impl EventHub {
             .map_err(|e| FioPeerError::Internal {
                 detail: format!("cannot start the event thread: {e}"),
             })?;
+        // Subscribed before the newest id is read: nothing falls between.
+        let mut signal = wallet.subscribe_events();
+        let mut last = wallet.last_event_id()?;
+        let feed = Arc::downgrade(wallet);
+        let posts = sender.clone();
+        let closing = closing.clone();
+        super::runtime()?.spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = closing.cancelled() => return,
+                    changed = signal.changed() => if changed.is_err() { return },
+                }
+                let Some(wallet) = feed.upgrade() else { return };
+                let read = tokio::task::spawn_blocking(move || {
+                    let mut out = Vec::new();
+                    loop {
+                        match wallet.events(Some(last), FEED_PAGE) {
+                            Ok(page) if !page.is_empty() => {
+                                last = page.last().map_or(last, |e| e.id);
+                                out.extend(page);
+                            }
+                            Ok(_) => return (out, last),
+                            Err(e) => {
+                                log::warn!("the event feed could not read the log: {e}");
+                                return (out, last);
+                            }
+                        }
+                    }
+                })
+                .await;
+                let Ok((events, next)) = read else { return };
+                last = next;
+                for e in events {
+                    if posts.send(WalletEvent::from(e.event)).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
         Ok(EventHub {
             sender: Mutex::new(sender),
             listener,
@@ -104,7 +261,7 @@ impl EventHub {
         *self.listener.write().unwrap_or_else(|e| e.into_inner()) = listener;
     }
 
-    /// An observer for one sync, posting its events to this hub.
+    /// An observer for one sync, posting its progress to this hub.
     pub(crate) fn observer(&self) -> Arc<dyn SyncProgress> {
         Arc::new(SyncEvents {
             sender: self
@@ -132,74 +289,12 @@ struct SyncEvents {
     sender: Sender<WalletEvent>,
 }
 
-impl SyncEvents {
-    fn post(&self, event: WalletEvent) {
-        // Only fails when the event thread is gone, i.e. nobody listens.
-        let _ = self.sender.send(event);
-    }
-}
-
 impl SyncProgress for SyncEvents {
     fn progress(&self, phase: SyncPhase, report: &SyncReport) {
-        self.post(WalletEvent::SyncProgress {
+        // Only fails when the event thread is gone, i.e. nobody listens.
+        let _ = self.sender.send(WalletEvent::SyncProgress {
             step: phase.into(),
             summary: report.into(),
-        });
-    }
-
-    fn received(&self, received: &Received) {
-        let m = &received.message;
-        let status = match m.action {
-            Action::ReturnMessageStatus => Some(MessageStatus::PeerStatus {
-                status: m.data.message_status.clone().unwrap_or_default(),
-                memo: m.data.memo.clone(),
-            }),
-            Action::AcceptRequest => Some(MessageStatus::Accepted),
-            Action::RejectRequest => Some(MessageStatus::Rejected),
-            Action::CancelRequest => Some(MessageStatus::Cancelled),
-            _ => None,
-        };
-        if let (Some(status), Some(referenced)) = (status, &m.referenced_message_id) {
-            self.post(WalletEvent::MessageStatusChanged {
-                peer: m.peer.to_string(),
-                message_id: referenced.clone(),
-                status,
-            });
-        }
-        if let Some(k) = &received.key_change {
-            self.post(WalletEvent::PeerKeyChanged {
-                peer: k.peer.to_string(),
-                previous_key: k.previous_key.to_fio_string(),
-                new_key: k.new_key.to_fio_string(),
-                voided: k.voided.clone(),
-            });
-        }
-        if let Some(id) = received.queue_id {
-            self.post(WalletEvent::QueueItemAdded {
-                entry: QueueEntry {
-                    id,
-                    peer: m.peer.to_string(),
-                    message: Message::from(m.clone()),
-                    key_change: received.key_change.as_ref().map(Into::into),
-                },
-            });
-        }
-    }
-
-    fn delivered(&self, peer: &FioAddress, message_id: &str, outcome: &DeliveryOutcome) {
-        let status = match outcome {
-            DeliveryOutcome::Delivered { .. } => MessageStatus::Delivered,
-            DeliveryOutcome::Retry { error, .. } => MessageStatus::Retrying {
-                error: error.clone(),
-            },
-            DeliveryOutcome::Failed { error } => MessageStatus::Failed {
-                error: error.clone(),
-            },
-        };
-        self.post(WalletEvent::MessageStatusChanged {
-            peer: peer.to_string(),
-            message_id: message_id.to_string(),
-            status,
         });
     }
 }

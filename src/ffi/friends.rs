@@ -4,7 +4,8 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use super::records::FundsRequestData;
+use super::records::{signed, FundsRequestData};
+use super::wallet::page_limit;
 use super::{runtime, FioPeerError};
 use crate::crypto::{NewFundsContent, PrivRecordSendContent, PublicKey, RecordObtDataContent};
 use crate::friends::{
@@ -12,6 +13,10 @@ use crate::friends::{
     RequestStatus, STATUS_PAID,
 };
 use crate::sync::CancelToken;
+
+fn small(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
 
 /// A friend on our list.
 #[derive(Debug, uniffi::Record)]
@@ -52,7 +57,7 @@ pub struct PlacedNbpaInfo {
     pub token_code: String,
     pub public_address: String,
     /// The chain's id of it; `None` when the chain did not say.
-    pub key_id: Option<u64>,
+    pub key_id: Option<i64>,
 }
 
 impl From<PlacedNbpa> for PlacedNbpaInfo {
@@ -61,7 +66,7 @@ impl From<PlacedNbpa> for PlacedNbpaInfo {
             chain_code: p.chain_code,
             token_code: p.token_code,
             public_address: p.public_address,
-            key_id: p.key_id,
+            key_id: p.key_id.map(signed),
         }
     }
 }
@@ -199,7 +204,7 @@ pub enum PrivateRequestStatus {
 #[derive(Debug, uniffi::Record)]
 pub struct PrivateRequestInfo {
     /// The chain's id: what pay and reject refer to.
-    pub fio_request_id: u64,
+    pub fio_request_id: i64,
     pub payee_fio_address: String,
     pub payee_public_key: String,
     /// As our friend list knows it ('' if unknown).
@@ -212,7 +217,7 @@ pub struct PrivateRequestInfo {
 impl From<PrivateRequest> for PrivateRequestInfo {
     fn from(r: PrivateRequest) -> Self {
         PrivateRequestInfo {
-            fio_request_id: r.fio_request_id,
+            fio_request_id: signed(r.fio_request_id),
             payee_fio_address: r.payee_fio_address,
             payee_public_key: r.payee_public_key.to_fio_string(),
             payer_fio_address: r.payer_fio_address,
@@ -236,8 +241,15 @@ impl TryFrom<PrivateRequestInfo> for PrivateRequest {
         let key = |field: &str, value: &str| {
             PublicKey::parse(value).map_err(|e| FioPeerError::input(field, value, e))
         };
+        let fio_request_id = u64::try_from(r.fio_request_id).map_err(|_| {
+            FioPeerError::input(
+                "fio_request_id",
+                &r.fio_request_id.to_string(),
+                "at least 0",
+            )
+        })?;
         Ok(PrivateRequest {
-            fio_request_id: r.fio_request_id,
+            fio_request_id,
             payee_public_key: key("payee_public_key", &r.payee_public_key)?,
             payer_public_key: key("payer_public_key", &r.payer_public_key)?,
             payee_fio_address: r.payee_fio_address,
@@ -258,7 +270,7 @@ impl TryFrom<PrivateRequestInfo> for PrivateRequest {
 #[derive(Debug, uniffi::Record)]
 pub struct PrivateRequests {
     pub items: Vec<PrivateRequestInfo>,
-    pub skipped: u32,
+    pub skipped: i32,
 }
 
 /// A payment (or rejection) a payer recorded for us.
@@ -268,7 +280,7 @@ pub struct ReceivedPayment {
     pub payer_public_key: String,
     pub record: PaymentRecord,
     /// The request it answers, if any.
-    pub fio_request_id: Option<u64>,
+    pub fio_request_id: Option<i64>,
 }
 
 impl From<ReceivedAction> for ReceivedPayment {
@@ -287,15 +299,15 @@ impl From<ReceivedAction> for ReceivedPayment {
 #[derive(Debug, uniffi::Record)]
 pub struct ReceivedPayments {
     pub items: Vec<ReceivedPayment>,
-    pub skipped: u32,
+    pub skipped: i32,
 }
 
 /// What a restore found on chain.
 #[derive(Debug, uniffi::Record)]
 pub struct RestoreSummary {
-    pub restored: u32,
+    pub restored: i32,
     /// Entries that were not ours to read.
-    pub skipped: u32,
+    pub skipped: i32,
 }
 
 impl From<FriendsError> for FioPeerError {
@@ -316,7 +328,7 @@ impl From<FriendsError> for FioPeerError {
             | FriendsError::UnknownNbpa { .. }) => FioPeerError::NotAllowed {
                 detail: e.to_string(),
             },
-            FriendsError::Undecryptable => FioPeerError::DecryptionFailed,
+            FriendsError::Undecryptable => FioPeerError::decryption_failed(),
             FriendsError::Chain(c) => c.into(),
             FriendsError::Store(s) => s.into(),
         }
@@ -348,7 +360,7 @@ impl FioFriends {
         T: Send + 'static,
     {
         if self.closing.is_cancelled() {
-            return Err(FioPeerError::Closed);
+            return Err(FioPeerError::closed());
         }
         let fut = op(self.inner.clone());
         let closing = self.closing.clone();
@@ -356,7 +368,7 @@ impl FioFriends {
             .run(async move {
                 tokio::select! {
                     r = fut => r.map_err(FioPeerError::from),
-                    _ = closing.cancelled() => Err(FioPeerError::Closed),
+                    _ = closing.cancelled() => Err(FioPeerError::closed()),
                 }
             })
             .await
@@ -381,7 +393,11 @@ impl FioFriends {
     }
 
     /// Our friend list as kept locally, a page at a time.
-    pub fn friends(&self, limit: u32, offset: u32) -> Result<Vec<FriendInfo>, FioPeerError> {
+    #[uniffi::method(default(limit = 100, offset = 0))]
+    pub fn friends(&self, limit: i32, offset: i32) -> Result<Vec<FriendInfo>, FioPeerError> {
+        let limit = u32::try_from(page_limit(limit)?).unwrap_or(u32::MAX);
+        let offset = u32::try_from(offset)
+            .map_err(|_| FioPeerError::input("offset", &offset.to_string(), "at least 0"))?;
         Ok(self
             .inner
             .friends(limit, offset)?
@@ -390,8 +406,8 @@ impl FioFriends {
             .collect())
     }
 
-    pub fn friend_count(&self) -> Result<u64, FioPeerError> {
-        Ok(self.inner.friend_count()?)
+    pub fn friend_count(&self) -> Result<i64, FioPeerError> {
+        Ok(signed(self.inner.friend_count()?))
     }
 
     /// Whether the owner of `fio_address` has us on their friend list.
@@ -404,8 +420,8 @@ impl FioFriends {
     pub async fn restore(&self) -> Result<RestoreSummary, FioPeerError> {
         let r = self.run(|f| async move { f.restore().await }).await?;
         Ok(RestoreSummary {
-            restored: r.restored,
-            skipped: r.skipped,
+            restored: small(r.restored),
+            skipped: small(r.skipped),
         })
     }
 
@@ -471,10 +487,12 @@ impl FioFriends {
         &self,
         payer_fio_address: String,
         request: FundsRequestData,
-    ) -> Result<Option<u64>, FioPeerError> {
+    ) -> Result<Option<i64>, FioPeerError> {
         let content: NewFundsContent = request.into();
-        self.run(|f| async move { f.request_funds(&payer_fio_address, &content).await })
-            .await
+        let id = self
+            .run(|f| async move { f.request_funds(&payer_fio_address, &content).await })
+            .await?;
+        Ok(id.map(signed))
     }
 
     /// Pays a received request: records `record` as `sent_to_blockchain`.
@@ -520,7 +538,7 @@ impl FioFriends {
             .await?;
         Ok(PrivateRequests {
             items: r.items.into_iter().map(Into::into).collect(),
-            skipped: r.skipped,
+            skipped: small(r.skipped),
         })
     }
 
@@ -529,7 +547,7 @@ impl FioFriends {
         let r = self.run(|f| async move { f.sent_requests().await }).await?;
         Ok(PrivateRequests {
             items: r.items.into_iter().map(Into::into).collect(),
-            skipped: r.skipped,
+            skipped: small(r.skipped),
         })
     }
 
@@ -540,7 +558,7 @@ impl FioFriends {
             .await?;
         Ok(ReceivedPayments {
             items: r.items.into_iter().map(Into::into).collect(),
-            skipped: r.skipped,
+            skipped: small(r.skipped),
         })
     }
 }

@@ -14,11 +14,13 @@ use crate::store::DatabaseKey;
 
 /// A new BIP39 mnemonic of 12 or 24 English words, for the user to write
 /// down; open the wallet with `FioKey.from_mnemonic`.
-#[uniffi::export]
-pub fn new_mnemonic(words: u8) -> Result<String, FioPeerError> {
-    generate_mnemonic(words as usize)
+#[uniffi::export(default(words = 24))]
+pub fn new_mnemonic(words: i32) -> Result<String, FioPeerError> {
+    let bad = |e: &dyn std::fmt::Display| FioPeerError::input("words", &words.to_string(), e);
+    let count = usize::try_from(words).map_err(|_| bad(&"12 or 24"))?;
+    generate_mnemonic(count)
         .map(|m| m.to_string())
-        .map_err(|e| FioPeerError::input("words", &words.to_string(), e))
+        .map_err(|e| bad(&e))
 }
 
 /// The FIO account name (actor) of a public key.
@@ -55,15 +57,15 @@ impl FioKey {
     /// m/44'/235'/`account`'/0/0; account 0 (the default) is the key fiosdk
     /// derives.
     #[uniffi::constructor(default(account = 0))]
-    pub fn from_mnemonic(mnemonic: String, account: u32) -> Result<Arc<FioKey>, FioPeerError> {
+    pub fn from_mnemonic(mnemonic: String, account: i32) -> Result<Arc<FioKey>, FioPeerError> {
         let mnemonic = Zeroizing::new(mnemonic);
-        if account > MAX_ACCOUNT {
+        let Some(account) = u32::try_from(account).ok().filter(|&a| a <= MAX_ACCOUNT) else {
             return Err(FioPeerError::input(
                 "account",
                 &account.to_string(),
-                format!("at most {MAX_ACCOUNT}"),
+                format!("0 to {MAX_ACCOUNT}"),
             ));
-        }
+        };
         Ok(Arc::new(FioKey(derive_account_from_mnemonic(
             &mnemonic, account,
         )?)))

@@ -4,9 +4,9 @@ use crate::protocol::{Action, InboxLocation, MessageData};
 use crate::sync::{SyncPhase, SyncReport};
 use crate::wallet::KeyChange;
 use crate::wallet::{
-    AcceptPolicy, Acceptance, AddressRequest, Automation, Channel, ChannelState, Direction,
-    FundsRequest, MessageRecord, Outgoing, QueueItem, ReleasedAddress, RequestKind, RequestRecord,
-    RequestState,
+    AcceptPolicy, Acceptance, AddressRequest, Automation, Channel, ChannelState, Delivery,
+    Direction, FundsRequest, MessageRecord, Outgoing, QueueItem, ReleasedAddress, RequestKind,
+    RequestRecord, RequestState,
 };
 
 /// The ten FIP-24 actions.
@@ -117,9 +117,90 @@ impl From<Direction> for MessageDirection {
     }
 }
 
+/// Where the delivery of one of our messages to the peer's inbox stands
+/// (docs/ffi.md "The state of a message").
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::export(Display)]
+pub enum DeliveryState {
+    /// Waiting for its first attempt (the next sync).
+    Queued,
+    /// Attempted and not delivered yet; the next sync from
+    /// `next_attempt_at` (unix milliseconds) tries again.
+    Retrying {
+        attempts: i32,
+        next_attempt_at: i64,
+        last_error: String,
+    },
+    /// The peer's inbox took it and gave it `seq` (`None` for a message
+    /// delivered before fio-peer kept it); `delivered_at` in unix seconds.
+    Delivered { seq: Option<i64>, delivered_at: i64 },
+    /// Refused for good by the peer's inbox, or given up on after its
+    /// attempts or age: show "failed, tap to retry" (`retry_delivery`).
+    Failed { attempts: i32, reason: String },
+}
+
+impl std::fmt::Display for DeliveryState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeliveryState::Queued => write!(f, "queued"),
+            DeliveryState::Retrying {
+                attempts,
+                next_attempt_at,
+                last_error,
+            } => write!(
+                f,
+                "retrying (attempt {attempts} failed: {last_error}; next at {next_attempt_at} ms)"
+            ),
+            DeliveryState::Delivered {
+                seq: Some(seq),
+                delivered_at,
+            } => write!(f, "delivered (seq {seq}, at {delivered_at})"),
+            DeliveryState::Delivered { delivered_at, .. } => {
+                write!(f, "delivered (at {delivered_at})")
+            }
+            DeliveryState::Failed { attempts, reason } => {
+                write!(f, "failed after {attempts} attempt(s): {reason}")
+            }
+        }
+    }
+}
+
+/// A count the core keeps in an unsigned type, for an API without them
+/// (saturating: the counts of one wallet never come near).
+pub(crate) fn signed<T: TryInto<i64>>(n: T) -> i64 {
+    n.try_into().unwrap_or(i64::MAX)
+}
+
+impl From<Delivery> for DeliveryState {
+    fn from(d: Delivery) -> Self {
+        let small = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
+        match d {
+            Delivery::Queued => DeliveryState::Queued,
+            Delivery::Retrying {
+                attempts,
+                next_attempt_at,
+                last_error,
+            } => DeliveryState::Retrying {
+                attempts: small(attempts),
+                next_attempt_at,
+                last_error,
+            },
+            Delivery::Delivered { seq, delivered_at } => {
+                DeliveryState::Delivered { seq, delivered_at }
+            }
+            Delivery::Failed { attempts, reason } => DeliveryState::Failed {
+                attempts: small(attempts),
+                reason,
+            },
+        }
+    }
+}
+
 /// A stored message.
 #[derive(Clone, Debug, uniffi::Record)]
 pub struct Message {
+    /// Its place in the wallet: the paging cursor of `history`.
+    pub id: i64,
     pub peer: String,
     pub direction: MessageDirection,
     pub action: MessageAction,
@@ -128,17 +209,21 @@ pub struct Message {
     pub peer_status: Option<String>,
     /// Unix seconds.
     pub created_at: i64,
+    /// For our messages: how far delivery got (`None` for incoming ones).
+    pub delivery: Option<DeliveryState>,
 }
 
 impl From<MessageRecord> for Message {
     fn from(m: MessageRecord) -> Self {
         Message {
+            id: m.id,
             peer: m.peer.to_string(),
             direction: m.direction.into(),
             action: m.action.into(),
             content: m.data.into(),
             peer_status: m.peer_status,
             created_at: m.created_at,
+            delivery: m.delivery.map(Into::into),
         }
     }
 }
@@ -222,6 +307,19 @@ pub enum RequestStatus {
     Voided,
 }
 
+impl From<RequestStatus> for RequestState {
+    fn from(s: RequestStatus) -> Self {
+        match s {
+            RequestStatus::Pending => RequestState::Pending,
+            RequestStatus::Accepted => RequestState::Accepted,
+            RequestStatus::Rejected => RequestState::Rejected,
+            RequestStatus::Cancelled => RequestState::Cancelled,
+            RequestStatus::Paid => RequestState::Paid,
+            RequestStatus::Voided => RequestState::Voided,
+        }
+    }
+}
+
 impl From<RequestState> for RequestStatus {
     fn from(s: RequestState) -> Self {
         match s {
@@ -238,6 +336,9 @@ impl From<RequestState> for RequestStatus {
 /// A request and where it stands.
 #[derive(Debug, uniffi::Record)]
 pub struct Request {
+    /// The request message's id in the wallet (its `Message.id`): the
+    /// paging cursor of `requests`.
+    pub id: i64,
     pub peer: String,
     pub direction: MessageDirection,
     pub request_type: RequestType,
@@ -254,6 +355,7 @@ pub struct Request {
 impl From<RequestRecord> for Request {
     fn from(r: RequestRecord) -> Self {
         Request {
+            id: r.id,
             peer: r.peer.to_string(),
             direction: r.direction.into(),
             request_type: r.kind.into(),
@@ -390,10 +492,23 @@ impl From<AcceptanceData> for Acceptance {
 
 /// Whom channel requests are accepted from without asking.
 #[derive(Debug, uniffi::Enum)]
+#[uniffi::export(Display)]
 pub enum AcceptChannels {
     Never,
     Always,
     AllowList { fio_addresses: Vec<String> },
+}
+
+impl std::fmt::Display for AcceptChannels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AcceptChannels::Never => write!(f, "never"),
+            AcceptChannels::Always => write!(f, "always"),
+            AcceptChannels::AllowList { fio_addresses } => {
+                write!(f, "from {}", fio_addresses.join(", "))
+            }
+        }
+    }
 }
 
 /// A public address released to every peer_new_pub_address_request for
@@ -488,23 +603,23 @@ impl From<SyncPhase> for SyncStep {
 #[derive(Clone, Debug, uniffi::Record)]
 pub struct SyncSummary {
     /// Envelopes fetched from our inboxes.
-    pub fetched: u64,
+    pub fetched: i64,
     /// Accepted messages.
-    pub received: u64,
+    pub received: i64,
     /// Refused (FIP-24 errors; the sender is told when it can be).
-    pub rejected: u64,
+    pub rejected: i64,
     /// Already received before.
-    pub duplicates: u64,
+    pub duplicates: i64,
     /// Waiting for their sender's key (the chain was unreachable).
-    pub held: u64,
+    pub held: i64,
     /// Receiving the held envelopes failed this time (tried next sync).
     pub held_error: Option<String>,
     /// Fetches from inboxes we moved away from that failed.
-    pub previous_inbox_failures: u64,
-    pub delivered: u64,
+    pub previous_inbox_failures: i64,
+    pub delivered: i64,
     /// Deliveries to try again later, and those refused for good.
-    pub retrying: u64,
-    pub failed: u64,
+    pub retrying: i64,
+    pub failed: i64,
     /// Our inbox was registered on chain by this sync.
     pub registered: bool,
     /// The registration check failed; the sync went on.
@@ -547,18 +662,19 @@ pub struct SyncOptions {
     /// When they run out it stops where it is and returns what it did
     /// (`SyncSummary.stopped` = `Budget`), keeping everything committed.
     #[uniffi(default = 0)]
-    pub time_budget_ms: u64,
+    pub time_budget_ms: i64,
     /// Envelopes fetched at most (`stopped` = `MaxMessages` when reached).
     #[uniffi(default = 0)]
-    pub max_messages: u64,
+    pub max_messages: i64,
 }
 
 impl From<SyncOptions> for crate::sync::SyncLimits {
     fn from(o: SyncOptions) -> Self {
         crate::sync::SyncLimits {
+            // Negative is no bound, as 0 is.
             time_budget: (o.time_budget_ms > 0)
-                .then(|| std::time::Duration::from_millis(o.time_budget_ms)),
-            max_messages: (o.max_messages > 0).then_some(o.max_messages),
+                .then(|| std::time::Duration::from_millis(o.time_budget_ms.unsigned_abs())),
+            max_messages: (o.max_messages > 0).then_some(o.max_messages.unsigned_abs()),
         }
     }
 }
@@ -566,16 +682,16 @@ impl From<SyncOptions> for crate::sync::SyncLimits {
 impl From<&SyncReport> for SyncSummary {
     fn from(r: &SyncReport) -> Self {
         SyncSummary {
-            fetched: r.fetched,
-            received: r.received,
-            rejected: r.rejected,
-            duplicates: r.duplicates,
-            held: r.held,
+            fetched: signed(r.fetched),
+            received: signed(r.received),
+            rejected: signed(r.rejected),
+            duplicates: signed(r.duplicates),
+            held: signed(r.held),
             held_error: r.held_error.clone(),
-            previous_inbox_failures: r.previous_inbox_failures,
-            delivered: r.delivered,
-            retrying: r.retrying,
-            failed: r.failed,
+            previous_inbox_failures: signed(r.previous_inbox_failures),
+            delivered: signed(r.delivered),
+            retrying: signed(r.retrying),
+            failed: signed(r.failed),
             registered: r.registered,
             registration_error: r.registration_error.clone(),
             stopped: r.stopped.into(),

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::events::{EventHub, WalletListener};
+use super::events::{EventEntry, EventHub, WalletListener};
 use super::friends::FioFriends;
 use super::keys::{FioDatabaseKey, FioKey};
 use super::records::*;
@@ -24,9 +24,11 @@ pub struct WalletConfig {
     /// wallet object per file.
     pub database_path: String,
     pub fio_address: String,
-    /// 64 hex digits.
-    pub chain_id: String,
-    /// FIO API nodes, tried in order.
+    /// The FIO chain: mainnet, testnet, or another (a devnet) by chain id.
+    pub network: Network,
+    /// FIO API nodes, tried in order; empty (the default): the network's
+    /// built-in list (docs/ffi.md "Networks"). A `Custom` network needs them.
+    #[uniffi(default = [])]
     pub chain_nodes: Vec<String>,
     /// The relay to create the inbox on when the wallet has none.
     #[uniffi(default = None)]
@@ -34,18 +36,18 @@ pub struct WalletConfig {
     /// How long the first fetch of a sync waits on the relay for new
     /// messages (0–30 s); cancel the sync to stop waiting.
     #[uniffi(default = 0)]
-    pub long_poll_seconds: u32,
+    pub long_poll_seconds: i32,
     /// The `tpid` of the FIP-3 actions: a FIO address, or empty.
     #[uniffi(default = "")]
     pub tpid: String,
     /// How long one request to a chain node may take (1–120 s; connecting
     /// takes at most 5 s of it); the next node is tried after it.
     #[uniffi(default = 10)]
-    pub chain_timeout_seconds: u32,
+    pub chain_timeout_seconds: i32,
     /// How long one request to a relay may take (1–120 s; a long poll gets
     /// `long_poll_seconds` on top).
     #[uniffi(default = 20)]
-    pub relay_timeout_seconds: u32,
+    pub relay_timeout_seconds: i32,
     /// Development only (a devnet, tests): lets deliveries to peers go to
     /// `http://` inboxes and to loopback, private and link-local
     /// addresses, and mainnet and testnet chain nodes and relays be
@@ -56,10 +58,69 @@ pub struct WalletConfig {
     pub allow_insecure_destinations: bool,
 }
 
-/// The most a request timeout may be set to.
-const MAX_TIMEOUT_SECONDS: u32 = 120;
+/// A FIO chain. Mainnet and testnet come with their chain id and the
+/// core's list of public API nodes (`WalletConfig.chain_nodes` overrides
+/// the list); anything else is `Custom`.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::export(Display)]
+pub enum Network {
+    Mainnet,
+    Testnet,
+    /// Another chain (a devnet, a private chain): its 64-hex chain id; its
+    /// nodes must be given.
+    Custom {
+        chain_id: String,
+    },
+}
 
-fn timeout(field: &str, seconds: u32) -> Result<Duration, FioPeerError> {
+impl std::fmt::Display for Network {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Network::Mainnet => write!(f, "mainnet"),
+            Network::Testnet => write!(f, "testnet"),
+            Network::Custom { chain_id } => write!(f, "custom chain {chain_id}"),
+        }
+    }
+}
+
+/// The chain settings of `network`, with `nodes` instead of its built-in
+/// list when there are any.
+fn chain_config(network: &Network, nodes: Vec<String>) -> Result<ChainConfig, FioPeerError> {
+    let mut config = match network {
+        Network::Mainnet => ChainConfig::mainnet(),
+        Network::Testnet => ChainConfig::testnet(),
+        Network::Custom { chain_id } => {
+            let id = ChainId::parse(chain_id)
+                .map_err(|e| FioPeerError::input("chain_id", chain_id, e))?;
+            if nodes.is_empty() {
+                return Err(FioPeerError::input(
+                    "chain_nodes",
+                    "",
+                    "a custom network needs its API nodes",
+                ));
+            }
+            ChainConfig::new(id, Vec::new())
+        }
+    };
+    if !nodes.is_empty() {
+        config.nodes = nodes;
+    }
+    Ok(config)
+}
+
+/// The FIO API nodes fio-peer uses for `network` when none are given (an
+/// empty list for `Custom`).
+#[uniffi::export]
+pub fn network_nodes(network: Network) -> Vec<String> {
+    chain_config(&network, Vec::new())
+        .map(|c| c.nodes)
+        .unwrap_or_default()
+}
+
+/// The most a request timeout may be set to.
+const MAX_TIMEOUT_SECONDS: i32 = 120;
+
+fn timeout(field: &str, seconds: i32) -> Result<Duration, FioPeerError> {
     if !(1..=MAX_TIMEOUT_SECONDS).contains(&seconds) {
         return Err(FioPeerError::input(
             field,
@@ -67,13 +128,22 @@ fn timeout(field: &str, seconds: u32) -> Result<Duration, FioPeerError> {
             "1 to 120 seconds",
         ));
     }
-    Ok(Duration::from_secs(seconds.into()))
+    Ok(Duration::from_secs(seconds.unsigned_abs().into()))
 }
 
-/// Cancels the syncs (and inbox moves) it is passed to: they stop between
-/// steps, and at once when waiting on a relay or for another sync; what was
-/// received stays received. Once cancelled it stays cancelled; a sync that ends without it
-/// leaves it as it was, so one handle can serve many syncs.
+/// A page size given by the app: at least 1.
+pub(crate) fn page_limit(limit: i32) -> Result<usize, FioPeerError> {
+    usize::try_from(limit)
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| FioPeerError::input("limit", &limit.to_string(), "at least 1"))
+}
+
+/// Cancels the syncs, inbox moves and event waits (`next_events`) it is
+/// passed to. Syncs and inbox moves stop between steps, and at once when
+/// waiting on a relay or for another sync; what was received stays
+/// received. Once cancelled it stays cancelled; a call that ends without
+/// it leaves it as it was, so one handle can serve many calls.
 #[derive(uniffi::Object, Default)]
 pub struct SyncCancel(CancelToken);
 
@@ -120,7 +190,7 @@ where
         + 'static,
 {
     if closing.is_cancelled() {
-        return Err(FioPeerError::Closed);
+        return Err(FioPeerError::closed());
     }
     let token = CancelToken::new();
     let _abandoned = CancelOnDrop(token.clone());
@@ -156,7 +226,7 @@ where
         .await;
     match report {
         Err(crate::sync::SyncError::Cancelled) if closing.is_cancelled() => {
-            Err(FioPeerError::Closed)
+            Err(FioPeerError::closed())
         }
         r => Ok(r?),
     }
@@ -176,7 +246,7 @@ pub struct FioWallet {
 impl FioWallet {
     fn check_open(&self) -> Result<(), FioPeerError> {
         if self.closing.is_cancelled() {
-            return Err(FioPeerError::Closed);
+            return Err(FioPeerError::closed());
         }
         Ok(())
     }
@@ -205,24 +275,22 @@ impl FioWallet {
     ) -> Result<Arc<FioWallet>, FioPeerError> {
         // Every setting is checked before the database file is created.
         let key: PrivateKey = key.private_key().clone();
-        let chain_id = ChainId::parse(&config.chain_id)
-            .map_err(|e| FioPeerError::input("chain_id", &config.chain_id, e))?;
-        if u64::from(config.long_poll_seconds) > MAX_LONG_POLL.as_secs() {
+        let mut chain_config = chain_config(&config.network, config.chain_nodes)?;
+        let chain_id = chain_config.chain_id;
+        let long_poll = u64::try_from(config.long_poll_seconds)
+            .ok()
+            .filter(|&s| s <= MAX_LONG_POLL.as_secs());
+        let Some(long_poll) = long_poll else {
             let value = config.long_poll_seconds.to_string();
-            return Err(FioPeerError::input(
-                "long_poll_seconds",
-                &value,
-                "at most 30",
-            ));
-        }
+            return Err(FioPeerError::input("long_poll_seconds", &value, "0 to 30"));
+        };
         if let Some(relay) = &config.relay {
             check_relay_url(relay, &chain_id, config.allow_insecure_destinations)?;
         }
         check_tpid(&config.tpid)?;
         let chain_timeout = timeout("chain_timeout_seconds", config.chain_timeout_seconds)?;
         let relay_timeout = timeout("relay_timeout_seconds", config.relay_timeout_seconds)?;
-        let nodes = config.chain_nodes.join(" ");
-        let mut chain_config = ChainConfig::new(chain_id, config.chain_nodes);
+        let nodes = chain_config.nodes.join(" ");
         chain_config.timeout = chain_timeout;
         chain_config.allow_http = config.allow_insecure_destinations;
         let chain = ChainClient::with_runtime(chain_config, runtime()?).map_err(|e| match e {
@@ -246,7 +314,7 @@ impl FioWallet {
             chain.clone(),
             SyncConfig {
                 relay: config.relay,
-                long_poll: Duration::from_secs(config.long_poll_seconds.into()),
+                long_poll: Duration::from_secs(long_poll),
                 timeout: relay_timeout,
                 allow_insecure_destinations: config.allow_insecure_destinations,
                 ..SyncConfig::default()
@@ -261,11 +329,12 @@ impl FioWallet {
             },
         )?;
         let closing = CancelToken::new();
+        let events = EventHub::new(&wallet, &closing)?;
         Ok(Arc::new(FioWallet {
             wallet,
             engine,
             friends: Arc::new(FioFriends::new(friends, closing.clone())),
-            events: EventHub::new()?,
+            events,
             closing,
         }))
     }
@@ -346,6 +415,7 @@ impl FioWallet {
     /// the peer's key and inbox are looked up on chain first (without the
     /// wallet's lock); once they are, the request is queued even if the call
     /// is abandoned.
+    #[uniffi::method(default(memo = None))]
     pub async fn open_channel(
         &self,
         peer: String,
@@ -407,6 +477,7 @@ impl FioWallet {
 
     /// peer_update_com_data_request: tells `peer` a new inbox URL and/or
     /// gives it a new id token.
+    #[uniffi::method(default(inbox = None, rotate_token = false))]
     pub fn update_com_data(
         &self,
         peer: String,
@@ -421,6 +492,7 @@ impl FioWallet {
     }
 
     /// peer_close_com_request.
+    #[uniffi::method(default(memo = None))]
     pub fn close_channel(
         &self,
         peer: String,
@@ -445,6 +517,7 @@ impl FioWallet {
     }
 
     /// peer_reject_request for a request `peer` sent us.
+    #[uniffi::method(default(memo = None))]
     pub fn reject_request(
         &self,
         peer: String,
@@ -458,6 +531,7 @@ impl FioWallet {
     }
 
     /// peer_cancel_request for a funds or public-address request we sent.
+    #[uniffi::method(default(memo = None))]
     pub fn cancel_request(
         &self,
         peer: String,
@@ -470,9 +544,18 @@ impl FioWallet {
             .into())
     }
 
-    /// Unhandled queue items, oldest first.
-    pub fn queue(&self) -> Result<Vec<QueueEntry>, FioPeerError> {
-        Ok(self.wallet.queue()?.into_iter().map(Into::into).collect())
+    /// What waits for the user (requests not answered yet, texts, error
+    /// statuses, …), oldest first: the items after item `after` (`None`:
+    /// from the start), at most `limit`. An answered request leaves it.
+    #[uniffi::method(default(after = None, limit = 100))]
+    pub fn queue(&self, after: Option<i64>, limit: i32) -> Result<Vec<QueueEntry>, FioPeerError> {
+        let limit = page_limit(limit)?;
+        Ok(self
+            .wallet
+            .queue_page(after.unwrap_or(0), limit)?
+            .into_iter()
+            .map(Into::into)
+            .collect())
     }
 
     /// Marks a queue item handled.
@@ -480,24 +563,142 @@ impl FioWallet {
         Ok(self.wallet.dismiss(queue_id)?)
     }
 
-    /// Every message with `peer`, oldest first.
-    pub fn history(&self, peer: String) -> Result<Vec<Message>, FioPeerError> {
+    /// The messages with `peer`, newest first: those before message
+    /// `before` (a `Message.id`; `None`: from the newest), at most `limit`.
+    #[uniffi::method(default(before = None, limit = 100))]
+    pub fn history(
+        &self,
+        peer: String,
+        before: Option<i64>,
+        limit: i32,
+    ) -> Result<Vec<Message>, FioPeerError> {
+        let limit = page_limit(limit)?;
         Ok(self
             .wallet
-            .history(&peer)?
+            .history_page(&peer, before, limit)?
             .into_iter()
             .map(Into::into)
             .collect())
     }
 
-    /// Requests both ways, with `peer` or with everyone.
-    pub fn requests(&self, peer: Option<String>) -> Result<Vec<Request>, FioPeerError> {
+    /// Requests both ways, oldest first: with `peer` (`None`: everyone),
+    /// in `status` (`None`: any), after request `after` (a `Request.id`;
+    /// `None`: from the start), at most `limit`.
+    #[uniffi::method(default(peer = None, status = None, after = None, limit = 100))]
+    pub fn requests(
+        &self,
+        peer: Option<String>,
+        status: Option<RequestStatus>,
+        after: Option<i64>,
+        limit: i32,
+    ) -> Result<Vec<Request>, FioPeerError> {
+        let limit = page_limit(limit)?;
         Ok(self
             .wallet
-            .requests(peer.as_deref())?
+            .requests_page(
+                peer.as_deref(),
+                status.map(Into::into),
+                after.unwrap_or(0),
+                limit,
+            )?
             .into_iter()
             .map(Into::into)
             .collect())
+    }
+
+    /// Our messages not delivered yet (queued, retrying or failed), oldest
+    /// first, each with its `delivery`.
+    pub fn outbox(&self) -> Result<Vec<Message>, FioPeerError> {
+        Ok(self
+            .wallet
+            .undelivered()?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// Queues our failed message `message_id` to `peer` again: its delivery
+    /// becomes `Queued`, and the next sync delivers it (after the peer's
+    /// later messages, if those were delivered meanwhile). `NotAllowed`
+    /// unless it failed.
+    pub fn retry_delivery(&self, peer: String, message_id: String) -> Result<(), FioPeerError> {
+        Ok(self.wallet.retry_message(&peer, &message_id)?)
+    }
+
+    // ---- the event log ----
+
+    /// Logged events after `after` (`None`: after the last one marked
+    /// handled), oldest first, at most `limit`. A local read.
+    #[uniffi::method(default(after = None, limit = 100))]
+    pub fn events(&self, after: Option<i64>, limit: i32) -> Result<Vec<EventEntry>, FioPeerError> {
+        let limit = page_limit(limit)?;
+        Ok(self
+            .wallet
+            .events(after, limit)?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// [`events`](Self::events), waiting up to `timeout_ms` for the first
+    /// one when there is none yet (an empty list when none came). What the
+    /// Kotlin Flow and Swift AsyncStream adapters loop on. `cancel` (or
+    /// abandoning the call: a cancelled coroutine or task) ends the wait at
+    /// once, with `Cancelled`; shutting the wallet down ends it with `Closed`.
+    #[uniffi::method(default(after = None, limit = 100, timeout_ms = 30000, cancel = None))]
+    pub async fn next_events(
+        &self,
+        after: Option<i64>,
+        limit: i32,
+        timeout_ms: i64,
+        cancel: Option<Arc<SyncCancel>>,
+    ) -> Result<Vec<EventEntry>, FioPeerError> {
+        self.check_open()?;
+        let limit = page_limit(limit)?;
+        let timeout = u64::try_from(timeout_ms)
+            .map(Duration::from_millis)
+            .map_err(|_| {
+                FioPeerError::input("timeout_ms", &timeout_ms.to_string(), "at least 0")
+            })?;
+        let wallet = self.wallet.clone();
+        let closing = self.closing.clone();
+        let abandoned = CancelToken::new();
+        let _abandoned = CancelOnDrop(abandoned.clone());
+        let handle = cancel.map(|c| c.0.clone());
+        let cancelled = || FioPeerError::Cancelled {
+            detail: "cancelled".into(),
+        };
+        let events = runtime()?
+            .run(async move {
+                let by_app = async {
+                    match &handle {
+                        Some(h) => h.cancelled().await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    biased;
+                    _ = closing.cancelled() => Err(FioPeerError::closed()),
+                    _ = by_app => Err(cancelled()),
+                    _ = abandoned.cancelled() => Err(cancelled()),
+                    r = wallet.next_events(after, limit, timeout) => Ok(r?),
+                }
+            })
+            .await?;
+        Ok(events.into_iter().map(Into::into).collect())
+    }
+
+    /// Records that the app has handled every event up to `id`: from then
+    /// on `events()` without `after` (and an adapter started without a
+    /// cursor) begins after it, in this process and the next. It never
+    /// moves back.
+    pub fn mark_events_handled(&self, id: i64) -> Result<(), FioPeerError> {
+        Ok(self.wallet.mark_events_handled(id)?)
+    }
+
+    /// The id of the last event marked handled (0: none).
+    pub fn handled_event_id(&self) -> Result<i64, FioPeerError> {
+        Ok(self.wallet.handled_events()?)
     }
 
     pub fn automation(&self) -> Result<AutomationSettings, FioPeerError> {

@@ -54,7 +54,7 @@ def config(tmp_path, name, **extra):
     return fio_peer.WalletConfig(
         database_path=str(tmp_path / f"{name}.sqlite"),
         fio_address=f"{name}@bind",
-        chain_id=os.environ["FIO_TEST_CHAIN_ID"],
+        network=fio_peer.Network.CUSTOM(chain_id=os.environ["FIO_TEST_CHAIN_ID"]),
         chain_nodes=[os.environ["FIO_TEST_DEVNET"]],
         relay=os.environ["FIO_TEST_RELAY"],
         **extra,

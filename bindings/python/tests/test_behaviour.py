@@ -34,7 +34,7 @@ def test_wallet_errors_are_typed(tmp_path):
             fio_peer.FioKey.from_wif(BOB),
             fio_peer.WalletConfig(
                 database_path=str(tmp_path / "other.sqlite"),
-                fio_address="bob@bind", chain_id="00" * 32,
+                fio_address="bob@bind", network=fio_peer.Network.CUSTOM(chain_id="00" * 32),
                 chain_nodes=["http://127.0.0.1:9"]))
     assert e.value.code() == 13
     with pytest.raises(fio_peer.FioPeerError.Storage) as e:
@@ -43,7 +43,7 @@ def test_wallet_errors_are_typed(tmp_path):
             conftest.key("alice"),
             fio_peer.WalletConfig(
                 database_path=str(tmp_path / "other.sqlite"),
-                fio_address="carol@bind", chain_id="00" * 32,
+                fio_address="carol@bind", network=fio_peer.Network.CUSTOM(chain_id="00" * 32),
                 chain_nodes=["http://127.0.0.1:9"]))
     assert e.value.code() == 7
     with pytest.raises(fio_peer.FioPeerError.InvalidInput) as e:
@@ -73,7 +73,7 @@ def test_chain_refusals_name_the_field(tmp_path):
 def test_network_failures_are_network_errors(tmp_path):
     lost = fio_peer.FioWallet.open(fio_peer.FioKey.from_mnemonic(fio_peer.new_mnemonic(12)), fio_peer.WalletConfig(
         database_path=str(tmp_path / "lost.sqlite"),
-        fio_address="lost@bind", chain_id="00" * 32,
+        fio_address="lost@bind", network=fio_peer.Network.CUSTOM(chain_id="00" * 32),
         chain_nodes=["http://127.0.0.1:9"], relay="http://127.0.0.1:9"))
     with pytest.raises(fio_peer.FioPeerError.Network) as e:
         asyncio.run(lost.lookup_public_key("alice@bind"))
@@ -269,7 +269,7 @@ def test_an_inbox_move_tells_the_peer_and_can_be_cancelled(tmp_path):
     # Without a relay there is nowhere to move to.
     lone = fio_peer.FioWallet.open(conftest.key("alice"), fio_peer.WalletConfig(
         database_path=str(tmp_path / "lone.sqlite"),
-        fio_address="alice@bind", chain_id=os.environ["FIO_TEST_CHAIN_ID"],
+        fio_address="alice@bind", network=fio_peer.Network.CUSTOM(chain_id=os.environ["FIO_TEST_CHAIN_ID"]),
         chain_nodes=[os.environ["FIO_TEST_DEVNET"]]))
     with pytest.raises(fio_peer.FioPeerError.NotAllowed):
         asyncio.run(lone.move_inbox(None))
@@ -306,7 +306,7 @@ def test_request_timeouts_are_settings(tmp_path):
     try:
         wallet = fio_peer.FioWallet.open(conftest.key("alice"), fio_peer.WalletConfig(
             database_path=str(tmp_path / "alice.sqlite"),
-            fio_address="alice@bind", chain_id="00" * 32,
+            fio_address="alice@bind", network=fio_peer.Network.CUSTOM(chain_id="00" * 32),
             chain_nodes=[f"http://127.0.0.1:{hole.getsockname()[1]}"], chain_timeout_seconds=1))
         started = time.monotonic()
         with pytest.raises(fio_peer.FioPeerError.Network):
@@ -337,9 +337,10 @@ def test_a_sync_within_limits_says_where_it_stopped(tmp_path):
         # The rest: the third text (and Alice's status reply to Bob's accept).
         rest = await bob.sync_within(fio_peer.SyncOptions(time_budget_ms=10_000))
         assert rest.stopped == fio_peer.SyncStop.COMPLETE and rest.fetched >= 1
+        # History is newest first.
         texts = [m.content.memo for m in bob.history("alice@bind")
                  if m.action == fio_peer.MessageAction.SEND_PRIVATE_TEXT]
-        assert texts == ["t0", "t1", "t2"]
+        assert texts == ["t2", "t1", "t0"]
         assert (await bob.sync()).stopped == fio_peer.SyncStop.COMPLETE
 
     asyncio.run(run())

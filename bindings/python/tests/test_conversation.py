@@ -39,9 +39,11 @@ def test_all_ten_actions_over_http(tmp_path):
         assert item.message.content.memo == "Hi Bob"
         assert bob.channel("alice@bind").status == fio_peer.ChannelStatus.REQUESTED
         # 4 peer_accept_request (of the channel)
+        # Answered, it leaves the queue at once; its state is in requests.
         bob.accept_request("alice@bind", hello.message_id, fio_peer.AcceptanceData())
-        bob.dismiss(item.id)
         assert bob.queue() == []
+        [settled] = bob.requests(peer="alice@bind")
+        assert (settled.message_id, settled.status) == (hello.message_id, fio_peer.RequestStatus.ACCEPTED)
         await both()
         assert alice.channel("bob@bind").status == fio_peer.ChannelStatus.OPEN
 
@@ -89,13 +91,13 @@ def test_all_ten_actions_over_http(tmp_path):
 
     invoice, ask, again, bobs = asyncio.run(run())
 
-    states = {r.message_id: r.status for r in alice.requests("bob@bind")}
+    states = {r.message_id: r.status for r in alice.requests(peer="bob@bind")}
     S = fio_peer.RequestStatus
     assert states[invoice.message_id] == S.PAID
     assert states[ask.message_id] == S.ACCEPTED
     assert states[again.message_id] == S.CANCELLED
     assert states[bobs.message_id] == S.REJECTED
-    answer = next(r for r in alice.requests(None) if r.message_id == ask.message_id).answer
+    answer = next(r for r in alice.requests() if r.message_id == ask.message_id).answer
     assert answer.payee_public_address == "0xb0b"
     texts = [m.content.memo for m in bob.history("alice@bind")
              if m.action == A.SEND_PRIVATE_TEXT and m.direction == fio_peer.MessageDirection.INCOMING]
@@ -147,6 +149,6 @@ def test_the_readme_quick_start_runs(tmp_path):
 
     summary = asyncio.run(readme_quickstart.quickstart(
         str(tmp_path / "quick.sqlite"), conftest.key("alice"), "alice@bind", "bob@bind",
-        os.environ["FIO_TEST_CHAIN_ID"], os.environ["FIO_TEST_DEVNET"],
+        fio_peer.Network.CUSTOM(chain_id=os.environ["FIO_TEST_CHAIN_ID"]), [os.environ["FIO_TEST_DEVNET"]],
         os.environ["FIO_TEST_RELAY"], True))
     assert summary.delivered == 1

@@ -44,7 +44,7 @@ def hung_wallet(tmp_path, hole):
     return fio_peer.FioWallet.open(conftest.key("alice"), fio_peer.WalletConfig(
         database_path=str(tmp_path / "alice.sqlite"),
         fio_address="alice@bind",
-        chain_id=os.environ["FIO_TEST_CHAIN_ID"],
+        network=fio_peer.Network.CUSTOM(chain_id=os.environ["FIO_TEST_CHAIN_ID"]),
         chain_nodes=[hole.url],
         relay=hole.url,
         chain_timeout_seconds=60,
@@ -60,6 +60,9 @@ def reads(wallet):
         "channel": lambda: wallet.channel("bob@bind"),
         "history": lambda: wallet.history("bob@bind"),
         "requests": lambda: wallet.requests(None),
+        "outbox": wallet.outbox,
+        "events": wallet.events,
+        "handled_event_id": wallet.handled_event_id,
         "inbox": wallet.inbox,
         "automation": wallet.automation,
         "fio_address": wallet.fio_address,

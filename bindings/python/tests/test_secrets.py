@@ -71,7 +71,7 @@ def test_accounts_of_a_mnemonic_are_distinct_keys():
     others = {fio_peer.FioKey.from_mnemonic(MNEMONIC, n).public_key() for n in (1, 2, 2**31 - 1)}
     assert len(others) == 3 and first.public_key() not in others
     with pytest.raises(fio_peer.FioPeerError.InvalidInput) as e:
-        fio_peer.FioKey.from_mnemonic(MNEMONIC, 2**31)
+        fio_peer.FioKey.from_mnemonic(MNEMONIC, -1)
     assert e.value.field == "account"
 
 
@@ -169,14 +169,11 @@ def test_rekey_round_trip(tmp_path):
     assert open_wallet(tmp_path, "alice").inbox() == inbox
 
 
-MAINNET = "21dcae42c0182200e93f954a074011f9048a7624c6fe81d3c9541a614a88bd1c"
-
-
 def test_mainnet_nodes_and_relays_must_be_https(tmp_path):
     def mainnet(**extra):
         return fio_peer.WalletConfig(
             database_path=str(tmp_path / "main.sqlite"), fio_address="alice@bind",
-            chain_id=MAINNET, **extra)
+            network=fio_peer.Network.MAINNET(), **extra)
 
     with pytest.raises(fio_peer.FioPeerError.InvalidInput) as e:
         fio_peer.FioWallet.open(conftest.key("alice"), mainnet(chain_nodes=["http://node.example"]))

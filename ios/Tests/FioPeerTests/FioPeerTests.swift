@@ -25,18 +25,18 @@ func tempDir() -> URL {
     return dir
 }
 
-func config(_ dir: URL, _ name: String, longPoll: UInt32 = 0,
+func config(_ dir: URL, _ name: String, longPoll: Int32 = 0,
             database: String? = nil, nodes: [String]? = nil) -> WalletConfig {
     WalletConfig(
         databasePath: dir.appendingPathComponent("\(database ?? name).sqlite").path,
         fioAddress: "\(name)@bind",
-        chainId: env("FIO_TEST_CHAIN_ID"), chainNodes: nodes ?? [env("FIO_TEST_DEVNET")],
+        network: .custom(chainId: env("FIO_TEST_CHAIN_ID")), chainNodes: nodes ?? [env("FIO_TEST_DEVNET")],
         relay: env("FIO_TEST_RELAY"), longPollSeconds: longPoll, tpid: "",
         allowInsecureDestinations: true)  // the test relay is on loopback
 }
 
 /// The wallet `name` (with `key`'s private key instead of its own, if given).
-func openWallet(_ dir: URL, _ name: String, longPoll: UInt32 = 0, key: String? = nil,
+func openWallet(_ dir: URL, _ name: String, longPoll: Int32 = 0, key: String? = nil,
                 database: String? = nil, nodes: [String]? = nil,
                 databaseKey: FioDatabaseKey? = nil) throws -> FioWallet {
     try FioWallet.open(
@@ -161,6 +161,9 @@ final class FioPeerTests: XCTestCase {
         let item = try b.queue()[0]
         XCTAssertEqual(item.message.content.memo, "Hi Bob")
         _ = try b.acceptRequest(peer: "alice@bind", messageId: hello.messageId, answer: AcceptanceData())
+        // Answered, it no longer waits; its state is in requests.
+        XCTAssertTrue(try b.queue().isEmpty)
+        XCTAssertEqual(try b.requests(peer: "alice@bind").first { $0.messageId == hello.messageId }?.status, .accepted)
         try b.dismiss(queueId: item.id)
         try await both(a, b)
         XCTAssertEqual(try a.channel(peer: "bob@bind")?.status, .open)
@@ -200,7 +203,10 @@ final class FioPeerTests: XCTestCase {
         let seen = Set(try a.history(peer: "bob@bind").map { $0.action } + b.history(peer: "alice@bind").map { $0.action })
         XCTAssertEqual(seen.count, 10)
 
-        heardByAlice.waitFor("hello delivered") { status($0, hello.messageId) == .delivered }
+        heardByAlice.waitFor("hello delivered") {
+            if case .delivered? = status($0, hello.messageId) { return true }
+            return false
+        }
         heardByAlice.waitFor("invoice paid") { status($0, invoice.messageId) == .accepted }
         heardByBob.waitFor("bob's request rejected") { status($0, bobs.messageId) == .rejected }
         heardByBob.waitFor("alice's request cancelled") { status($0, again.messageId) == .cancelled }
@@ -501,8 +507,8 @@ final class FioPeerTests: XCTestCase {
     func testTheReadmeQuickStartRuns() async throws {
         let summary = try await quickstart(
             dbPath: tempDir().appendingPathComponent("quick.sqlite").path, key: FioKey.fromWif(wif: alice),
-            me: "alice@bind", peer: "bob@bind", chainId: env("FIO_TEST_CHAIN_ID"),
-            node: env("FIO_TEST_DEVNET"), relay: env("FIO_TEST_RELAY"), localDevnet: true)
+            me: "alice@bind", peer: "bob@bind", network: .custom(chainId: env("FIO_TEST_CHAIN_ID")),
+            nodes: [env("FIO_TEST_DEVNET")], relay: env("FIO_TEST_RELAY"), localDevnet: true)
         XCTAssertEqual(summary.delivered, 1)
     }
 }
