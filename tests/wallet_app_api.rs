@@ -291,6 +291,7 @@ fn delivery_state_is_part_of_the_message_and_survives_a_restart() {
             MessageStatus::Failed {
                 error: "413 too large".into()
             },
+            MessageStatus::Queued,
             MessageStatus::Delivered { seq: 42 },
         ]
     );
@@ -361,6 +362,50 @@ fn the_event_log_is_read_from_a_cursor_across_restarts() {
         .events(Some(*all.last().unwrap()), 10)
         .unwrap()
         .is_empty());
+}
+
+#[test]
+fn a_key_change_found_by_our_own_request_is_logged_with_what_it_failed() {
+    let (dir, alice, bob) = two();
+    open(&alice, &bob);
+    // Alice's text waits in her outbox when Bob's address gets a new key.
+    let text = alice
+        .wallet
+        .send_private_text("bob@demo", "still there?", None)
+        .unwrap();
+    let after = alice.wallet.last_event_id().unwrap();
+    alice.wallet.close_channel("bob@demo", None).unwrap();
+    let new_key = PrivateKey::generate();
+    dir.register("bob@demo", new_key.public_key());
+    alice.wallet.open_channel("bob@demo", None).unwrap();
+    let events: Vec<WalletEvent> = alice
+        .wallet
+        .events(Some(after), 100)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
+    assert!(
+        matches!(&events[0], WalletEvent::PeerKeyChanged { peer, new_key: k, .. }
+            if peer == "bob@demo" && *k == new_key.public_key().to_fio_string()),
+        "{events:?}"
+    );
+    let failed: Vec<&String> = events
+        .iter()
+        .filter_map(|e| match e {
+            WalletEvent::MessageStatusChanged {
+                message_id,
+                status: MessageStatus::Failed { error },
+                ..
+            } if error.contains("changed") => Some(message_id),
+            _ => None,
+        })
+        .collect();
+    assert!(failed.contains(&&text.message_id), "{events:?}");
+    assert!(matches!(
+        delivery_of(&alice, &text.message_id),
+        Some(Delivery::Failed { .. })
+    ));
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! and each has a stable code (`FioPeerError::code`), documented in
 //! docs/ffi.md; messages are for people and may change.
 
+use super::records::small;
 use crate::chain::ChainError;
 use crate::crypto::{CryptoError, DecryptError};
 use crate::store::StoreError;
@@ -104,10 +105,6 @@ impl FioPeerError {
             FioPeerError::WrongDatabaseKey { .. } => 13,
         }
     }
-}
-
-fn small(n: u32) -> i32 {
-    i32::try_from(n).unwrap_or(i32::MAX)
 }
 
 impl FioPeerError {

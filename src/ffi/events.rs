@@ -24,6 +24,8 @@ use crate::wallet::{self, EventRecord, Wallet};
 #[derive(Clone, Debug, PartialEq, Eq, uniffi::Enum)]
 #[uniffi::export(Display)]
 pub enum MessageStatus {
+    /// A failed delivery was put back in line (`retry_delivery`).
+    Queued,
     /// The peer's inbox took it and gave it `seq`.
     Delivered { seq: i64 },
     /// Attempt `attempts` failed; the next sync from `next_attempt_at`
@@ -52,6 +54,7 @@ pub enum MessageStatus {
 impl std::fmt::Display for MessageStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            MessageStatus::Queued => write!(f, "queued"),
             MessageStatus::Delivered { seq } => write!(f, "delivered (seq {seq})"),
             MessageStatus::Retrying {
                 error, attempts, ..
@@ -72,6 +75,7 @@ impl std::fmt::Display for MessageStatus {
 impl From<wallet::MessageStatus> for MessageStatus {
     fn from(s: wallet::MessageStatus) -> Self {
         match s {
+            wallet::MessageStatus::Queued => MessageStatus::Queued,
             wallet::MessageStatus::Delivered { seq } => MessageStatus::Delivered { seq },
             wallet::MessageStatus::Retrying {
                 error,
@@ -79,7 +83,7 @@ impl From<wallet::MessageStatus> for MessageStatus {
                 next_attempt_at,
             } => MessageStatus::Retrying {
                 error,
-                attempts: i32::try_from(attempts).unwrap_or(i32::MAX),
+                attempts: super::records::small(attempts),
                 next_attempt_at,
             },
             wallet::MessageStatus::Failed { error } => MessageStatus::Failed { error },

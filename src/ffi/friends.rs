@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use super::records::{signed, FundsRequestData};
+use super::records::{signed, small, FundsRequestData};
 use super::wallet::page_limit;
 use super::{runtime, FioPeerError};
 use crate::crypto::{NewFundsContent, PrivRecordSendContent, PublicKey, RecordObtDataContent};
@@ -13,10 +13,6 @@ use crate::friends::{
     RequestStatus, STATUS_PAID,
 };
 use crate::sync::CancelToken;
-
-fn small(n: u32) -> i32 {
-    i32::try_from(n).unwrap_or(i32::MAX)
-}
 
 /// A friend on our list.
 #[derive(Debug, uniffi::Record)]

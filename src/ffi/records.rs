@@ -171,9 +171,13 @@ pub(crate) fn signed<T: TryInto<i64>>(n: T) -> i64 {
     n.try_into().unwrap_or(i64::MAX)
 }
 
+/// [`signed`] for the small counts an `i32` holds (attempts, versions).
+pub(crate) fn small(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
 impl From<Delivery> for DeliveryState {
     fn from(d: Delivery) -> Self {
-        let small = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
         match d {
             Delivery::Queued => DeliveryState::Queued,
             Delivery::Retrying {

@@ -128,18 +128,28 @@ fn call_with_key(
             literal.len() as std::ffi::c_int,
         )
     };
-    sqlite_result(rc)
+    sqlite_result(conn, rc)
 }
 
-fn sqlite_result(rc: std::ffi::c_int) -> Result<(), StoreError> {
+/// An error of a keying call with SQLite's message for it (SQLCipher sets
+/// one), so a failure says what failed.
+fn sqlite_result(conn: &Connection, rc: std::ffi::c_int) -> Result<(), StoreError> {
     if rc == rusqlite::ffi::SQLITE_OK {
-        Ok(())
-    } else {
-        Err(StoreError::Sqlite(rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rc),
-            None,
-        )))
+        return Ok(());
     }
+    // SAFETY: the handle is open for as long as `conn` lives; the message
+    // is copied before any other call on it.
+    let message = unsafe {
+        let m = rusqlite::ffi::sqlite3_errmsg(conn.handle());
+        (!m.is_null()).then(|| std::ffi::CStr::from_ptr(m).to_string_lossy().into_owned())
+    };
+    Err(StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rc),
+        Some(format!(
+            "setting the database key: {}",
+            message.unwrap_or_else(|| "no message".into())
+        )),
+    )))
 }
 
 /// Reads the schema, the first read that needs the key: a wrong key, or a

@@ -351,17 +351,33 @@ pub fn void_for_key_change(
         .execute(params![reason, now(), row])?;
         unqueue_message(conn, *row)?;
     }
-    conn.prepare_cached(
-        "UPDATE outbox SET state = 'failed', last_error = ?1
-         WHERE state = 'pending' AND message_row IN (SELECT id FROM messages WHERE channel_id = ?2)",
-    )?
-    .execute(params![reason, ch.id])?;
-    Ok(KeyChange {
+    let failed: Vec<i64> = conn
+        .prepare_cached(
+            "UPDATE outbox SET state = 'failed', last_error = ?1
+             WHERE state = 'pending' AND message_row IN (SELECT id FROM messages WHERE channel_id = ?2)
+             RETURNING message_row",
+        )?
+        .query_map(params![reason, ch.id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let change = KeyChange {
         peer: ch.peer.clone(),
         previous_key: ch.peer_key,
         new_key: *new_key,
         voided: pending.into_iter().map(|(_, id)| id).collect(),
-    })
+    };
+    // Logged here, in the caller's transaction, whichever path found it
+    // (a first contact from the new key, or our own request to it).
+    super::events::log_key_change(conn, &change)?;
+    for row in failed {
+        super::events::log_delivery(
+            conn,
+            row,
+            super::events::MessageStatus::Failed {
+                error: reason.clone(),
+            },
+        )?;
+    }
+    Ok(change)
 }
 
 /// Marks the queue item of a message handled (a cancelled request leaves the queue).

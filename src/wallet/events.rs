@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::db;
 use super::outbox::now_ms;
-use super::types::{QueueItem, Received, WalletError};
+use super::types::{KeyChange, QueueItem, Received, WalletError};
 use super::Wallet;
 use crate::protocol::Action;
 
@@ -25,6 +25,8 @@ pub const MAX_EVENTS: i64 = 10_000;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum MessageStatus {
+    /// A failed delivery was put back in line by the user (`retry_message`).
+    Queued,
     /// The peer's inbox took it and gave it `seq`.
     Delivered { seq: i64 },
     /// Attempt `attempts` failed; tried again at `next_attempt_at` (unix ms).
@@ -135,21 +137,25 @@ pub(crate) fn log_received(conn: &Connection, received: &Received) -> rusqlite::
             },
         )?;
     }
-    if let Some(k) = &received.key_change {
-        append(
-            conn,
-            &Stored::PeerKeyChanged {
-                peer: k.peer.to_string(),
-                previous_key: k.previous_key.to_fio_string(),
-                new_key: k.new_key.to_fio_string(),
-                voided: k.voided.clone(),
-            },
-        )?;
-    }
+    // A key change was logged when it was found (`log_key_change`).
     if let Some(queue_id) = received.queue_id {
         append(conn, &Stored::QueueItemAdded { queue_id })?;
     }
     Ok(())
+}
+
+/// Logs a peer's key change, in the transaction that voids what was
+/// pending with the old key.
+pub(crate) fn log_key_change(conn: &Connection, k: &KeyChange) -> rusqlite::Result<()> {
+    append(
+        conn,
+        &Stored::PeerKeyChanged {
+            peer: k.peer.to_string(),
+            previous_key: k.previous_key.to_fio_string(),
+            new_key: k.new_key.to_fio_string(),
+            voided: k.voided.clone(),
+        },
+    )
 }
 
 /// Logs a delivery outcome of our message `row`, in its transaction.
@@ -209,15 +215,42 @@ fn resolve(conn: &Connection, stored: Stored) -> rusqlite::Result<Option<WalletE
 
 /// Events after `after`, oldest first, at most `limit`.
 fn page(conn: &Connection, after: i64, limit: usize) -> Result<Vec<EventRecord>, WalletError> {
-    let rows: Vec<(i64, String, i64)> = conn
-        .prepare_cached(
-            "SELECT id, body, created_at FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
-        )?
-        .query_map(
-            params![after, i64::try_from(limit).unwrap_or(i64::MAX)],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )?
-        .collect::<rusqlite::Result<_>>()?;
+    let mut events = Vec::new();
+    let mut scanned = after;
+    // An event that no longer resolves is passed over, never returned as
+    // an empty page: a cursor always moves on.
+    loop {
+        let rows = page_rows(conn, scanned, limit - events.len())?;
+        let Some(last) = rows.last().map(|r| r.0) else {
+            return Ok(events);
+        };
+        scanned = last;
+        events.extend(resolve_rows(conn, rows)?);
+        if events.len() >= limit {
+            return Ok(events);
+        }
+    }
+}
+
+fn page_rows(
+    conn: &Connection,
+    after: i64,
+    limit: usize,
+) -> rusqlite::Result<Vec<(i64, String, i64)>> {
+    conn.prepare_cached(
+        "SELECT id, body, created_at FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
+    )?
+    .query_map(
+        params![after, i64::try_from(limit).unwrap_or(i64::MAX)],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?
+    .collect()
+}
+
+fn resolve_rows(
+    conn: &Connection,
+    rows: Vec<(i64, String, i64)>,
+) -> Result<Vec<EventRecord>, WalletError> {
     let mut events = Vec::with_capacity(rows.len());
     for (id, body, created_at) in rows {
         let stored: Stored = serde_json::from_str(&body).map_err(|e| {

@@ -316,6 +316,8 @@ impl Wallet {
         }
         self.inner.lock().unwrap_or_else(|e| e.into_inner()).take();
         self.claim.lock().unwrap_or_else(|e| e.into_inner()).take();
+        // A `next_events` waiting wakes, and finds the wallet closed.
+        self.events_committed();
     }
 
     /// Encrypts the database with `new` from now on (every page rewritten in
@@ -518,6 +520,9 @@ impl Wallet {
         let (out, row) = ctx.compose(&tx, &ch, data, true)?;
         db::insert_request(&tx, row, RequestKind::Channel)?;
         tx.commit()?;
+        drop(inner);
+        // A key change above logged its events.
+        self.events_committed();
         Ok(out)
     }
 

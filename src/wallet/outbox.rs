@@ -280,8 +280,9 @@ impl Wallet {
     }
 
     /// Records delivery attempts, all in one transaction, each with its
-    /// event in the log (an outcome for an envelope no longer pending,
-    /// e.g. failed by a key change meanwhile, changes nothing).
+    /// event in the log. A retry or failure for an envelope no longer
+    /// pending (failed by a key change meanwhile) changes nothing, nor does
+    /// a delivery already recorded (another process's sync).
     pub fn record_deliveries(
         &self,
         outcomes: &[(i64, DeliveryOutcome)],
@@ -293,7 +294,8 @@ impl Wallet {
                 DeliveryOutcome::Delivered { seq } => tx
                     .prepare_cached(
                         "UPDATE outbox SET state = 'delivered', attempts = attempts + 1, delivered_at = ?2,
-                                           delivered_seq = ?3, last_error = NULL WHERE message_row = ?1 RETURNING 1",
+                                           delivered_seq = ?3, last_error = NULL
+                         WHERE message_row = ?1 AND state != 'delivered' RETURNING 1",
                     )?
                     .query_row(params![row, super::now(), seq], |_| Ok(()))
                     .optional()?
@@ -336,8 +338,9 @@ impl Wallet {
     /// and age counted afresh (its peer's later envelopes may already have
     /// been delivered: it arrives after them).
     pub fn retry_delivery(&self, row: i64) -> Result<(), WalletError> {
-        let inner = self.lock()?;
-        let n = inner.conn.execute(
+        let mut inner = self.lock()?;
+        let tx = inner.conn.transaction()?;
+        let n = tx.execute(
             "UPDATE outbox SET state = 'pending', next_attempt_at = ?2, queued_at = ?2, attempts = 0, use_chain = 1
              WHERE message_row = ?1 AND state = 'failed'",
             params![row, now_ms()],
@@ -345,6 +348,10 @@ impl Wallet {
         if n == 0 {
             return Err(WalletError::Request(format!("no failed delivery {row}")));
         }
+        super::events::log_delivery(&tx, row, MessageStatus::Queued)?;
+        tx.commit()?;
+        drop(inner);
+        self.events_committed();
         Ok(())
     }
 

@@ -71,7 +71,8 @@ def test_a_failed_delivery_survives_a_restart_and_is_retried(tmp_path, refusing)
     # The outcomes are in the log, in order.
     statuses = [e.event.status for e in alice.events(after=0, limit=1000)
                 if e.event.is_message_status_changed() and e.event.message_id == sent.message_id]
-    assert [(s.is_failed(), s.is_delivered()) for s in statuses] == [(True, False), (False, True)], statuses
+    assert [(s.is_failed(), s.is_queued(), s.is_delivered()) for s in statuses] == [
+        (True, False, False), (False, True, False), (False, False, True)], statuses
 
 
 def test_events_are_read_from_a_cursor_after_a_restart(tmp_path):

@@ -873,10 +873,17 @@ fn a_sync_reports_each_committed_message_and_each_delivery_outcome() {
     let received = seen.received.lock().unwrap().clone();
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].0, hello.message_id);
-    // The channel request waits in the queue, and the item is committed
-    // by the time the observer hears of it.
-    let queue = bob.wallet.queue().unwrap();
-    assert_eq!(Some(queue[0].id), received[0].1);
+    // The channel request is committed by the time the observer hears of
+    // it; Bob's automation accepted it, so it does not wait in his queue.
+    assert_eq!(received[0].1, None);
+    assert!(bob.wallet.queue().unwrap().is_empty());
+    assert!(bob
+        .wallet
+        .requests(None)
+        .unwrap()
+        .iter()
+        .any(|r| r.message_id == hello.message_id
+            && r.state == fio_peer::wallet::RequestState::Accepted));
     // Bob's automatic status reply and accept went out in the same sync.
     let delivered = seen.delivered.lock().unwrap().clone();
     assert_eq!(delivered.len(), 2);
@@ -1044,14 +1051,15 @@ fn a_sync_out_of_budget_returns_in_time_keeping_what_it_received() {
     // A generous margin for a loaded machine; the hang alone is 10 s.
     assert!(took < budget + Duration::from_secs(3), "took {took:?}");
     // The request was received, committed and acknowledged before the
-    // reply hung: it is in Bob's queue, and gone from his relay.
+    // reply hung: it is in Bob's wallet (accepted by his automation), and
+    // gone from his relay.
     assert_eq!((r.fetched, r.received, r.acked), (1, 1, 1), "{r:?}");
     assert!(bob
         .wallet
-        .queue()
+        .requests(None)
         .unwrap()
         .iter()
-        .any(|q| q.message.message_id == hello.message_id));
+        .any(|r| r.message_id == hello.message_id));
     let again = bob.engine.fetch_blocking_result().unwrap();
     assert_eq!(again.fetched, 0);
     // The status reply and the accept wait in the outbox for a later sync.

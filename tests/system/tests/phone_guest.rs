@@ -137,9 +137,10 @@ fn a_cancel_ends_each_hung_step_at_once_and_the_next_sync_runs() {
         alice.wallet.open_channel(&bob.address, None).unwrap();
         assert_eq!(alice.engine.deliver_blocking().delivered, 1);
         // The first sync receives the request and hangs on the reply; the
-        // request is committed before the hang.
+        // request is committed (and accepted by Bob's automation) before
+        // the hang.
         took.push(("delivery", cancel_hung("delivery", &bob.engine)));
-        assert_eq!(bob.wallet.queue().unwrap().len(), 1);
+        assert_eq!(bob.wallet.requests(None).unwrap().len(), 1);
         // The status reply and the accept.
         assert_eq!(bob.wallet.outbox_pending(0, 10).unwrap().len(), 2);
     }
@@ -390,9 +391,11 @@ fn a_budgeted_sync_against_10000_envelopes_and_a_black_hole_returns_in_time() {
     assert_eq!(acked, 10_000, "{syncs} syncs");
     println!("10,000 envelopes in {syncs} budgeted syncs");
     assert_eq!(within(&bob.engine, Duration::from_millis(300)).fetched, 0);
-    // Alice's request once in Bob's queue; the answers still wait to go.
-    let queued: Vec<_> = bob.wallet.queue().unwrap();
-    assert_eq!(queued.len(), 1);
-    assert_eq!(queued[0].message.message_id, hello.message_id);
+    // Alice's request once in Bob's wallet (accepted by his automation,
+    // so not in his queue); the answers still wait to go.
+    let requests = bob.wallet.requests(None).unwrap();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].message_id, hello.message_id);
+    assert!(bob.wallet.queue().unwrap().is_empty());
     assert_eq!(bob.wallet.outbox_pending(0, 10).unwrap().len(), 2);
 }
