@@ -75,6 +75,29 @@ fn reads(bob: &Wallet) -> Vec<Read<'_>> {
             "requests (peer)",
             Box::new(|| drop(bob.requests(Some("carol@bench")).unwrap())),
         ),
+        // The pages a UI reads (issue 16): the newest messages of a chat,
+        // the pending requests, the event log from a cursor, the outbox.
+        (
+            "history (page of 50)",
+            Box::new(|| drop(bob.history_page("alice@bench", None, 50).unwrap())),
+        ),
+        (
+            "requests (pending 50)",
+            Box::new(|| {
+                drop(
+                    bob.requests_page(None, Some(RequestState::Pending), 0, 50)
+                        .unwrap(),
+                )
+            }),
+        ),
+        (
+            "events (page of 50)",
+            Box::new(|| drop(bob.events(Some(0), 50).unwrap())),
+        ),
+        (
+            "outbox (page of 50)",
+            Box::new(|| drop(bob.undelivered_page(0, 50).unwrap())),
+        ),
         ("inbox", Box::new(|| drop(bob.inbox().unwrap()))),
         ("automation", Box::new(|| drop(bob.automation().unwrap()))),
         (

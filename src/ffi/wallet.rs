@@ -607,11 +607,14 @@ impl FioWallet {
     }
 
     /// Our messages not delivered yet (queued, retrying or failed), oldest
-    /// first, each with its `delivery`.
-    pub fn outbox(&self) -> Result<Vec<Message>, FioPeerError> {
+    /// first, each with its `delivery`: those after message `after` (a
+    /// `Message.id`; `None`: from the start), at most `limit`.
+    #[uniffi::method(default(after = None, limit = 100))]
+    pub fn outbox(&self, after: Option<i64>, limit: i32) -> Result<Vec<Message>, FioPeerError> {
+        let limit = page_limit(limit)?;
         Ok(self
             .wallet
-            .undelivered()?
+            .undelivered_page(after.unwrap_or(0), limit)?
             .into_iter()
             .map(Into::into)
             .collect())

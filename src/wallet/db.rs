@@ -469,12 +469,19 @@ pub fn history(
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Our messages not delivered yet (queued, retrying, failed), oldest first.
-pub fn undelivered(conn: &Connection) -> Result<Vec<MessageRecord>, WalletError> {
+/// Our messages not delivered yet (queued, retrying, failed) after message
+/// `after`, oldest first, at most `limit`.
+pub fn undelivered(
+    conn: &Connection,
+    after: i64,
+    limit: usize,
+) -> Result<Vec<MessageRecord>, WalletError> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} WHERE o.state IN ('pending', 'failed') ORDER BY m.id"
+        "SELECT {MESSAGE_COLUMNS} FROM outbox o JOIN messages m ON m.id = o.message_row
+         JOIN channels c ON c.id = m.channel_id
+         WHERE o.state IN ('pending', 'failed') AND o.message_row > ?1 ORDER BY o.message_row LIMIT ?2"
     ))?;
-    let rows = stmt.query_map([], |r| message_record(r, 0))?;
+    let rows = stmt.query_map(params![after, sql_limit(limit)], |r| message_record(r, 0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 

@@ -936,7 +936,17 @@ impl Wallet {
     /// Our messages not delivered yet (queued, retrying or failed), oldest
     /// first, each with its [`Delivery`].
     pub fn undelivered(&self) -> Result<Vec<MessageRecord>, WalletError> {
-        self.reading(db::undelivered)
+        self.undelivered_page(0, usize::MAX)
+    }
+
+    /// A page of [`undelivered`](Self::undelivered): after message `after`
+    /// (0: from the start; else a [`MessageRecord::id`]), at most `limit`.
+    pub fn undelivered_page(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<MessageRecord>, WalletError> {
+        self.reading(|c| db::undelivered(c, after, limit))
     }
 }
 

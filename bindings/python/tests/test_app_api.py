@@ -154,9 +154,13 @@ def test_paging_over_a_thousand_messages_returns_each_once(tmp_path):
     texts = [m.content.message_id for m in seen if m.action == A.SEND_PRIVATE_TEXT]
     assert texts == list(reversed(sent))
     assert len({m.id for m in seen}) == len(seen)
-    # Undelivered, every one is in the outbox, queued.
-    assert {m.content.message_id for m in alice.outbox()} >= set(sent)
-    assert all(m.delivery == fio_peer.DeliveryState.QUEUED() for m in alice.outbox()
+    # Undelivered, every one is in the outbox, queued, a page at a time.
+    outbox, after = [], None
+    while page := alice.outbox(after=after, limit=250):
+        outbox += page
+        after = page[-1].id
+    assert [m.content.message_id for m in outbox if m.content.message_id in set(sent)] == sent
+    assert all(m.delivery == fio_peer.DeliveryState.QUEUED() for m in outbox
                if m.content.message_id in set(sent))
 
 
