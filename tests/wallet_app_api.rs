@@ -12,6 +12,18 @@ use fio_peer::crypto::PrivateKey;
 use fio_peer::store;
 use fio_peer::wallet::*;
 
+/// A party whose wallet is a database file at `path` (so it can be
+/// reopened), with a new key registered in `dir`.
+fn on_file(dir: &Arc<MapDirectory>, path: &std::path::Path, address: &str) -> Party {
+    let key = PrivateKey::generate();
+    dir.register(address, key.public_key());
+    Party {
+        wallet: Wallet::open(path, key.clone(), address, dir.clone()).unwrap(),
+        key,
+        address: address.into(),
+    }
+}
+
 fn funds(amount: &str) -> FundsRequest {
     FundsRequest {
         payee_public_address: "bc1qexample".into(),
@@ -153,14 +165,9 @@ fn delivery_state_is_part_of_the_message_and_survives_a_restart() {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("alice.sqlite");
     let dir = Arc::new(MapDirectory::default());
-    let key = PrivateKey::generate();
-    dir.register("alice@demo", key.public_key());
     let bob = party(&dir, "bob@demo");
-    let alice = Party {
-        wallet: Wallet::open(&path, key.clone(), "alice@demo", dir.clone()).unwrap(),
-        key: key.clone(),
-        address: "alice@demo".into(),
-    };
+    let alice = on_file(&dir, &path, "alice@demo");
+    let key = alice.key.clone();
     open(&alice, &bob);
     let sent = alice.wallet.request_funds("bob@demo", funds("5")).unwrap();
     let row = alice
@@ -303,13 +310,8 @@ fn the_event_log_is_read_from_a_cursor_across_restarts() {
     let path = tmp.path().join("bob.sqlite");
     let dir = Arc::new(MapDirectory::default());
     let alice = party(&dir, "alice@demo");
-    let key = PrivateKey::generate();
-    dir.register("bob@demo", key.public_key());
-    let bob = Party {
-        wallet: Wallet::open(&path, key.clone(), "bob@demo", dir.clone()).unwrap(),
-        key: key.clone(),
-        address: "bob@demo".into(),
-    };
+    let bob = on_file(&dir, &path, "bob@demo");
+    let key = bob.key.clone();
     open(&alice, &bob);
     // The channel request waited; the status of Bob's accept came back.
     let first = bob.wallet.events(None, 100).unwrap();
@@ -543,13 +545,8 @@ fn a_database_of_schema_7_upgrades_in_place() {
     let path = tmp.path().join("bob.sqlite");
     let dir = Arc::new(MapDirectory::default());
     let alice = party(&dir, "alice@demo");
-    let key = PrivateKey::generate();
-    dir.register("bob@demo", key.public_key());
-    let bob = Party {
-        wallet: Wallet::open(&path, key.clone(), "bob@demo", dir.clone()).unwrap(),
-        key: key.clone(),
-        address: "bob@demo".into(),
-    };
+    let bob = on_file(&dir, &path, "bob@demo");
+    let key = bob.key.clone();
     open(&alice, &bob);
     let paid = alice.wallet.request_funds("bob@demo", funds("1")).unwrap();
     let pending = alice.wallet.request_funds("bob@demo", funds("2")).unwrap();
