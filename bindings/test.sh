@@ -18,10 +18,13 @@ bindings/build.sh >&2
 kotlinc_home=$(scripts/kotlinc.sh)
 venv=target/bindings-venv
 # sqlcipher3-binary: stock SQLCipher (with OpenSSL), which must open the
-# wallet databases fio-peer encrypts (docs/protocol.md §6).
-if [ ! -x "$venv/bin/pytest" ] || ! "$venv/bin/python" -c "import sqlcipher3" 2>/dev/null; then
+# wallet databases fio-peer encrypts (docs/protocol.md §6). http_ece (with
+# cryptography): an independent Web Push receiver for the relay's pushes
+# (RFC 8291 decryption, the VAPID signature).
+if [ ! -x "$venv/bin/pytest" ] || ! "$venv/bin/python" -c "import sqlcipher3, http_ece" 2>/dev/null; then
   python3 -m venv "$venv" >&2
-  "$venv/bin/pip" install -q --disable-pip-version-check pytest==8.3.5 sqlcipher3-binary==0.6.0 >&2
+  "$venv/bin/pip" install -q --disable-pip-version-check pytest==8.3.5 sqlcipher3-binary==0.6.0 \
+    http-ece==1.2.1 cryptography==50.0.2 >&2
 fi
 
 work=$(mktemp -d)
@@ -41,6 +44,9 @@ bindings/snippet.py python >"$work/readme_quickstart.py"
 set +e
 PYTHONPATH="bindings/generated/python:$work" "$venv/bin/pytest" -q -p no:cacheprovider \
   bindings/python/tests 2>&1 | tee -a "$log" >&2
+[ "${PIPESTATUS[0]}" = 0 ] || status=1
+# The relay's pushes, read by an independent Web Push receiver (http_ece).
+"$venv/bin/pytest" -q -p no:cacheprovider relay/tests/independent 2>&1 | tee -a "$log" >&2
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
 set -e
 stop_servers

@@ -11,7 +11,7 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Path, Query, Req
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete as delete_route, get, post};
 use axum::{Extension, Json, Router};
 use fio_peer::protocol::{
     check_submission, ErrorKind, ProtocolError, Submission, MAX_ENVELOPE_LEN,
@@ -21,6 +21,7 @@ use serde_json::json;
 use tokio::sync::watch;
 
 use crate::limits::{client_key, Limiters, RateLimits};
+use crate::push::{PushConfig, PushTarget, Pusher, MAX_SUBSCRIPTIONS};
 use crate::store::{credential_hash, Store, StoreError};
 
 /// The longest a fetch may wait for new envelopes.
@@ -50,6 +51,8 @@ pub struct HttpConfig {
     /// client address (IPv6: its /64); 429 beyond.
     pub max_polls_per_inbox: usize,
     pub max_polls_per_client: usize,
+    /// How pushes are sent (§4.4).
+    pub push: PushConfig,
 }
 
 impl HttpConfig {
@@ -64,6 +67,7 @@ impl HttpConfig {
             max_headers: 100,
             max_polls_per_inbox: 4,
             max_polls_per_client: 256,
+            push: PushConfig::default(),
         }
     }
 }
@@ -73,6 +77,7 @@ pub struct AppState {
     pub store: Store,
     pub config: HttpConfig,
     pub metrics: Metrics,
+    pub pusher: Arc<Pusher>,
     limiters: Limiters,
     polls: Polls,
     /// Turns true when the relay begins to shut down: long polls return.
@@ -80,15 +85,21 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Store, config: HttpConfig) -> Self {
-        AppState {
+    /// The relay's state on `store`: loads its VAPID key and starts the
+    /// push worker on the current tokio runtime (it stops at shutdown).
+    pub async fn start(store: Store, config: HttpConfig) -> Result<Arc<AppState>, StoreError> {
+        let pusher = Arc::new(Pusher::new(&store, config.push.clone()).await?);
+        let shutdown = watch::channel(false).0;
+        tokio::spawn(pusher.clone().run(store.clone(), shutdown.subscribe()));
+        Ok(Arc::new(AppState {
             limiters: Limiters::new(&config.limits),
             polls: Polls::default(),
             store,
             config,
             metrics: Metrics::default(),
-            shutdown: watch::channel(false).0,
-        }
+            pusher,
+            shutdown,
+        }))
     }
 
     /// Makes waiting fetches answer now (called when shutdown begins).
@@ -135,6 +146,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/inboxes/{inbox_id}", post(submit).delete(delete))
         .route("/v1/inboxes/{inbox_id}/messages", get(fetch))
         .route("/v1/inboxes/{inbox_id}/ack", post(ack))
+        .route("/v1/inboxes/{inbox_id}/push", post(push_add).get(push_list))
+        .route(
+            "/v1/inboxes/{inbox_id}/push/{push_id}",
+            delete_route(push_remove),
+        )
+        .route("/v1/push/vapid", get(vapid))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
         .fallback(|| async { error(StatusCode::NOT_FOUND, None, "No such resource") })
@@ -383,6 +400,11 @@ fn store_error(state: &AppState, e: StoreError) -> Response {
     match e {
         StoreError::NoInbox => error(StatusCode::NOT_FOUND, None, "No such inbox"),
         StoreError::Full => error(StatusCode::INSUFFICIENT_STORAGE, None, "Inbox is full"),
+        StoreError::TooManySubscriptions => error(
+            StatusCode::CONFLICT,
+            None,
+            "The inbox has 5 push subscriptions: delete one first",
+        ),
         StoreError::Storage(e) => {
             bump(&state.metrics.storage_errors);
             tracing::error!(error = %e, "storage failure");
@@ -508,6 +530,9 @@ async fn submit_inner(
                 &state.metrics.submits_accepted
             };
             bump(counter);
+            if !s.duplicate {
+                state.pusher.ring();
+            }
             let body = json!({"seq": s.seq, "duplicate": s.duplicate});
             (StatusCode::ACCEPTED, Json(body)).into_response()
         }
@@ -775,6 +800,93 @@ async fn delete(
     }
 }
 
+/// The relay's VAPID public key (§4.4): what a subscription's
+/// `applicationServerKey` must be, and what `k=` carries.
+async fn vapid(State(state): State<Arc<AppState>>) -> Response {
+    Json(json!({"public_key": state.pusher.vapid.public_key()})).into_response()
+}
+
+/// Registers a Web Push subscription or a push gateway on the inbox.
+async fn push_add(
+    State(state): State<Arc<AppState>>,
+    Path(inbox_id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    if let Err(r) = authorize(&state, &inbox_id, &headers).await {
+        return r;
+    }
+    let Ok(body) = body else {
+        return body_too_late();
+    };
+    let json_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(is_json_type);
+    if !json_type {
+        return not_json();
+    }
+    let target = match state.pusher.parse(&body) {
+        Ok(t) => t,
+        Err(e) => return error(StatusCode::BAD_REQUEST, Some(e.field), &e.message),
+    };
+    let added = state
+        .store
+        .push_add(
+            inbox_id,
+            random_hex(16),
+            crate::push::identity(&target),
+            target.to_json(),
+            MAX_SUBSCRIPTIONS,
+        )
+        .await;
+    match added {
+        Ok(push_id) => (StatusCode::CREATED, Json(json!({"push_id": push_id}))).into_response(),
+        Err(e) => store_error(&state, e),
+    }
+}
+
+/// The inbox's subscriptions, without their keys.
+async fn push_list(
+    State(state): State<Arc<AppState>>,
+    Path(inbox_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = authorize(&state, &inbox_id, &headers).await {
+        return r;
+    }
+    match state.store.push_list(&inbox_id).await {
+        Ok(rows) => {
+            let list: Vec<_> = rows
+                .into_iter()
+                .filter_map(|row| {
+                    let mut v = PushTarget::from_stored(&row.target)?.public_json();
+                    v["push_id"] = json!(row.push_id);
+                    v["created_at"] = json!(row.created_at);
+                    Some(v)
+                })
+                .collect();
+            Json(json!({"subscriptions": list})).into_response()
+        }
+        Err(e) => store_error(&state, e),
+    }
+}
+
+async fn push_remove(
+    State(state): State<Arc<AppState>>,
+    Path((inbox_id, push_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = authorize(&state, &inbox_id, &headers).await {
+        return r;
+    }
+    match state.store.push_remove(inbox_id, push_id).await {
+        Ok(true) => StatusCode::NO_CONTENT.into_response(),
+        Ok(false) => error(StatusCode::NOT_FOUND, None, "No such push subscription"),
+        Err(e) => store_error(&state, e),
+    }
+}
+
 /// Prometheus text exposition of the counters.
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     use std::fmt::Write;
@@ -853,6 +965,12 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         "counter",
         "Connections closed at once because the connection limit was reached.",
         &[("", get(&m.connections_refused))],
+    );
+    family(
+        "fio_inbox_pushes_total",
+        "counter",
+        "Pushes by outcome: sent, retried (a try failed, another follows), failed (given up), removed (the subscription was gone), refused (a non-public address).",
+        &crate::push::metric_rows(&state.pusher.metrics),
     );
     family(
         "fio_inbox_commits_total",

@@ -4,6 +4,7 @@
 
 pub mod http;
 pub mod limits;
+pub mod push;
 pub mod server;
 pub mod store;
 

@@ -1,6 +1,5 @@
 //! `fio-inbox`: serve the relay.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
@@ -90,6 +89,23 @@ struct Args {
     /// Seconds in-flight requests get to finish after SIGTERM or SIGINT.
     #[arg(long, env = "FIO_INBOX_SHUTDOWN_GRACE", default_value_t = 30)]
     shutdown_grace: u64,
+    /// Seconds within which one push subscription gets at most one push
+    /// (it carries the newest seq when the window ends).
+    #[arg(long, env = "FIO_INBOX_PUSH_COALESCE", default_value_t = 2.0, value_parser = parse_seconds)]
+    push_coalesce: f64,
+    /// Let push subscriptions use http and loopback, private or link-local
+    /// addresses (tests, a devnet on one machine). Never on a public relay:
+    /// it lets anyone make the relay send requests into your network.
+    #[arg(long, env = "FIO_INBOX_PUSH_ALLOW_INSECURE")]
+    push_allow_insecure: bool,
+    /// How push services reach the operator: the VAPID `sub` claim, a
+    /// mailto: or https: URL.
+    #[arg(
+        long,
+        env = "FIO_INBOX_PUSH_CONTACT",
+        default_value = "mailto:operator@fio-inbox.invalid"
+    )]
+    push_contact: String,
     /// Log filter: error, warn, info, debug, or per target
     /// (info,fio_inbox::access=warn silences the access log).
     #[arg(long, env = "FIO_INBOX_LOG", default_value = "info")]
@@ -97,6 +113,16 @@ struct Args {
     /// Log format.
     #[arg(long, env = "FIO_INBOX_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     log_format: String,
+}
+
+/// A non-negative number of seconds, decimals allowed.
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && (0.0..=3600.0).contains(&s) => Ok(s),
+        _ => Err(format!(
+            "{text:?} is not a number of seconds from 0 to 3600"
+        )),
+    }
 }
 
 fn init_logging(args: &Args) {
@@ -194,7 +220,23 @@ async fn main() {
     http.body_timeout = Duration::from_secs(args.body_timeout);
     http.max_polls_per_inbox = args.max_polls_per_inbox as usize;
     http.max_polls_per_client = args.max_polls_per_client as usize;
-    let state = Arc::new(AppState::new(store.clone(), http));
+    if !(args.push_contact.starts_with("mailto:") || args.push_contact.starts_with("https://")) {
+        eprintln!("error: --push-contact must be a mailto: or https: URL");
+        std::process::exit(2);
+    }
+    http.push.coalesce = Duration::from_secs_f64(args.push_coalesce);
+    http.push.allow_insecure = args.push_allow_insecure;
+    http.push.contact = args.push_contact.clone();
+    if args.push_allow_insecure {
+        tracing::warn!("--push-allow-insecure: pushes may go to http and local addresses");
+    }
+    let state = match AppState::start(store.clone(), http).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot load the push key");
+            std::process::exit(1);
+        }
+    };
 
     // Hourly: unacknowledged envelopes past their time, and inboxes nobody
     // fetched from for --idle-inbox-days.

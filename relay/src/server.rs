@@ -138,9 +138,12 @@ pub async fn spawn_on_loopback(database: &str) -> std::io::Result<String> {
     let url = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
     let mut http = crate::HttpConfig::new(&url);
     http.limits = crate::RateLimits::off();
+    let state = AppState::start(store, http)
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
     tokio::spawn(serve(
         listener,
-        Arc::new(AppState::new(store, http)),
+        state,
         ServeConfig::default(),
         std::future::pending(),
     ));

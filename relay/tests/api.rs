@@ -603,23 +603,61 @@ async fn a_version_1_database_is_upgraded_in_place(backend: Backend) {
         Backend::Sqlite => {
             let conn = rusqlite::Connection::open(&db.database).unwrap();
             conn.execute_batch(
-                "ALTER TABLE inboxes DROP COLUMN fetched_at; PRAGMA user_version = 1;",
+                "DROP TABLE push_subscriptions; DROP TABLE push_keys;
+                 ALTER TABLE inboxes DROP COLUMN fetched_at; PRAGMA user_version = 1;",
             )
             .unwrap();
         }
         Backend::Postgres => {
             postgres_execute(
                 &db.database,
-                "ALTER TABLE inboxes DROP COLUMN fetched_at; UPDATE fio_inbox_schema SET version = 1",
+                "DROP TABLE push_subscriptions; DROP TABLE push_keys;
+                 ALTER TABLE inboxes DROP COLUMN fetched_at; UPDATE fio_inbox_schema SET version = 1",
             )
             .await;
         }
     }
-    let relay = Relay::start_on(db, Options::default()).await;
+    let insecure_push = Options {
+        http: Box::new(|c| {
+            c.limits = fio_inbox::RateLimits::off();
+            c.push.allow_insecure = true;
+        }),
+        ..Options::default()
+    };
+    let relay = Relay::start_on(db.clone(), insecure_push).await;
     let inbox = relay.inbox_here(&inbox);
     let (_, page) = relay.fetch(&inbox, "", Some(&inbox.credential)).await;
     assert_eq!(page["messages"].as_array().unwrap().len(), 1);
     assert_eq!(relay.store.expire_idle(now() - 60).await.unwrap(), 0);
+    // Version 3's push tables, and (PostgreSQL) the submit that feeds them.
+    let receiver = support::receiver::Receiver::start().await;
+    let gw = "/gw/_matrix/push/v1/notify";
+    let r = relay
+        .client
+        .post(format!("{}/push", inbox.url))
+        .bearer_auth(&inbox.credential)
+        .json(&support::receiver::gateway(&receiver.url(gw), "k"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    relay.submit(&inbox, &envelope(2)).await;
+    let got = receiver.wait_for(gw, 1, 3).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].json()["notification"]["event_id"], "2");
+    if backend == Backend::Sqlite {
+        // The upgraded schema is the fresh one, statement for statement.
+        let schema = |path: &str| -> Vec<(String, String)> {
+            let conn = rusqlite::Connection::open(path).unwrap();
+            let mut stmt = conn
+                .prepare("SELECT name, COALESCE(sql, '') FROM sqlite_master ORDER BY name")
+                .unwrap();
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+            rows.map(Result::unwrap).collect()
+        };
+        let fresh = Relay::start(backend).await;
+        assert_eq!(schema(&db.database), schema(&fresh.db.database));
+    }
 }
 
 /// Runs `sql` on the PostgreSQL database at `url`, as an operator would.

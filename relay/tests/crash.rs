@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
+use support::receiver::{gateway, Receiver};
 use support::{create_inbox, envelope, Backend, Db, Process};
 
 fn main() {
@@ -15,6 +16,7 @@ fn main() {
         &[
             scenario!(every_accepted_envelope_survives_kill_9),
             scenario!(sigterm_stops_the_relay_cleanly),
+            scenario!(push_subscriptions_and_a_pending_push_survive_kill_9),
         ],
         &[],
     );
@@ -162,5 +164,83 @@ async fn sigterm_stops_the_relay_cleanly(backend: Backend) {
     assert!(
         !log.contains(credential) && !log.contains(inbox_id),
         "no credentials or inbox ids in logs"
+    );
+}
+
+/// A subscription registered before `kill -9` is there after it, and a
+/// submit's push is scheduled in the submit's own commit: the relay killed
+/// right after the 202 still pushes that seq once it is back. Nothing about
+/// subscriptions reaches the log.
+async fn push_subscriptions_and_a_pending_push_survive_kill_9(backend: Backend) {
+    let db = Db::fresh(backend, "fio_inbox_crash").await;
+    fio_peer::chain::install_tls_provider();
+    let client = reqwest::Client::new();
+    let receiver = Receiver::start().await;
+    let gw = "/gw/_matrix/push/v1/notify";
+    let flags = [
+        "--push-allow-insecure",
+        "--push-coalesce",
+        "0.2",
+        "--log",
+        "debug",
+    ];
+    let relay = Process::start(&db.database, &flags);
+    let created = create_inbox(&client, &relay.base).await;
+    let url = created["inbox_url"].as_str().unwrap().to_string();
+    let credential = created["credential"].as_str().unwrap().to_string();
+    let pushkey = "device-pushkey-7f3a";
+    let r = client
+        .post(format!("{url}/push"))
+        .bearer_auth(&credential)
+        .json(&gateway(&receiver.url(gw), pushkey))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    relay.kill_9();
+
+    let relay = Process::start(&db.database, &flags);
+    let url = url.replace(url.split("/v1/").next().unwrap(), &relay.base);
+    let submit = |i: u32| {
+        client
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(envelope(i))
+            .send()
+    };
+    assert_eq!(submit(1).await.unwrap().status(), 202);
+    assert_eq!(
+        receiver.wait_for(gw, 1, 3).await.len(),
+        1,
+        "the subscription survived"
+    );
+    // The next state, and kill -9 at once after its 202.
+    assert_eq!(submit(2).await.unwrap().status(), 202);
+    relay.kill_9();
+    let mut relay = Process::start(&db.database, &flags);
+    let mut last = String::new();
+    for _ in 0..60 {
+        last = receiver
+            .got(gw)
+            .last()
+            .map(|g| {
+                g.json()["notification"]["event_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .unwrap_or_default();
+        if last == "2" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(last, "2", "the push of seq 2 went out after the restart");
+    relay.signal(15);
+    let _ = relay.child.wait();
+    let log = relay.logs();
+    assert!(
+        !log.contains(pushkey) && !log.contains(&receiver.base) && !log.contains("/_matrix"),
+        "nothing about subscriptions in the log: {log}"
     );
 }

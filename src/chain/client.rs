@@ -356,8 +356,10 @@ pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, String> 
         .map_err(|e| e.to_string())
 }
 
-/// [`http_client`]'s settings, for a client that needs more of them.
-pub(crate) fn http_client_builder(timeout: Duration) -> Result<reqwest::ClientBuilder, String> {
+/// [`http_client`]'s settings, for a client that needs more of them:
+/// rustls (ring) with the platform's trust, no redirects, fio-peer's user
+/// agent. fio-inbox sends its pushes with it.
+pub fn http_client_builder(timeout: Duration) -> Result<reqwest::ClientBuilder, String> {
     install_tls_provider();
     let tls = super::tls::client_config()?;
     Ok(reqwest::Client::builder()

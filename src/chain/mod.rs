@@ -12,9 +12,10 @@ pub mod transaction;
 
 pub use abi::AbiError;
 pub use client::{
-    inbox_entry, install_tls_provider, transaction_at, ChainClient, ChainConfig, ChainError,
-    ChainInfo, FioAddressInfo, FioDomainInfo, FioError, FioFieldError, FioNames, NodeError,
-    PubAddress, PubAddresses, PushResult, EXPIRATION_SECONDS, MAINNET_NODES, TESTNET_NODES,
+    http_client_builder, inbox_entry, install_tls_provider, transaction_at, ChainClient,
+    ChainConfig, ChainError, ChainInfo, FioAddressInfo, FioDomainInfo, FioError, FioFieldError,
+    FioNames, NodeError, PubAddress, PubAddresses, PushResult, EXPIRATION_SECONDS, MAINNET_NODES,
+    TESTNET_NODES,
 };
 pub use name::Name;
 pub use privacy::{

@@ -126,13 +126,20 @@ impl reqwest::dns::Resolve for PublicOnly {
     }
 }
 
+/// The system resolver keeping only public addresses, as a reqwest
+/// resolver: fio-inbox sends its pushes (docs/protocol.md §4.4) with it. A
+/// name with no public address fails with [`Refused`] (see [`refused`]).
+pub fn public_only_resolver() -> Arc<dyn reqwest::dns::Resolve> {
+    Arc::new(PublicOnly)
+}
+
 /// The resolver to give the peer delivery client, if the rules apply.
 pub(crate) fn resolver(allow: bool) -> Option<Arc<dyn reqwest::dns::Resolve>> {
     (!allow).then(|| Arc::new(PublicOnly) as Arc<dyn reqwest::dns::Resolve>)
 }
 
 /// The [`Refused`] behind a failed request, if a resolver refused it.
-pub(crate) fn refused(error: &reqwest::Error) -> Option<Refused> {
+pub fn refused(error: &reqwest::Error) -> Option<Refused> {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(e) = source {
         if let Some(r) = e.downcast_ref::<Refused>() {

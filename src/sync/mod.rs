@@ -20,7 +20,7 @@
 
 mod destination;
 
-pub use destination::{is_public, Refused};
+pub use destination::{is_public, public_only_resolver, refused, Refused};
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;

@@ -41,8 +41,48 @@ pub enum StoreError {
     NoInbox,
     #[error("the inbox is full")]
     Full,
+    #[error("the inbox has as many push subscriptions as it may")]
+    TooManySubscriptions,
     #[error("storage failure: {0}")]
     Storage(String),
+}
+
+/// A push subscription as its owner lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushRow {
+    pub push_id: String,
+    /// The stored subscription JSON (`push::PushTarget::to_json`).
+    pub target: String,
+    pub created_at: i64,
+}
+
+/// A push a worker has claimed: send it, then settle it with the same
+/// `lease` (the claim is void once the lease has passed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushJob {
+    pub push_id: String,
+    pub inbox_id: String,
+    pub target: String,
+    /// The inbox's newest seq: what the push announces.
+    pub seq: i64,
+    /// Envelopes the inbox holds unacknowledged (a gateway's unread count).
+    pub unread: i64,
+    /// Failed tries of this subscription since its last delivered push.
+    pub attempts: i64,
+    /// Until when (unix ms) this claim holds.
+    pub lease: i64,
+}
+
+/// How a claimed push ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PushSettle {
+    /// Delivered (or given up): `seq` is announced; the next push may
+    /// leave at `next_at` (unix ms), the coalescing window.
+    Done { seq: i64, next_at: i64 },
+    /// Failed for now: try again at `at` (unix ms).
+    Retry { at: i64 },
+    /// The push service says the subscription is gone: delete it.
+    Gone,
 }
 
 /// What a submit did.
@@ -75,6 +115,14 @@ pub use fio_peer::protocol::dedupe_key;
 
 pub fn credential_hash(credential: &str) -> [u8; 32] {
     Sha256::digest(credential.as_bytes()).into()
+}
+
+/// Unix time in milliseconds (push scheduling).
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 pub(crate) fn now() -> i64 {
@@ -225,6 +273,62 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<StoredMessage>, StoreError> {
         dispatch!(self, s => s.fetch(inbox, after, limit).await)
+    }
+
+    /// The relay's VAPID private key: `generated` is stored if there is
+    /// none yet, and whichever is stored (by any instance) comes back.
+    pub async fn push_key(&self, generated: Vec<u8>) -> Result<Vec<u8>, StoreError> {
+        dispatch!(self, s => s.push_key(generated).await)
+    }
+
+    /// Registers a push target on `inbox`; one with the same `identity`
+    /// (a hash of what makes it the same device) is replaced and keeps its
+    /// push_id. At most `max` per inbox.
+    pub async fn push_add(
+        &self,
+        inbox: String,
+        push_id: String,
+        identity: [u8; 32],
+        target: String,
+        max: i64,
+    ) -> Result<String, StoreError> {
+        dispatch!(self, s => s.push_add(inbox, push_id, identity, target, max).await)
+    }
+
+    pub async fn push_list(&self, inbox: &str) -> Result<Vec<PushRow>, StoreError> {
+        dispatch!(self, s => s.push_list(inbox).await)
+    }
+
+    /// Deletes one of `inbox`'s subscriptions; false if it has no such one.
+    pub async fn push_remove(&self, inbox: String, push_id: String) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.push_remove(inbox, push_id).await)
+    }
+
+    /// Claims up to `limit` subscriptions with something new to announce
+    /// and due by `now` (unix ms), each for `lease_ms`. Instances sharing a
+    /// PostgreSQL database never claim the same one.
+    pub async fn push_claim(
+        &self,
+        now: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<PushJob>, StoreError> {
+        dispatch!(self, s => s.push_claim(now, lease_ms, limit).await)
+    }
+
+    /// Records how a claimed push ended (nothing if its lease was lost).
+    pub async fn push_settle(
+        &self,
+        push_id: String,
+        lease: i64,
+        settle: PushSettle,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, s => s.push_settle(push_id, lease, settle).await)
+    }
+
+    /// When (unix ms) the next push is due, if one waits.
+    pub async fn push_next_due(&self) -> Result<Option<i64>, StoreError> {
+        dispatch!(self, s => s.push_next_due().await)
     }
 
     /// The long polls waiting on each inbox, woken after a commit stored

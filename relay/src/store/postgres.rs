@@ -26,7 +26,7 @@ use tokio_postgres::{AsyncMessage, NoTls};
 use super::{now, Quota, StoreError, StoredMessage, Submitted, WriterStats};
 
 /// The schema version this build writes (table `fio_inbox_schema`).
-const SCHEMA_VERSION: i32 = 2;
+const SCHEMA_VERSION: i32 = 3;
 
 /// Taken while migrating, so instances starting together do not race.
 const MIGRATION_LOCK: i64 = 0x6669_6f5f_696e_6278; // "fio_inbx"
@@ -85,6 +85,70 @@ $$;
 
 /// Version 2: when an inbox was last fetched from (NULL: never).
 const SCHEMA_V2: &str = "ALTER TABLE inboxes ADD COLUMN fetched_at bigint;";
+
+/// Version 3: push (docs/protocol.md §4.4), as in the SQLite schema; the
+/// submit function also raises the inbox's subscriptions' `pending_seq`.
+/// A claim sets `leased` and puts `due_at` at the lease's end, so a claim
+/// an instance took and never settled (it died) is taken again after it.
+const SCHEMA_V3: &str = r#"
+CREATE TABLE push_keys (
+    id    integer PRIMARY KEY CHECK (id = 1),
+    vapid bytea NOT NULL
+);
+CREATE TABLE push_subscriptions (
+    push_id     text PRIMARY KEY,
+    n           bigint GENERATED ALWAYS AS IDENTITY,  -- registration order
+    inbox_id    text NOT NULL REFERENCES inboxes(id) ON DELETE CASCADE,
+    identity    bytea NOT NULL,
+    target      text NOT NULL,
+    created_at  bigint NOT NULL,
+    pending_seq bigint NOT NULL DEFAULT 0,
+    sent_seq    bigint NOT NULL DEFAULT 0,
+    due_at      bigint NOT NULL DEFAULT 0,
+    attempts    bigint NOT NULL DEFAULT 0,
+    leased      boolean NOT NULL DEFAULT false,
+    UNIQUE (inbox_id, identity)
+);
+CREATE INDEX push_waiting ON push_subscriptions (due_at) WHERE pending_seq > sent_seq;
+
+CREATE OR REPLACE FUNCTION fio_inbox_submit(p_inbox text, p_dedupe bytea, p_envelope text,
+                                 p_now bigint, p_max_count bigint, p_max_bytes bigint,
+                                 OUT o_seq bigint, OUT o_outcome text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_next bigint; v_count bigint; v_bytes bigint;
+BEGIN
+    SELECT next_seq, count, bytes INTO v_next, v_count, v_bytes
+      FROM inboxes WHERE id = p_inbox FOR UPDATE;
+    IF NOT FOUND THEN
+        o_outcome := 'no_inbox'; RETURN;
+    END IF;
+    SELECT seq INTO o_seq FROM messages WHERE inbox_id = p_inbox AND dedupe = p_dedupe;
+    IF FOUND THEN
+        o_outcome := 'duplicate'; RETURN;
+    END IF;
+    IF v_count + 1 > p_max_count OR v_bytes + octet_length(p_envelope) > p_max_bytes THEN
+        o_outcome := 'full'; RETURN;
+    END IF;
+    INSERT INTO messages (inbox_id, seq, dedupe, envelope, received_at)
+        VALUES (p_inbox, v_next, p_dedupe, p_envelope, p_now);
+    UPDATE inboxes SET next_seq = v_next + 1, count = v_count + 1,
+                       bytes = v_bytes + octet_length(p_envelope)
+     WHERE id = p_inbox;
+    UPDATE push_subscriptions SET pending_seq = v_next WHERE inbox_id = p_inbox;
+    o_seq := v_next; o_outcome := 'stored';
+END
+$$;
+"#;
+
+const PUSH_CLAIM: &str = "
+UPDATE push_subscriptions s SET due_at = $1 + $2, leased = true
+  FROM inboxes i
+ WHERE i.id = s.inbox_id AND s.push_id IN (
+       SELECT push_id FROM push_subscriptions
+        WHERE pending_seq > sent_seq AND due_at <= $1
+        ORDER BY due_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+RETURNING s.push_id, s.inbox_id, s.target, s.pending_seq, i.count, s.attempts, s.due_at";
 
 const ACK: &str = "
 WITH gone AS (
@@ -338,6 +402,175 @@ impl PgStore {
         Ok(())
     }
 
+    pub async fn push_key(&self, generated: Vec<u8>) -> Result<Vec<u8>, StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO push_keys (id, vapid) VALUES (1, $1) ON CONFLICT (id) DO NOTHING",
+                &[&generated],
+            )
+            .await
+            .map_err(storage)?;
+        let row = client
+            .query_one("SELECT vapid FROM push_keys WHERE id = 1", &[])
+            .await
+            .map_err(storage)?;
+        Ok(row.get(0))
+    }
+
+    pub async fn push_add(
+        &self,
+        inbox: String,
+        push_id: String,
+        identity: [u8; 32],
+        target: String,
+        max: i64,
+    ) -> Result<String, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(storage)?;
+        // The inbox row's lock orders concurrent adds, so the count holds.
+        let found = tx
+            .query_opt("SELECT 1 FROM inboxes WHERE id = $1 FOR UPDATE", &[&inbox])
+            .await
+            .map_err(storage)?;
+        if found.is_none() {
+            return Err(StoreError::NoInbox);
+        }
+        let existing = tx
+            .query_opt(
+                "UPDATE push_subscriptions SET target = $3 WHERE inbox_id = $1 AND identity = $2 RETURNING push_id",
+                &[&inbox, &&identity[..], &target],
+            )
+            .await
+            .map_err(storage)?;
+        let id = if let Some(row) = existing {
+            row.get(0)
+        } else {
+            let count: i64 = tx
+                .query_one(
+                    "SELECT count(*) FROM push_subscriptions WHERE inbox_id = $1",
+                    &[&inbox],
+                )
+                .await
+                .map_err(storage)?
+                .get(0);
+            if count >= max {
+                return Err(StoreError::TooManySubscriptions);
+            }
+            tx.execute(
+                "INSERT INTO push_subscriptions (push_id, inbox_id, identity, target, created_at) VALUES ($1, $2, $3, $4, $5)",
+                &[&push_id, &inbox, &&identity[..], &target, &now()],
+            )
+            .await
+            .map_err(storage)?;
+            push_id
+        };
+        tx.commit().await.map_err(storage)?;
+        self.committed();
+        Ok(id)
+    }
+
+    pub async fn push_list(&self, inbox: &str) -> Result<Vec<super::PushRow>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT push_id, target, created_at FROM push_subscriptions WHERE inbox_id = $1 ORDER BY n",
+                &[&inbox],
+            )
+            .await
+            .map_err(storage)?;
+        Ok(rows
+            .iter()
+            .map(|r| super::PushRow {
+                push_id: r.get(0),
+                target: r.get(1),
+                created_at: r.get(2),
+            })
+            .collect())
+    }
+
+    pub async fn push_remove(&self, inbox: String, push_id: String) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let n = client
+            .execute(
+                "DELETE FROM push_subscriptions WHERE inbox_id = $1 AND push_id = $2",
+                &[&inbox, &push_id],
+            )
+            .await
+            .map_err(storage)?;
+        self.committed();
+        Ok(n > 0)
+    }
+
+    pub async fn push_claim(
+        &self,
+        now: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<super::PushJob>, StoreError> {
+        let client = self.client().await?;
+        let stmt = client.prepare_cached(PUSH_CLAIM).await.map_err(storage)?;
+        let rows = client
+            .query(&stmt, &[&now, &lease_ms, &limit])
+            .await
+            .map_err(storage)?;
+        if !rows.is_empty() {
+            self.committed();
+        }
+        Ok(rows
+            .iter()
+            .map(|r| super::PushJob {
+                push_id: r.get(0),
+                inbox_id: r.get(1),
+                target: r.get(2),
+                seq: r.get(3),
+                unread: r.get(4),
+                attempts: r.get(5),
+                lease: r.get(6),
+            })
+            .collect())
+    }
+
+    pub async fn push_settle(
+        &self,
+        push_id: String,
+        lease: i64,
+        settle: super::PushSettle,
+    ) -> Result<(), StoreError> {
+        use super::PushSettle;
+        let client = self.client().await?;
+        let owned = "push_id = $1 AND leased AND due_at = $2";
+        match settle {
+            PushSettle::Done { seq, next_at } => client.execute(
+                &format!("UPDATE push_subscriptions SET sent_seq = GREATEST(sent_seq, $3), attempts = 0, due_at = $4, leased = false WHERE {owned}"),
+                &[&push_id, &lease, &seq, &next_at],
+            ).await,
+            PushSettle::Retry { at } => client.execute(
+                &format!("UPDATE push_subscriptions SET attempts = attempts + 1, due_at = $3, leased = false WHERE {owned}"),
+                &[&push_id, &lease, &at],
+            ).await,
+            PushSettle::Gone => client.execute(
+                "DELETE FROM push_subscriptions WHERE push_id = $1",
+                &[&push_id],
+            ).await,
+        }
+        .map_err(storage)?;
+        self.committed();
+        Ok(())
+    }
+
+    pub async fn push_next_due(&self) -> Result<Option<i64>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                "SELECT MIN(due_at) FROM push_subscriptions WHERE pending_seq > sent_seq",
+                &[],
+            )
+            .await
+            .map_err(storage)?;
+        Ok(row.get(0))
+    }
+
     pub async fn credential_hash(&self, inbox: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let client = self.client().await?;
         let stmt = client
@@ -404,6 +637,9 @@ async fn migrate(pool: &Pool) -> Result<(), StoreError> {
     }
     if version < 2 {
         tx.batch_execute(SCHEMA_V2).await.map_err(storage)?;
+    }
+    if version < 3 {
+        tx.batch_execute(SCHEMA_V3).await.map_err(storage)?;
     }
     tx.execute(
         "UPDATE fio_inbox_schema SET version = $1",

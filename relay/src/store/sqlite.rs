@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 use super::{now, Quota, StoreError, StoredMessage, Submitted, WriterStats};
 
 /// The schema version this build writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 /// Version 1. The layout keeps a commit's writes few and close together,
 /// since with `synchronous=FULL` every page a commit dirties is written to
@@ -52,6 +52,33 @@ CREATE INDEX messages_by_age ON messages (received_at);
 /// creation counts), for the expiry of idle inboxes.
 const SCHEMA_V2: &str = "
 ALTER TABLE inboxes ADD COLUMN fetched_at INTEGER;
+";
+
+/// Version 3: push (docs/protocol.md §4.4). The relay's VAPID key, and
+/// each inbox's subscriptions with their schedule: a submit raises
+/// `pending_seq`; a push is due when it is above `sent_seq` and `due_at`
+/// (unix ms: the coalescing window, a retry's backoff, or a claim's lease
+/// while `leased`) has come.
+const SCHEMA_V3: &str = "
+CREATE TABLE push_keys (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    vapid BLOB NOT NULL
+);
+CREATE TABLE push_subscriptions (
+    id          INTEGER PRIMARY KEY,
+    push_id     TEXT NOT NULL UNIQUE,
+    inbox       INTEGER NOT NULL REFERENCES inboxes(id) ON DELETE CASCADE,
+    identity    BLOB NOT NULL,                 -- SHA-256 of what makes it one device
+    target      TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    pending_seq INTEGER NOT NULL DEFAULT 0,
+    sent_seq    INTEGER NOT NULL DEFAULT 0,
+    due_at      INTEGER NOT NULL DEFAULT 0,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    leased      INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (inbox, identity)
+);
+CREATE INDEX push_waiting ON push_subscriptions (due_at) WHERE pending_seq > sent_seq;
 ";
 
 /// Page size of a new database file (set before anything is written).
@@ -97,7 +124,14 @@ enum Job {
         at: i64,
         reply: oneshot::Sender<Result<(), StoreError>>,
     },
+    /// Any other write, run in the group's transaction (push bookkeeping);
+    /// given the error instead when the transaction could not begin.
+    Call(Work),
 }
+
+/// A write job as a closure: it runs on the transaction (or learns why it
+/// cannot) and returns its answer, sent once the commit's fate is known.
+type Work = Box<dyn FnOnce(Result<&Connection, &str>) -> PendingAnswer + Send>;
 
 /// The writer's page cache, in KiB.
 const WRITER_CACHE_KIB: i64 = 16 * 1024;
@@ -164,6 +198,14 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     if version < 2 {
         tx.execute_batch(SCHEMA_V2)?;
     }
+    if version < 3 {
+        tx.execute_batch(SCHEMA_V3)?;
+    }
+    // One instance per file: a claim left by a process that died is void.
+    tx.execute(
+        "UPDATE push_subscriptions SET leased = 0, due_at = 0 WHERE leased = 1",
+        [],
+    )?;
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
     Ok(())
@@ -285,6 +327,182 @@ impl SqliteStore {
     /// Records that `inbox` was fetched from at `at`.
     pub async fn touch(&self, inbox: String, at: i64) -> Result<(), StoreError> {
         self.run(|reply| Job::Touch { inbox, at, reply }).await
+    }
+
+    /// Runs `f` in the writer's next group transaction.
+    async fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.run(|reply| {
+            Job::Call(Box::new(move |conn| {
+                let r = match conn {
+                    Ok(c) => f(c),
+                    Err(msg) => Err(StoreError::Storage(msg.to_string())),
+                };
+                answer(reply, r)
+            }))
+        })
+        .await
+    }
+
+    pub async fn push_key(&self, generated: Vec<u8>) -> Result<Vec<u8>, StoreError> {
+        self.call(move |c| {
+            c.execute(
+                "INSERT OR IGNORE INTO push_keys (id, vapid) VALUES (1, ?1)",
+                params![generated],
+            )?;
+            Ok(c.query_row("SELECT vapid FROM push_keys WHERE id = 1", [], |r| r.get(0))?)
+        })
+        .await
+    }
+
+    pub async fn push_add(
+        &self,
+        inbox: String,
+        push_id: String,
+        identity: [u8; 32],
+        target: String,
+        max: i64,
+    ) -> Result<String, StoreError> {
+        self.call(move |c| {
+            let key: i64 = c
+                .prepare_cached("SELECT id FROM inboxes WHERE public_id = ?1")?
+                .query_row(params![inbox], |r| r.get(0))
+                .optional()?
+                .ok_or(StoreError::NoInbox)?;
+            let existing: Option<String> = c
+                .prepare_cached(
+                    "UPDATE push_subscriptions SET target = ?3 WHERE inbox = ?1 AND identity = ?2 RETURNING push_id",
+                )?
+                .query_row(params![key, &identity[..], target], |r| r.get(0))
+                .optional()?;
+            if let Some(id) = existing {
+                return Ok(id);
+            }
+            let count: i64 = c.query_row(
+                "SELECT COUNT(*) FROM push_subscriptions WHERE inbox = ?1",
+                params![key],
+                |r| r.get(0),
+            )?;
+            if count >= max {
+                return Err(StoreError::TooManySubscriptions);
+            }
+            c.execute(
+                "INSERT INTO push_subscriptions (push_id, inbox, identity, target, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![push_id, key, &identity[..], target, now()],
+            )?;
+            Ok(push_id)
+        })
+        .await
+    }
+
+    pub async fn push_list(&self, inbox: &str) -> Result<Vec<super::PushRow>, StoreError> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT s.push_id, s.target, s.created_at FROM inboxes i JOIN push_subscriptions s ON s.inbox = i.id
+             WHERE i.public_id = ?1 ORDER BY s.id",
+        )?;
+        let rows = stmt.query_map(params![inbox], |r| {
+            Ok(super::PushRow {
+                push_id: r.get(0)?,
+                target: r.get(1)?,
+                created_at: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub async fn push_remove(&self, inbox: String, push_id: String) -> Result<bool, StoreError> {
+        self.call(move |c| {
+            let n = c.execute(
+                "DELETE FROM push_subscriptions WHERE push_id = ?2
+                   AND inbox = (SELECT id FROM inboxes WHERE public_id = ?1)",
+                params![inbox, push_id],
+            )?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    pub async fn push_claim(
+        &self,
+        now: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<super::PushJob>, StoreError> {
+        self.call(move |c| {
+            let lease = now + lease_ms;
+            let mut jobs = Vec::new();
+            {
+                let mut stmt = c.prepare_cached(
+                    "SELECT s.id, s.push_id, i.public_id, s.target, s.pending_seq, i.count, s.attempts
+                       FROM push_subscriptions s JOIN inboxes i ON i.id = s.inbox
+                      WHERE s.pending_seq > s.sent_seq AND s.due_at <= ?1
+                      ORDER BY s.due_at LIMIT ?2",
+                )?;
+                let mut rows = stmt.query(params![now, limit])?;
+                while let Some(r) = rows.next()? {
+                    jobs.push((
+                        r.get::<_, i64>(0)?,
+                        super::PushJob {
+                            push_id: r.get(1)?,
+                            inbox_id: r.get(2)?,
+                            target: r.get(3)?,
+                            seq: r.get(4)?,
+                            unread: r.get(5)?,
+                            attempts: r.get(6)?,
+                            lease,
+                        },
+                    ));
+                }
+            }
+            let mut claim = c.prepare_cached(
+                "UPDATE push_subscriptions SET due_at = ?2, leased = 1 WHERE id = ?1",
+            )?;
+            for (id, _) in &jobs {
+                claim.execute(params![id, lease])?;
+            }
+            Ok(jobs.into_iter().map(|(_, j)| j).collect())
+        })
+        .await
+    }
+
+    pub async fn push_settle(
+        &self,
+        push_id: String,
+        lease: i64,
+        settle: super::PushSettle,
+    ) -> Result<(), StoreError> {
+        use super::PushSettle;
+        self.call(move |c| {
+            let owned = "push_id = ?1 AND leased = 1 AND due_at = ?2";
+            match settle {
+                PushSettle::Done { seq, next_at } => c.execute(
+                    &format!("UPDATE push_subscriptions SET sent_seq = MAX(sent_seq, ?3), attempts = 0, due_at = ?4, leased = 0 WHERE {owned}"),
+                    params![push_id, lease, seq, next_at],
+                ),
+                PushSettle::Retry { at } => c.execute(
+                    &format!("UPDATE push_subscriptions SET attempts = attempts + 1, due_at = ?3, leased = 0 WHERE {owned}"),
+                    params![push_id, lease, at],
+                ),
+                PushSettle::Gone => c.execute(
+                    "DELETE FROM push_subscriptions WHERE push_id = ?1",
+                    params![push_id],
+                ),
+            }?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn push_next_due(&self) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .reader()
+            .prepare_cached(
+                "SELECT MIN(due_at) FROM push_subscriptions WHERE pending_seq > sent_seq",
+            )?
+            .query_row([], |r| r.get(0))?)
     }
 
     fn reader(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -431,6 +649,7 @@ fn write_loop(
                         .map_err(StoreError::from);
                     answers.push(answer(reply, r));
                 }
+                Job::Call(work) => answers.push(work(Ok(&tx))),
             }
         }
         let jobs = answers.len() as u64;
@@ -482,6 +701,10 @@ fn fail_all(group: Vec<Job>, msg: &str) {
                 reply.send(Err(err())).map_err(|_| ())
             }
             Job::Touch { reply, .. } => reply.send(Err(err())).map_err(|_| ()),
+            Job::Call(work) => {
+                work(Err(msg))(None);
+                Ok(())
+            }
         };
     }
 }
@@ -524,6 +747,9 @@ fn submit(
         .execute(params![key, next_seq, &dedupe[..], envelope, now()])?;
     conn.prepare_cached("UPDATE inboxes SET next_seq = next_seq + 1, count = count + 1, bytes = bytes + ?2 WHERE id = ?1")?
         .execute(params![key, envelope.len() as i64])?;
+    // The inbox's push subscriptions now have this seq to announce.
+    conn.prepare_cached("UPDATE push_subscriptions SET pending_seq = ?2 WHERE inbox = ?1")?
+        .execute(params![key, next_seq])?;
     Ok(Submitted {
         seq: next_seq,
         duplicate: false,

@@ -6,6 +6,8 @@
 //! skipped silently.
 #![allow(dead_code)]
 
+pub mod receiver;
+
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
@@ -209,7 +211,7 @@ impl Relay {
         let base = format!("http://{addr}");
         let mut http = HttpConfig::new(&base);
         (options.http)(&mut http);
-        let state = Arc::new(AppState::new(store.clone(), http));
+        let state = AppState::start(store.clone(), http).await.unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let served = tokio::spawn(serve(listener, state.clone(), options.serve, async {
             let _ = stopped.await;

@@ -47,7 +47,7 @@ impl Relay {
             let port = listener.local_addr().unwrap().port();
             let mut http = HttpConfig::new(&format!("http://127.0.0.1:{port}"));
             http.limits = RateLimits::off();
-            let state = Arc::new(AppState::new(store, http));
+            let state = AppState::start(store, http).await.unwrap();
             tokio::spawn(serve(
                 listener,
                 state,
