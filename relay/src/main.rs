@@ -126,7 +126,15 @@ fn parse_seconds(text: &str) -> Result<f64, String> {
 }
 
 fn init_logging(args: &Args) {
-    let filter = match tracing_subscriber::EnvFilter::try_new(&args.log) {
+    // The HTTP client's own debug lines name the hosts pushes go to (a
+    // subscriber's endpoint): off unless asked for by name.
+    let mut directives = args.log.clone();
+    for quiet in ["hyper_util", "reqwest", "hyper"] {
+        if !args.log.contains(quiet) {
+            directives.push_str(&format!(",{quiet}=info"));
+        }
+    }
+    let filter = match tracing_subscriber::EnvFilter::try_new(&directives) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("error: invalid --log {:?}: {e}", args.log);

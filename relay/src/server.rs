@@ -124,6 +124,12 @@ pub async fn serve(
             tracing::warn!("shutdown grace period over; closing remaining connections");
         }
     }
+    // Pushes in flight finish and are recorded (a claim left behind would
+    // hold its subscription for the lease's 60 s).
+    state
+        .pusher
+        .drain(state.config.push.request_timeout + std::time::Duration::from_secs(1))
+        .await;
 }
 
 /// A relay embedded in another program (fio-peer's demo, tests): `database`

@@ -214,12 +214,15 @@ async fn push_subscriptions_and_a_pending_push_survive_kill_9(backend: Backend) 
         1,
         "the subscription survived"
     );
-    // The next state, and kill -9 at once after its 202.
+    // The first push's settling (its window opens) is done soon after the
+    // receiver has it; then the next state, and kill -9 at once after its
+    // 202, inside that window.
+    tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(submit(2).await.unwrap().status(), 202);
     relay.kill_9();
     let mut relay = Process::start(&db.database, &flags);
     let mut last = String::new();
-    for _ in 0..60 {
+    for _ in 0..160 {
         last = receiver
             .got(gw)
             .last()
@@ -236,6 +239,11 @@ async fn push_subscriptions_and_a_pending_push_survive_kill_9(backend: Backend) 
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(last, "2", "the push of seq 2 went out after the restart");
+    assert_eq!(
+        receiver.got(gw).len(),
+        2,
+        "seq 2 was not pushed before the kill"
+    );
     relay.signal(15);
     let _ = relay.child.wait();
     let log = relay.logs();

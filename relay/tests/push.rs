@@ -28,6 +28,7 @@ fn main() {
             scenario!(gone_endpoints_and_rejected_pushkeys_lose_their_subscription),
             scenario!(failures_are_retried_with_growing_gaps_and_never_remove_the_subscription),
             scenario!(a_hung_endpoint_delays_neither_submits_nor_other_pushes),
+            scenario!(new_keys_while_a_push_is_in_flight_send_the_state_again),
             scenario!(subscriptions_and_the_vapid_key_survive_a_restart),
             scenario!(a_deleted_inbox_takes_its_subscriptions),
             scenario!(a_name_that_resolves_to_this_machine_is_never_pushed_to),
@@ -293,7 +294,7 @@ async fn a_submit_pushes_to_each_subscription_with_the_newest_seq(backend: Backe
 
 async fn pushes_within_the_window_are_coalesced_into_one_with_the_latest_seq(backend: Backend) {
     let receiver = Receiver::start().await;
-    let relay = Relay::start_with(backend, options(Duration::from_millis(1500))).await;
+    let relay = Relay::start_with(backend, options(Duration::from_secs(3))).await;
     let inbox = relay.create().await;
     let gw = "/gw/_matrix/push/v1/notify";
     subscribe(&relay, &inbox, &gateway(&receiver.url(gw), "k")).await;
@@ -303,12 +304,12 @@ async fn pushes_within_the_window_are_coalesced_into_one_with_the_latest_seq(bac
     for i in 2..=6 {
         relay.submit(&inbox, &envelope(i)).await;
     }
-    // The window ends 1.5 s after the first push: one more, with seq 6.
-    let got = receiver.wait_for(gw, 2, 4).await;
+    // The window ends 3 s after the first push: one more, with seq 6.
+    let got = receiver.wait_for(gw, 2, 5).await;
     assert_eq!(got.len(), 2);
     assert_eq!(got[1].json()["notification"]["event_id"], "6");
     assert_eq!(got[1].json()["notification"]["counts"]["unread"], 6);
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    tokio::time::sleep(Duration::from_millis(3500)).await;
     assert_eq!(receiver.got(gw).len(), 2, "nothing new: no push");
 }
 
@@ -402,7 +403,14 @@ async fn failures_are_retried_with_growing_gaps_and_never_remove_the_subscriptio
 
 async fn a_hung_endpoint_delays_neither_submits_nor_other_pushes(backend: Backend) {
     let receiver = Receiver::start().await;
-    let relay = start(backend).await;
+    // The hung push waits out its whole 10 s timeout.
+    let mut opts = options(Duration::from_millis(500));
+    let set = opts.http;
+    opts.http = Box::new(move |c| {
+        set(c);
+        c.push.request_timeout = Duration::from_secs(10);
+    });
+    let relay = Relay::start_with(backend, opts).await;
     let hung = relay.create().await;
     let fine = relay.create().await;
     subscribe(&relay, &hung, &webpush(&receiver.url("/hang/d"))).await;
@@ -563,4 +571,27 @@ async fn a_name_that_resolves_to_this_machine_is_never_pushed_to(backend: Backen
         receiver.got("/ok/d").is_empty(),
         "nothing reached the receiver"
     );
+}
+
+/// The device registers again (new keys) while a push encrypted to its old
+/// keys is on the way: that push cannot wake it, so the state goes out
+/// again, to the new keys.
+async fn new_keys_while_a_push_is_in_flight_send_the_state_again(backend: Backend) {
+    let receiver = Receiver::start().await;
+    let relay = start(backend).await;
+    let inbox = relay.create().await;
+    let endpoint = receiver.url("/slow/d");
+    let (_, first) = subscribe(&relay, &inbox, &webpush(&endpoint)).await;
+    relay.submit(&inbox, &envelope(1)).await;
+    assert_eq!(receiver.wait_for("/slow/d", 1, 2).await.len(), 1);
+    let renewed = webpush(&endpoint);
+    let (status, again) = subscribe(&relay, &inbox, &renewed).await;
+    assert_eq!(
+        (status, &again["push_id"]),
+        (StatusCode::CREATED, &first["push_id"])
+    );
+    let got = receiver.wait_for("/slow/d", 2, 3).await;
+    assert_eq!(got.len(), 2, "the state is pushed again after new keys");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(receiver.got("/slow/d").len(), 2, "and only once");
 }

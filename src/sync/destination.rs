@@ -27,9 +27,9 @@ pub enum Refused {
 
 /// True for an address on the public Internet: not loopback, private
 /// (RFC 1918, unique local), shared (CGNAT), link-local, multicast,
-/// broadcast, unspecified, documentation, benchmarking or reserved. IPv6
-/// forms that carry an IPv4 address (mapped, compatible, NAT64, 6to4) are
-/// judged by that address.
+/// broadcast, unspecified, documentation, benchmarking or reserved; for
+/// IPv6, inside global unicast 2000::/3. IPv6 forms that carry an IPv4
+/// address (mapped, compatible, NAT64, 6to4) are judged by that address.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_public_v4(v4),
@@ -70,6 +70,12 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
     // 6to4 (2002::/16) carries its IPv4 address in bits 16–47.
     if s[0] == 0x2002 {
         return is_public_v4(embedded(s[1], s[2]));
+    }
+    // Only global unicast (2000::/3) is routed on the Internet: this also
+    // shuts out local-use NAT64 (64:ff9b:1::/48, RFC 8215) and every
+    // reserved block outside it.
+    if (s[0] & 0xe000) != 0x2000 {
+        return false;
     }
     !(ip.is_unspecified()
         || ip.is_loopback()
@@ -186,6 +192,9 @@ mod tests {
             "::10.0.0.1",
             "64:ff9b::a00:1",
             "2002:c0a8:101::1",
+            "64:ff9b:1::a00:1",
+            "fe00::1",
+            "4000::1",
         ] {
             assert!(!is_public(ip(private)), "{private} passed");
         }

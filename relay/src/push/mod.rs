@@ -21,7 +21,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use tokio::sync::{watch, Notify, Semaphore};
 
-use crate::store::{now, now_ms, PushJob, PushSettle, Store, StoreError};
+use crate::store::{now, PushJob, PushSettle, Store, StoreError};
 pub use target::{is_public, PushTarget, TargetError};
 pub use webpush::Vapid;
 
@@ -97,6 +97,8 @@ pub struct Pusher {
     pub metrics: PushMetrics,
     client: reqwest::Client,
     bell: Notify,
+    /// One per push in flight (`config.concurrency` in all).
+    slots: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for Pusher {
@@ -114,7 +116,9 @@ impl Pusher {
         let vapid = Vapid::from_private(&stored)
             .ok_or_else(|| StoreError::Storage("the stored VAPID key is not a P-256 key".into()))?;
         let client = client(&config).map_err(StoreError::Storage)?;
+        let slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
         Ok(Pusher {
+            slots,
             config,
             vapid,
             metrics: PushMetrics::default(),
@@ -133,63 +137,70 @@ impl Pusher {
         PushTarget::parse(body, self.config.allow_insecure, webpush::on_curve)
     }
 
-    /// Claims and sends due pushes until `stop` turns true.
+    /// Claims and sends due pushes until `stop` turns true (or its
+    /// sender is gone).
     pub async fn run(self: Arc<Self>, store: Store, mut stop: watch::Receiver<bool>) {
-        let slots = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
+        let mut failures = 0u32;
         loop {
             if *stop.borrow() {
                 return;
             }
             // Never claim more than can be sent now: a claim's lease runs.
-            let room = (slots.available_permits() as i64).min(CLAIM_BATCH);
-            let claimed = if room == 0 {
-                Ok(Vec::new())
-            } else {
-                store
-                    .push_claim(now_ms(), LEASE.as_millis() as i64, room)
-                    .await
-            };
-            let full = match claimed {
-                Ok(jobs) => {
-                    let n = jobs.len() as i64;
-                    for job in jobs {
-                        let Ok(slot) = slots.clone().try_acquire_owned() else {
-                            break;
-                        };
-                        let (pusher, store) = (self.clone(), store.clone());
-                        tokio::spawn(async move {
-                            pusher.deliver(&store, job).await;
-                            drop(slot);
-                        });
-                    }
-                    n == room && room > 0
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot claim pushes");
-                    false
-                }
-            };
-            if full {
-                continue;
-            }
-            let wait = match store.push_next_due().await {
-                Ok(Some(due)) => Duration::from_millis(
-                    (due - now_ms()).clamp(0, IDLE_LOOK.as_millis() as i64) as u64,
-                ),
-                _ => IDLE_LOOK,
-            };
-            // With no free slot, wait for one before claiming again.
+            let room = (self.slots.available_permits() as i64).min(CLAIM_BATCH);
             let wait = if room == 0 {
-                IDLE_LOOK.min(Duration::from_millis(50))
+                // Every slot busy: look again when one may be free.
+                Duration::from_millis(50)
             } else {
-                wait
+                match store.push_claim(LEASE.as_millis() as i64, room).await {
+                    Ok(jobs) => {
+                        failures = 0;
+                        let n = jobs.len() as i64;
+                        for job in jobs {
+                            // Only this loop takes slots, and it claimed no
+                            // more than were free: this never waits long.
+                            let Ok(slot) = self.slots.clone().acquire_owned().await else {
+                                return;
+                            };
+                            let (pusher, store) = (self.clone(), store.clone());
+                            tokio::spawn(async move {
+                                pusher.deliver(&store, job).await;
+                                drop(slot);
+                            });
+                        }
+                        if n == room {
+                            continue;
+                        }
+                        match store.push_next_due().await {
+                            Ok(Some(due_in)) => Duration::from_millis(
+                                due_in.clamp(0, IDLE_LOOK.as_millis() as i64) as u64,
+                            ),
+                            _ => IDLE_LOOK,
+                        }
+                    }
+                    Err(e) => {
+                        // Storage down or read-only: back off, log once a
+                        // while, never spin.
+                        failures = failures.saturating_add(1);
+                        if failures.is_power_of_two() {
+                            tracing::warn!(error = %e, failures, "cannot claim pushes");
+                        }
+                        IDLE_LOOK * failures.min(20)
+                    }
+                }
             };
             tokio::select! {
                 _ = self.bell.notified() => {}
                 _ = tokio::time::sleep(wait) => {}
-                _ = stop.changed() => {}
+                changed = stop.changed() => if changed.is_err() { return },
             }
         }
+    }
+
+    /// Waits (at most `within`) for the pushes in flight to finish and be
+    /// recorded, so a graceful stop leaves no claim to wait out its lease.
+    pub async fn drain(&self, within: Duration) {
+        let all = u32::try_from(self.config.concurrency.max(1)).unwrap_or(u32::MAX);
+        let _ = tokio::time::timeout(within, self.slots.acquire_many(all)).await;
     }
 
     /// Sends one claimed push and records how it went.
@@ -222,7 +233,7 @@ impl Pusher {
                 self.metrics.retried.fetch_add(1, Ordering::Relaxed);
                 let gap = self.config.retry_base.as_millis() as i64
                     * 3i64.pow(job.attempts.clamp(0, 10) as u32);
-                PushSettle::Retry { at: now_ms() + gap }
+                PushSettle::Retry { after_ms: gap }
             }
             Outcome::Retry(why) => {
                 tracing::debug!(why, "push failed; giving up this state");
@@ -238,7 +249,7 @@ impl Pusher {
     fn done(&self, seq: i64) -> PushSettle {
         PushSettle::Done {
             seq,
-            next_at: now_ms() + self.config.coalesce.as_millis() as i64,
+            window_ms: self.config.coalesce.as_millis() as i64,
         }
     }
 

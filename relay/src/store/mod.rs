@@ -48,7 +48,7 @@ pub enum StoreError {
 }
 
 /// A push subscription as its owner lists it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct PushRow {
     pub push_id: String,
     /// The stored subscription JSON (`push::PushTarget::to_json`).
@@ -57,8 +57,9 @@ pub struct PushRow {
 }
 
 /// A push a worker has claimed: send it, then settle it with the same
-/// `lease` (the claim is void once the lease has passed).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// `lease` (the claim is void once the lease has passed, or the device
+/// registered again meanwhile).
+#[derive(Clone, PartialEq, Eq)]
 pub struct PushJob {
     pub push_id: String,
     pub inbox_id: String,
@@ -69,18 +70,41 @@ pub struct PushJob {
     pub unread: i64,
     /// Failed tries of this subscription since its last delivered push.
     pub attempts: i64,
-    /// Until when (unix ms) this claim holds.
+    /// Until when (unix ms, the store's clock) this claim holds.
     pub lease: i64,
 }
 
-/// How a claimed push ended.
+// The targets hold a device's keys and its endpoint (a capability): never
+// printed.
+impl std::fmt::Debug for PushRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PushRow")
+            .field("push_id", &self.push_id)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for PushJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PushJob")
+            .field("push_id", &self.push_id)
+            .field("seq", &self.seq)
+            .field("attempts", &self.attempts)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a claimed push ended. Times are relative: the store measures them
+/// on its own clock (PostgreSQL's, shared by every instance), so instances
+/// whose clocks differ still agree on windows and leases.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PushSettle {
     /// Delivered (or given up): `seq` is announced; the next push may
-    /// leave at `next_at` (unix ms), the coalescing window.
-    Done { seq: i64, next_at: i64 },
-    /// Failed for now: try again at `at` (unix ms).
-    Retry { at: i64 },
+    /// leave `window_ms` from now (the coalescing window).
+    Done { seq: i64, window_ms: i64 },
+    /// Failed for now: try again `after_ms` from now.
+    Retry { after_ms: i64 },
     /// The push service says the subscription is gone: delete it.
     Gone,
 }
@@ -305,15 +329,10 @@ impl Store {
     }
 
     /// Claims up to `limit` subscriptions with something new to announce
-    /// and due by `now` (unix ms), each for `lease_ms`. Instances sharing a
+    /// that are due now, each for `lease_ms`. Instances sharing a
     /// PostgreSQL database never claim the same one.
-    pub async fn push_claim(
-        &self,
-        now: i64,
-        lease_ms: i64,
-        limit: i64,
-    ) -> Result<Vec<PushJob>, StoreError> {
-        dispatch!(self, s => s.push_claim(now, lease_ms, limit).await)
+    pub async fn push_claim(&self, lease_ms: i64, limit: i64) -> Result<Vec<PushJob>, StoreError> {
+        dispatch!(self, s => s.push_claim(lease_ms, limit).await)
     }
 
     /// Records how a claimed push ended (nothing if its lease was lost).
@@ -326,7 +345,7 @@ impl Store {
         dispatch!(self, s => s.push_settle(push_id, lease, settle).await)
     }
 
-    /// When (unix ms) the next push is due, if one waits.
+    /// In how many ms the next push is due (≤ 0: now), if one waits.
     pub async fn push_next_due(&self) -> Result<Option<i64>, StoreError> {
         dispatch!(self, s => s.push_next_due().await)
     }

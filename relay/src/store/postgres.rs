@@ -135,20 +135,27 @@ BEGIN
     UPDATE inboxes SET next_seq = v_next + 1, count = v_count + 1,
                        bytes = v_bytes + octet_length(p_envelope)
      WHERE id = p_inbox;
-    UPDATE push_subscriptions SET pending_seq = v_next WHERE inbox_id = p_inbox;
+    UPDATE push_subscriptions SET pending_seq = v_next, attempts = 0 WHERE inbox_id = p_inbox;
     o_seq := v_next; o_outcome := 'stored';
 END
 $$;
 "#;
 
-const PUSH_CLAIM: &str = "
-UPDATE push_subscriptions s SET due_at = $1 + $2, leased = true
-  FROM inboxes i
- WHERE i.id = s.inbox_id AND s.push_id IN (
-       SELECT push_id FROM push_subscriptions
-        WHERE pending_seq > sent_seq AND due_at <= $1
-        ORDER BY due_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-RETURNING s.push_id, s.inbox_id, s.target, s.pending_seq, i.count, s.attempts, s.due_at";
+/// The server's clock in unix ms: every instance schedules pushes on it.
+const DB_NOW_MS: &str = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
+
+fn push_claim_sql() -> String {
+    format!(
+        "WITH now AS (SELECT {DB_NOW_MS} AS ms)
+         UPDATE push_subscriptions s SET due_at = now.ms + $1, leased = true
+           FROM inboxes i, now
+          WHERE i.id = s.inbox_id AND s.push_id IN (
+                SELECT push_id FROM push_subscriptions, now
+                 WHERE pending_seq > sent_seq AND due_at <= now.ms
+                 ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+         RETURNING s.push_id, s.inbox_id, s.target, s.pending_seq, i.count, s.attempts, s.due_at"
+    )
+}
 
 const ACK: &str = "
 WITH gone AS (
@@ -438,7 +445,9 @@ impl PgStore {
         }
         let existing = tx
             .query_opt(
-                "UPDATE push_subscriptions SET target = $3 WHERE inbox_id = $1 AND identity = $2 RETURNING push_id",
+                // New keys void a push in flight (see the SQLite backend).
+                "UPDATE push_subscriptions SET target = $3, leased = false, due_at = 0
+                  WHERE inbox_id = $1 AND identity = $2 RETURNING push_id",
                 &[&inbox, &&identity[..], &target],
             )
             .await
@@ -504,14 +513,16 @@ impl PgStore {
 
     pub async fn push_claim(
         &self,
-        now: i64,
         lease_ms: i64,
         limit: i64,
     ) -> Result<Vec<super::PushJob>, StoreError> {
         let client = self.client().await?;
-        let stmt = client.prepare_cached(PUSH_CLAIM).await.map_err(storage)?;
+        let stmt = client
+            .prepare_cached(&push_claim_sql())
+            .await
+            .map_err(storage)?;
         let rows = client
-            .query(&stmt, &[&now, &lease_ms, &limit])
+            .query(&stmt, &[&lease_ms, &limit])
             .await
             .map_err(storage)?;
         if !rows.is_empty() {
@@ -541,17 +552,17 @@ impl PgStore {
         let client = self.client().await?;
         let owned = "push_id = $1 AND leased AND due_at = $2";
         match settle {
-            PushSettle::Done { seq, next_at } => client.execute(
-                &format!("UPDATE push_subscriptions SET sent_seq = GREATEST(sent_seq, $3), attempts = 0, due_at = $4, leased = false WHERE {owned}"),
-                &[&push_id, &lease, &seq, &next_at],
+            PushSettle::Done { seq, window_ms } => client.execute(
+                &format!("UPDATE push_subscriptions SET sent_seq = GREATEST(sent_seq, $3), attempts = 0, due_at = {DB_NOW_MS} + $4, leased = false WHERE {owned}"),
+                &[&push_id, &lease, &seq, &window_ms],
             ).await,
-            PushSettle::Retry { at } => client.execute(
-                &format!("UPDATE push_subscriptions SET attempts = attempts + 1, due_at = $3, leased = false WHERE {owned}"),
-                &[&push_id, &lease, &at],
+            PushSettle::Retry { after_ms } => client.execute(
+                &format!("UPDATE push_subscriptions SET attempts = attempts + 1, due_at = {DB_NOW_MS} + $3, leased = false WHERE {owned}"),
+                &[&push_id, &lease, &after_ms],
             ).await,
             PushSettle::Gone => client.execute(
-                "DELETE FROM push_subscriptions WHERE push_id = $1",
-                &[&push_id],
+                &format!("DELETE FROM push_subscriptions WHERE {owned}"),
+                &[&push_id, &lease],
             ).await,
         }
         .map_err(storage)?;
@@ -563,7 +574,7 @@ impl PgStore {
         let client = self.client().await?;
         let row = client
             .query_one(
-                "SELECT MIN(due_at) FROM push_subscriptions WHERE pending_seq > sent_seq",
+                &format!("SELECT MIN(due_at) - {DB_NOW_MS} FROM push_subscriptions WHERE pending_seq > sent_seq"),
                 &[],
             )
             .await

@@ -373,7 +373,11 @@ impl SqliteStore {
                 .ok_or(StoreError::NoInbox)?;
             let existing: Option<String> = c
                 .prepare_cached(
-                    "UPDATE push_subscriptions SET target = ?3 WHERE inbox = ?1 AND identity = ?2 RETURNING push_id",
+                    // New keys void a push in flight (encrypted to the old
+                    // ones): its settle finds no lease, and the state goes
+                    // out again at once.
+                    "UPDATE push_subscriptions SET target = ?3, leased = 0, due_at = 0
+                      WHERE inbox = ?1 AND identity = ?2 RETURNING push_id",
                 )?
                 .query_row(params![key, &identity[..], target], |r| r.get(0))
                 .optional()?;
@@ -427,11 +431,11 @@ impl SqliteStore {
 
     pub async fn push_claim(
         &self,
-        now: i64,
         lease_ms: i64,
         limit: i64,
     ) -> Result<Vec<super::PushJob>, StoreError> {
         self.call(move |c| {
+            let now = super::now_ms();
             let lease = now + lease_ms;
             let mut jobs = Vec::new();
             {
@@ -477,18 +481,19 @@ impl SqliteStore {
         use super::PushSettle;
         self.call(move |c| {
             let owned = "push_id = ?1 AND leased = 1 AND due_at = ?2";
+            let now = super::now_ms();
             match settle {
-                PushSettle::Done { seq, next_at } => c.execute(
+                PushSettle::Done { seq, window_ms } => c.execute(
                     &format!("UPDATE push_subscriptions SET sent_seq = MAX(sent_seq, ?3), attempts = 0, due_at = ?4, leased = 0 WHERE {owned}"),
-                    params![push_id, lease, seq, next_at],
+                    params![push_id, lease, seq, now + window_ms],
                 ),
-                PushSettle::Retry { at } => c.execute(
+                PushSettle::Retry { after_ms } => c.execute(
                     &format!("UPDATE push_subscriptions SET attempts = attempts + 1, due_at = ?3, leased = 0 WHERE {owned}"),
-                    params![push_id, lease, at],
+                    params![push_id, lease, now + after_ms],
                 ),
                 PushSettle::Gone => c.execute(
-                    "DELETE FROM push_subscriptions WHERE push_id = ?1",
-                    params![push_id],
+                    &format!("DELETE FROM push_subscriptions WHERE {owned}"),
+                    params![push_id, lease],
                 ),
             }?;
             Ok(())
@@ -497,12 +502,13 @@ impl SqliteStore {
     }
 
     pub async fn push_next_due(&self) -> Result<Option<i64>, StoreError> {
-        Ok(self
+        let due: Option<i64> = self
             .reader()
             .prepare_cached(
                 "SELECT MIN(due_at) FROM push_subscriptions WHERE pending_seq > sent_seq",
             )?
-            .query_row([], |r| r.get(0))?)
+            .query_row([], |r| r.get(0))?;
+        Ok(due.map(|d| d - super::now_ms()))
     }
 
     fn reader(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -748,8 +754,11 @@ fn submit(
     conn.prepare_cached("UPDATE inboxes SET next_seq = next_seq + 1, count = count + 1, bytes = bytes + ?2 WHERE id = ?1")?
         .execute(params![key, envelope.len() as i64])?;
     // The inbox's push subscriptions now have this seq to announce.
-    conn.prepare_cached("UPDATE push_subscriptions SET pending_seq = ?2 WHERE inbox = ?1")?
-        .execute(params![key, next_seq])?;
+    // A new state gets every try again.
+    conn.prepare_cached(
+        "UPDATE push_subscriptions SET pending_seq = ?2, attempts = 0 WHERE inbox = ?1",
+    )?
+    .execute(params![key, next_seq])?;
     Ok(Submitted {
         seq: next_seq,
         duplicate: false,

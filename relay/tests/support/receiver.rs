@@ -31,7 +31,7 @@ impl Got {
 
 /// A push service and gateway on loopback. What it answers depends on the
 /// path: `/ok/…` 201, `/gone/…` 410, `/down/…` 503, `/flaky/…` 503 twice
-/// then 201, `/hang/…` never; a gateway (`…/_matrix/push/v1/notify`)
+/// then 201, `/slow/…` 201 after 0.8 s, `/hang/…` never; a gateway (`…/_matrix/push/v1/notify`)
 /// rejects pushkeys that start with "reject".
 #[derive(Clone, Default)]
 pub struct Receiver {
@@ -115,6 +115,10 @@ async fn answer(State(r): State<Receiver>, request: Request) -> Response {
         "down" => AxumStatus::SERVICE_UNAVAILABLE.into_response(),
         "flaky" if n <= 2 => AxumStatus::SERVICE_UNAVAILABLE.into_response(),
         "flaky" => AxumStatus::CREATED.into_response(),
+        "slow" => {
+            tokio::time::sleep(Duration::from_millis(800)).await;
+            AxumStatus::CREATED.into_response()
+        }
         "hang" => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             AxumStatus::CREATED.into_response()
