@@ -134,7 +134,8 @@ pub async fn serve(
 
 /// A relay embedded in another program (fio-peer's demo, tests): `database`
 /// opened with the default quota, served on a fresh loopback port by a task
-/// of the current tokio runtime, rate limits off (one process drives it).
+/// of the current tokio runtime, rate limits off (one process drives it),
+/// pushes allowed to loopback receivers.
 /// Returns its base URL; it runs until the runtime stops.
 pub async fn spawn_on_loopback(database: &str) -> std::io::Result<String> {
     let store = crate::Store::open(database, crate::Quota::default(), 4)
@@ -144,6 +145,9 @@ pub async fn spawn_on_loopback(database: &str) -> std::io::Result<String> {
     let url = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
     let mut http = crate::HttpConfig::new(&url);
     http.limits = crate::RateLimits::off();
+    // The program's own push receivers are on loopback too.
+    http.push.allow_insecure = true;
+    http.push.coalesce = std::time::Duration::from_millis(200);
     let state = AppState::start(store, http)
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))?;

@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_delivery_age.sql"),
     include_str!("migrations/0007_key_change.sql"),
     include_str!("migrations/0008_events_waiting_queue.sql"),
+    include_str!("migrations/0009_push_registrations.sql"),
 ];
 
 /// The schema version this build writes.

@@ -19,8 +19,10 @@
 //! thread.
 
 mod destination;
+mod push;
 
 pub use destination::{is_public, public_only_resolver, refused, Refused};
+pub use push::{Notice, NotificationReceive, PushRegistration, PushTarget};
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -902,6 +904,9 @@ impl Engine {
         if cancel.is_cancelled() {
             return Err(SyncError::Cancelled);
         }
+        // After an inbox move (here or by another process), the push
+        // registrations follow it.
+        unless_cancelled(cancel, self.carry_push_registrations()).await?;
         self.fetch(report, progress, cancel, max_messages).await
     }
 
@@ -973,6 +978,7 @@ impl Engine {
             Err(SyncError::Chain(e)) => report.registration_error = Some(e.to_string()),
             Err(e) => return Err(e),
         }
+        self.carry_push_registrations().await?;
         self.deliver(&mut report, progress, cancel).await?;
         Ok(report)
     }

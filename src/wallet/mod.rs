@@ -20,6 +20,7 @@
 mod db;
 mod events;
 mod outbox;
+mod push;
 mod receive;
 mod senders;
 mod types;
@@ -43,6 +44,7 @@ pub(crate) use outbox::now_ms;
 pub use outbox::{
     DeliveryOutcome, Destination, OutboxItem, OutboxState, OwnInbox, MAX_HELD, UNSEEN_TRIES,
 };
+pub use push::StoredPushRegistration;
 pub use senders::{LOOKUPS_PER_BATCH, NOT_REGISTERED_FOR, NOT_REGISTERED_MAX};
 pub use types::*;
 
@@ -910,6 +912,25 @@ impl Wallet {
     ) -> Result<Vec<MessageRecord>, WalletError> {
         let peer = parse_address(peer, ErrorKind::InvalidRecipientFioAddress)?;
         self.reading(|c| db::history(c, &self.address, &peer, before, limit))
+    }
+
+    /// One message with `peer`, by its direction and FIP-24 message id.
+    pub fn message(
+        &self,
+        peer: &str,
+        direction: Direction,
+        message_id: &str,
+    ) -> Result<Option<MessageRecord>, WalletError> {
+        let peer = parse_address(peer, ErrorKind::InvalidRecipientFioAddress)?;
+        self.reading(|c| {
+            let Some(ch) = db::channel_by_peer(c, &self.address, &peer)? else {
+                return Ok(None);
+            };
+            match db::message_row(c, ch.id, direction, message_id)? {
+                Some(row) => Ok(Some(db::message_record_by_row(c, row)?)),
+                None => Ok(None),
+            }
+        })
     }
 
     /// Requests in both directions, with `peer` or with everyone.

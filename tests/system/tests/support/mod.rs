@@ -47,6 +47,9 @@ impl Relay {
             let port = listener.local_addr().unwrap().port();
             let mut http = HttpConfig::new(&format!("http://127.0.0.1:{port}"));
             http.limits = RateLimits::off();
+            // Push receivers in the tests are on loopback.
+            http.push.allow_insecure = true;
+            http.push.coalesce = Duration::from_millis(200);
             let state = AppState::start(store, http).await.unwrap();
             tokio::spawn(serve(
                 listener,

@@ -1,0 +1,459 @@
+//! Being woken by push (docs/protocol.md §4.4): registering where the
+//! relay pushes (a Web Push subscription or a Matrix push gateway) on our
+//! inbox, keeping the registrations across an inbox move, and the short
+//! receive a notification extension runs when a push arrives.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{relay_json, CancelToken, Engine, SyncEngine, SyncError, SyncLimits, SyncReport, Turn};
+use super::{Budget, SMALL_BODY};
+use crate::protocol::Action;
+use crate::wallet::{
+    Direction, EventRecord, MessageRecord, MessageStatus, StoredPushRegistration, WalletEvent,
+};
+
+/// Where the relay pushes to wake this wallet.
+#[derive(Clone, PartialEq, Eq)]
+pub enum PushTarget {
+    /// A Web Push subscription (W3C `PushSubscription`; a UnifiedPush
+    /// distributor on Android): its endpoint and keys, base64url as the
+    /// platform gives them.
+    WebPush {
+        endpoint: String,
+        p256dh: String,
+        auth: String,
+    },
+    /// A Matrix push gateway (Sygnal, or the vendor's own) that holds the
+    /// vendor's APNs/FCM credentials: its `/_matrix/push/v1/notify` URL, the
+    /// app id it knows, and the device token.
+    Gateway {
+        url: String,
+        app_id: String,
+        pushkey: String,
+    },
+}
+
+// A device's push keys, its endpoint and its token are capabilities.
+impl std::fmt::Debug for PushTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PushTarget::WebPush { .. } => "PushTarget::WebPush(..)",
+            PushTarget::Gateway { .. } => "PushTarget::Gateway(..)",
+        })
+    }
+}
+
+impl PushTarget {
+    /// The body of `POST /v1/inboxes/{id}/push`.
+    pub fn to_json(&self) -> Value {
+        match self {
+            PushTarget::WebPush {
+                endpoint,
+                p256dh,
+                auth,
+            } => json!({
+                "kind": "webpush",
+                "endpoint": endpoint,
+                "expirationTime": null,
+                "keys": {"p256dh": p256dh, "auth": auth},
+            }),
+            PushTarget::Gateway {
+                url,
+                app_id,
+                pushkey,
+            } => json!({"kind": "gateway", "url": url, "app_id": app_id, "pushkey": pushkey}),
+        }
+    }
+
+    /// What makes two registrations one device (the relay's rule).
+    pub fn identity(&self) -> String {
+        match self {
+            PushTarget::WebPush { endpoint, .. } => format!("webpush {endpoint}"),
+            PushTarget::Gateway {
+                url,
+                app_id,
+                pushkey,
+            } => format!("gateway {url} {app_id} {pushkey}"),
+        }
+    }
+
+    fn from_json(v: &Value) -> Option<PushTarget> {
+        let s = |p: &str| v.pointer(p).and_then(Value::as_str).map(str::to_string);
+        match v.get("kind")?.as_str()? {
+            "webpush" => Some(PushTarget::WebPush {
+                endpoint: s("/endpoint")?,
+                p256dh: s("/keys/p256dh")?,
+                auth: s("/keys/auth")?,
+            }),
+            "gateway" => Some(PushTarget::Gateway {
+                url: s("/url")?,
+                app_id: s("/app_id")?,
+                pushkey: s("/pushkey")?,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// A push registration of our inbox.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushRegistration {
+    /// The relay's id for it (32 hex): what `remove_push` takes.
+    pub push_id: String,
+    pub target: PushTarget,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+impl PushRegistration {
+    fn from_stored(r: &StoredPushRegistration) -> Option<PushRegistration> {
+        let target = PushTarget::from_json(&serde_json::from_str(&r.target).ok()?)?;
+        Some(PushRegistration {
+            push_id: r.push_id.clone(),
+            target,
+            created_at: r.created_at,
+        })
+    }
+}
+
+/// One line a notification can show, built from what a push made the
+/// wallet receive.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    /// The event it comes from (mark it handled once shown, if the app
+    /// reads its log that way).
+    pub event_id: i64,
+    pub peer: String,
+    /// The FIP-24 action it reports.
+    pub action: Action,
+    /// Something to show, e.g. "bob@wallet requests 0.01 BTC: dinner".
+    pub text: String,
+}
+
+/// What the notification-extension receive did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NotificationReceive {
+    pub notices: Vec<Notice>,
+    /// The sync's report (what was fetched, and whether the budget or
+    /// another sync stopped it: `stopped`).
+    pub report: SyncReport,
+}
+
+#[derive(Deserialize)]
+struct Registered {
+    push_id: String,
+}
+
+#[derive(Deserialize)]
+struct VapidKey {
+    public_key: String,
+}
+
+impl SyncEngine {
+    /// Registers `target` on our inbox (creating the inbox first if the
+    /// wallet has none) and keeps it, so an inbox move registers it again.
+    /// Registering the same device again replaces it.
+    pub async fn register_push(&self, target: PushTarget) -> Result<PushRegistration, SyncError> {
+        self.exclusive(Turn::cancellable(None), move |e| async move {
+            e.ensure_inbox().await?;
+            e.register_push(&target).await
+        })
+        .await
+    }
+
+    /// Removes a registration from the relay and from the wallet. One the
+    /// relay no longer has (it was gone) is removed here all the same.
+    pub async fn remove_push(&self, push_id: String) -> Result<bool, SyncError> {
+        self.exclusive(Turn::cancellable(None), move |e| async move {
+            e.remove_push(&push_id).await
+        })
+        .await
+    }
+
+    /// The registrations of our inbox. A local read.
+    pub fn push_registrations(&self) -> Result<Vec<PushRegistration>, SyncError> {
+        Ok(self
+            .wallet()
+            .push_registrations()?
+            .iter()
+            .filter_map(PushRegistration::from_stored)
+            .collect())
+    }
+
+    /// The relay's VAPID public key (base64url): the `applicationServerKey`
+    /// a Web Push or UnifiedPush subscription must be made with.
+    pub async fn relay_push_key(&self) -> Result<String, SyncError> {
+        self.exclusive(Turn::cancellable(None), move |e| async move {
+            let relay = match e.blocking(|w| w.own_inbox()).await? {
+                Some(inbox) => inbox.relay.clone(),
+                None => e.config.relay.clone().ok_or(SyncError::NoRelay)?,
+            };
+            let url = format!("{}/v1/push/vapid", relay.trim_end_matches('/'));
+            let (v, _): (VapidKey, _) = relay_json(e.http.get(&url), 200, SMALL_BODY).await?;
+            Ok(v.public_key)
+        })
+        .await
+    }
+
+    /// What a notification extension (or an FCM/UnifiedPush handler) runs
+    /// when a push arrives: fetches, receives and commits what waits in the
+    /// inbox, within `budget` and at most `max_messages` envelopes, under
+    /// the wallet's one-writer lock, and returns what to show. Nothing is
+    /// delivered (replies wait in the outbox for the app's next sync), so
+    /// the time goes to receiving. A budget that runs out, or another sync
+    /// holding the wallet, is not an error: `report.stopped` says so, and
+    /// what was committed is shown.
+    pub async fn receive_for_notification(
+        &self,
+        budget: Duration,
+        max_messages: Option<u64>,
+        cancel: CancelToken,
+    ) -> Result<NotificationReceive, SyncError> {
+        let before = self.wallet().last_event_id()?;
+        let limits = SyncLimits {
+            time_budget: Some(budget),
+            max_messages,
+        };
+        let timer = Budget::start(&self.rt, &cancel, limits.time_budget);
+        let token = timer.token.clone();
+        let turn = Turn {
+            stop: Some(token.clone()),
+            app: Some(cancel.clone()),
+            wait: None,
+        };
+        let result = self
+            .exclusive(turn, move |e| async move {
+                let mut report = SyncReport::default();
+                let r = e.fetch(&mut report, None, &token, max_messages).await;
+                Ok((report, r))
+            })
+            .await;
+        let report = timer.finish(&cancel, result)?;
+        let notices = notices(self, before)?;
+        Ok(NotificationReceive { notices, report })
+    }
+}
+
+impl Engine {
+    async fn register_push(&self, target: &PushTarget) -> Result<PushRegistration, SyncError> {
+        let inbox = self
+            .blocking(|w| w.own_inbox())
+            .await?
+            .ok_or(SyncError::NoInbox)?;
+        let body = target.to_json();
+        let request = self
+            .http
+            .post(format!("{}/push", inbox.inbox_url))
+            .bearer_auth(&inbox.credential)
+            .json(&body);
+        let (r, _): (Registered, _) = relay_json(request, 201, SMALL_BODY).await?;
+        let (identity, text, inbox_id, push_id) = (
+            target.identity(),
+            body.to_string(),
+            inbox.inbox_id.clone(),
+            r.push_id.clone(),
+        );
+        self.blocking(move |w| w.record_push_registration(&identity, &text, &inbox_id, &push_id))
+            .await?;
+        Ok(PushRegistration {
+            push_id: r.push_id,
+            target: target.clone(),
+            created_at: crate::wallet::now(),
+        })
+    }
+
+    async fn remove_push(&self, push_id: &str) -> Result<bool, SyncError> {
+        let inbox = self.blocking(|w| w.own_inbox()).await?;
+        let known = self.blocking(|w| w.push_registrations()).await?;
+        let Some(stored) = known.iter().find(|r| r.push_id == push_id) else {
+            return Ok(false);
+        };
+        // Registered on the current inbox: the relay forgets it too.
+        if let Some(inbox) = inbox.filter(|i| i.inbox_id == stored.inbox_id) {
+            let resp = self
+                .http
+                .delete(format!("{}/push/{push_id}", inbox.inbox_url))
+                .bearer_auth(&inbox.credential)
+                .send()
+                .await
+                .map_err(|e| SyncError::Transport(crate::chain::client::describe_http(&e)))?;
+            let status = resp.status().as_u16();
+            if status != 204 && status != 404 {
+                let body = crate::chain::client::read_capped(resp, SMALL_BODY)
+                    .await
+                    .unwrap_or_default();
+                return Err(super::relay_error(status, &body));
+            }
+        }
+        let id = push_id.to_string();
+        self.blocking(move |w| w.forget_push_registration(&id))
+            .await
+    }
+
+    /// Registers on our current inbox every registration that was made on
+    /// an earlier one (after an inbox move). A failure is left for the next
+    /// sync to try again; the sync does not fail for it.
+    pub(super) async fn carry_push_registrations(&self) -> Result<(), SyncError> {
+        let Some(inbox) = self.blocking(|w| w.own_inbox()).await? else {
+            return Ok(());
+        };
+        let stale: Vec<_> = self
+            .blocking(|w| w.push_registrations())
+            .await?
+            .into_iter()
+            .filter(|r| r.inbox_id != inbox.inbox_id)
+            .collect();
+        for r in stale {
+            let Some(registration) = PushRegistration::from_stored(&r) else {
+                continue;
+            };
+            if let Err(e) = self.register_push(&registration.target).await {
+                log::warn!("cannot register a push target on the new inbox: {e}");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The notices for the events after `before`: requests and texts that came
+/// in, and the answers to ours.
+fn notices(engine: &SyncEngine, before: i64) -> Result<Vec<Notice>, SyncError> {
+    let wallet = engine.wallet();
+    let mut out = Vec::new();
+    let mut after = before;
+    loop {
+        let page = wallet.events(Some(after), 200)?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        out.extend(page.iter().filter_map(|e| notice(wallet, e)));
+    }
+    Ok(out)
+}
+
+fn notice(wallet: &Arc<crate::wallet::Wallet>, e: &EventRecord) -> Option<Notice> {
+    match &e.event {
+        // What came in that waits for the user; answers to our requests
+        // are told by their status change below, once.
+        WalletEvent::QueueItemAdded { item }
+            if matches!(
+                item.action,
+                Action::NewFundsRequest
+                    | Action::NewPubAddressRequest
+                    | Action::NewComRequest
+                    | Action::SendPrivateText
+            ) =>
+        {
+            let m = &item.message;
+            let peer = item.peer.as_str().to_string();
+            Some(Notice {
+                event_id: e.id,
+                text: describe_incoming(&peer, m),
+                peer,
+                action: item.action,
+            })
+        }
+        WalletEvent::MessageStatusChanged {
+            peer,
+            message_id,
+            status,
+        } => {
+            let (action, what) = match status {
+                MessageStatus::Accepted => (Action::AcceptRequest, "accepted"),
+                MessageStatus::Rejected => (Action::RejectRequest, "rejected"),
+                MessageStatus::Cancelled => (Action::CancelRequest, "cancelled"),
+                _ => return None,
+            };
+            let text = match status {
+                MessageStatus::Cancelled => format!("{peer} cancelled a request"),
+                _ => {
+                    let ours = wallet
+                        .message(peer, Direction::Outgoing, message_id)
+                        .ok()
+                        .flatten();
+                    match ours.as_ref().map(|m| (m.action, &m.data)) {
+                        Some((Action::NewFundsRequest, d)) if what == "accepted" => format!(
+                            "{peer} paid your request for {}",
+                            amount(d.amount.as_deref(), d.token_code.as_deref())
+                        ),
+                        Some((Action::NewFundsRequest, d)) => format!(
+                            "{peer} rejected your request for {}",
+                            amount(d.amount.as_deref(), d.token_code.as_deref())
+                        ),
+                        _ => format!("{peer} {what} your request"),
+                    }
+                }
+            };
+            Some(Notice {
+                event_id: e.id,
+                peer: peer.clone(),
+                action,
+                text,
+            })
+        }
+        WalletEvent::QueueItemAdded { .. } => None,
+        WalletEvent::PeerKeyChanged { peer, .. } => Some(Notice {
+            event_id: e.id,
+            peer: peer.clone(),
+            action: Action::NewComRequest,
+            text: format!("{peer} now uses a different key: check before paying"),
+        }),
+    }
+}
+
+fn amount(amount: Option<&str>, token: Option<&str>) -> String {
+    match (amount, token) {
+        (Some(a), Some(t)) => format!("{a} {t}"),
+        (Some(a), None) => a.to_string(),
+        (None, Some(t)) => t.to_string(),
+        (None, None) => "an amount".into(),
+    }
+}
+
+/// "bob@wallet requests 0.01 BTC: dinner", and the like.
+fn describe_incoming(peer: &str, m: &MessageRecord) -> String {
+    let d = &m.data;
+    let memo = d
+        .memo
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(|s| format!(": {}", clip(s)))
+        .unwrap_or_default();
+    match m.action {
+        Action::NewFundsRequest => format!(
+            "{peer} requests {}{memo}",
+            amount(d.amount.as_deref(), d.token_code.as_deref())
+        ),
+        Action::NewPubAddressRequest => {
+            let what = match (d.chain_code.as_deref(), d.token_code.as_deref()) {
+                (Some(c), Some(t)) if c != t => format!("{c}/{t}"),
+                (_, Some(t)) => t.to_string(),
+                (Some(c), None) => c.to_string(),
+                (None, None) => "a".into(),
+            };
+            format!("{peer} asks for your {what} address{memo}")
+        }
+        Action::NewComRequest => format!("{peer} wants to connect{memo}"),
+        Action::SendPrivateText => format!(
+            "{peer}{}",
+            if memo.is_empty() {
+                " sent a message".into()
+            } else {
+                memo
+            }
+        ),
+        other => format!("{peer} sent {}", other.name()),
+    }
+}
+
+/// A notification line is short: at most 120 characters of a memo.
+fn clip(s: &str) -> String {
+    let mut out: String = s.chars().filter(|c| !c.is_control()).take(120).collect();
+    if s.chars().count() > 120 {
+        out.push('…');
+    }
+    out
+}
