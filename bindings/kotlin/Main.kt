@@ -619,6 +619,49 @@ fun main() {
         w.close()
     }
 
+    test("a request pushes to the gateway and the extension call on a fresh wallet shows it") {
+        // A Matrix push gateway on loopback (the relay runs --push-allow-insecure).
+        val notes = java.util.concurrent.LinkedBlockingQueue<String>()
+        val server = com.sun.net.httpserver.HttpServer.create(java.net.InetSocketAddress("127.0.0.1", 0), 0)
+        server.createContext("/_matrix/push/v1/notify") { ex ->
+            notes.put(ex.requestBody.readBytes().decodeToString())
+            val answer = """{"rejected":[]}""".toByteArray()
+            ex.responseHeaders.add("Content-Type", "application/json")
+            ex.sendResponseHeaders(200, answer.size.toLong())
+            ex.responseBody.use { it.write(answer) }
+        }
+        server.start()
+        try {
+            val dir = tempDir()
+            var alice = FioWallet.open(key("alice"), config(dir, "alice"))
+            val bob = FioWallet.open(key("bob"), config(dir, "bob"))
+            channel(alice, bob)
+            val url = "http://127.0.0.1:${server.address.port}/_matrix/push/v1/notify"
+            val target = FioPushTarget.gateway(url, "com.example.wallet", "alice-fcm-token")
+            assertEquals("FioPushTarget(gateway)", target.toString())
+            val registered = alice.registerPush(target)
+            assertEquals(listOf(registered.pushId), alice.pushRegistrations().map { it.pushId })
+            assertEquals(87, alice.relayPushKey().length)
+            alice.close()
+
+            bob.requestFunds("alice@bind", FundsRequestData("bc1qbob", "BTC", "BTC", "0.01", memo = "dinner"))
+            bob.sync()
+            val note = notes.poll(5, java.util.concurrent.TimeUnit.SECONDS) ?: fail("no push")
+            assertTrue("alice-fcm-token" in note && "dinner" !in note, note)
+
+            alice = FioWallet.open(key("alice"), config(dir, "alice"))
+            val got = alice.receiveForNotification(5000)
+            assertEquals(listOf("bob@bind requests 0.01 BTC: dinner"), got.notices.map { it.text })
+            assertEquals(MessageAction.NEW_FUNDS_REQUEST, got.notices.single().action)
+            assertEquals(SyncStop.COMPLETE, got.summary.stopped)
+            assertTrue(alice.removePush(registered.pushId))
+            assertTrue(alice.pushRegistrations().isEmpty())
+            alice.close(); bob.close()
+        } finally {
+            server.stop(0)
+        }
+    }
+
     test("the README's Kotlin quick start runs") {
         val summary = quickstart(File(tempDir(), "quick.sqlite").path, key("alice"), "alice@bind", "bob@bind",
             Network.Custom(env("FIO_TEST_CHAIN_ID")), listOf(env("FIO_TEST_DEVNET")), env("FIO_TEST_RELAY"),

@@ -13,6 +13,7 @@ mod error;
 mod events;
 mod friends;
 mod keys;
+mod push;
 mod records;
 mod wallet;
 

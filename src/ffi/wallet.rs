@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::events::{EventEntry, EventHub, WalletListener};
 use super::friends::FioFriends;
 use super::keys::{FioDatabaseKey, FioKey};
+use super::push::{FioPushTarget, NotificationReceive, PushRegistration};
 use super::records::*;
 use super::{runtime, FioPeerError};
 use crate::chain::{ChainClient, ChainConfig, ChainError, ChainId};
@@ -178,16 +179,15 @@ impl Drop for CancelOnDrop {
 /// by the app's `handle`, when the foreign caller abandons the call, or
 /// when the wallet is shut down (then the call is `Closed`), never the
 /// other way round (a finished call leaves the handle as it was).
-async fn cancellable<F, Fut>(
+async fn cancellable<T, F, Fut>(
     closing: &CancelToken,
     handle: Option<Arc<SyncCancel>>,
     op: F,
-) -> Result<crate::sync::SyncReport, FioPeerError>
+) -> Result<T, FioPeerError>
 where
+    T: Send + 'static,
     F: FnOnce(CancelToken) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = Result<crate::sync::SyncReport, crate::sync::SyncError>>
-        + Send
-        + 'static,
+    Fut: std::future::Future<Output = Result<T, crate::sync::SyncError>> + Send + 'static,
 {
     if closing.is_cancelled() {
         return Err(FioPeerError::closed());
@@ -772,6 +772,87 @@ impl FioWallet {
         })
         .await?;
         Ok((&report).into())
+    }
+
+    // ---- push (docs/ffi.md "Push") ----
+
+    /// Registers where the relay pushes to wake this wallet (creating the
+    /// inbox first if there is none). Registering the same device again
+    /// (same endpoint, or same gateway and token) replaces it: call it at
+    /// every app start with the current token. Kept across inbox moves.
+    pub async fn register_push(
+        &self,
+        target: Arc<FioPushTarget>,
+    ) -> Result<PushRegistration, FioPeerError> {
+        let engine = self.engine.clone();
+        let target = target.0.clone();
+        let r = cancellable(&self.closing, None, move |_| async move {
+            engine.register_push(target).await
+        })
+        .await?;
+        Ok(r.into())
+    }
+
+    /// The registrations of the wallet's inbox. A local read.
+    pub fn push_registrations(&self) -> Result<Vec<PushRegistration>, FioPeerError> {
+        self.check_open()?;
+        Ok(self
+            .engine
+            .push_registrations()?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// Removes a registration from the relay and the wallet; false if the
+    /// wallet had none with this id.
+    pub async fn remove_push(&self, push_id: String) -> Result<bool, FioPeerError> {
+        let engine = self.engine.clone();
+        cancellable(&self.closing, None, move |_| async move {
+            engine.remove_push(push_id).await
+        })
+        .await
+    }
+
+    /// The relay's VAPID public key (base64url, 65 bytes): the
+    /// `applicationServerKey` of a Web Push or UnifiedPush subscription.
+    pub async fn relay_push_key(&self) -> Result<String, FioPeerError> {
+        let engine = self.engine.clone();
+        cancellable(&self.closing, None, move |_| async move {
+            engine.relay_push_key().await
+        })
+        .await
+    }
+
+    /// What a notification extension (iOS Notification Service Extension,
+    /// an FCM or UnifiedPush handler) calls when a push arrives: fetches,
+    /// receives and commits what waits, within `budget_ms` and at most
+    /// `max_messages` envelopes (0: no cap), under the wallet's one-writer
+    /// lock, and returns what to show. Nothing is delivered; the app's next
+    /// sync sends the replies. A budget that runs out, or another process
+    /// syncing the wallet, is not an error (`summary.stopped`).
+    #[uniffi::method(default(max_messages = 0, cancel = None))]
+    pub async fn receive_for_notification(
+        &self,
+        budget_ms: i64,
+        max_messages: i64,
+        cancel: Option<Arc<SyncCancel>>,
+    ) -> Result<NotificationReceive, FioPeerError> {
+        if budget_ms <= 0 {
+            return Err(FioPeerError::input(
+                "budget_ms",
+                &budget_ms.to_string(),
+                "a positive number of milliseconds",
+            ));
+        }
+        let engine = self.engine.clone();
+        let budget = Duration::from_millis(budget_ms.unsigned_abs());
+        let max = (max_messages > 0).then_some(max_messages.unsigned_abs());
+        let r = cancellable(&self.closing, cancel, move |token| async move {
+            engine.receive_for_notification(budget, max, token).await
+        })
+        .await?;
+        Ok(r.into())
     }
 
     /// The FIO public key registered for `fio_address` on chain.
