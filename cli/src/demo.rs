@@ -576,6 +576,7 @@ fn fip24(
         texts(bob, &alice.address)?.contains(&"Still there after the update?".to_string()),
         "the channel works with the new token",
     )?;
+    push(t, alice, bob, driver)?;
     alice
         .wallet
         .close_channel(&bob.address, Some("bye"))
@@ -850,6 +851,154 @@ fn fip3(
         "both friends are back: alice@demo and carol@demo",
     )?;
     Ok(())
+}
+
+/// Bob's app is closed: his relay pushes to his push gateway (here a
+/// local one), and his notification extension receives and shows Alice's
+/// request (docs/mobile.md "Push").
+fn push(
+    t: &mut Transcript,
+    alice: &Party,
+    bob: &Party,
+    driver: &tokio::runtime::Runtime,
+) -> Result<(), CliError> {
+    let (url, got) = driver
+        .block_on(local_gateway())
+        .map_err(step_err("start a local push gateway"))?;
+    let engine = bob.engine.as_ref().expect("bob syncs");
+    let target = fio_peer::sync::PushTarget::Gateway {
+        url,
+        app_id: "com.example.wallet".into(),
+        pushkey: "bobs-phone".into(),
+    };
+    let registration = driver
+        .block_on(engine.register_push(target))
+        .map_err(step_err("register a push target"))?;
+    t.step(
+        "bob → relay",
+        "push registration",
+        format!(
+            "his phone, through a push gateway (push id {}…)",
+            &registration.push_id[..8]
+        ),
+    );
+    let inbox = bob
+        .wallet
+        .own_inbox()
+        .map_err(step_err("read an inbox"))?
+        .ok_or_else(|| CliError::new("bob has no inbox"))?;
+    alice
+        .wallet
+        .request_funds(
+            &bob.address,
+            FundsRequest {
+                payee_public_address: BTC_ADDRESS.into(),
+                chain_code: "BTC".into(),
+                token_code: "BTC".into(),
+                amount: "0.0004".into(),
+                memo: Some("coffee".into()),
+                ..Default::default()
+            },
+        )
+        .map_err(step_err("request funds"))?;
+    t.step(
+        "alice → bob",
+        Action::NewFundsRequest.name(),
+        "0.0004 BTC \"coffee\" (bob's app is closed)",
+    );
+    alice.sync()?;
+    let mut note = None;
+    for _ in 0..100 {
+        note = got
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|v| v["notification"]["room_id"] == inbox.inbox_id.as_str())
+            .cloned();
+        if note.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    let note = note.unwrap_or(Value::Null);
+    let n = &note["notification"];
+    t.step(
+        "relay",
+        "push to bob's gateway",
+        format!(
+            "event_id {}, room_id = bob's inbox, unread {}: no sender, no content",
+            n["event_id"].as_str().unwrap_or("?"),
+            n["counts"]["unread"]
+        ),
+    );
+    t.check(
+        n["devices"][0]["pushkey"] == "bobs-phone" && !note.to_string().contains("coffee"),
+        "a push reached bob's gateway within seconds, naming only his inbox",
+    )?;
+    let shown = driver
+        .block_on(engine.receive_for_notification(Duration::from_secs(5), None, CancelToken::new()))
+        .map_err(step_err("receive for a notification"))?;
+    let texts: Vec<&str> = shown.notices.iter().map(|n| n.text.as_str()).collect();
+    t.step(
+        "bob's phone",
+        "receive_for_notification",
+        format!("shows {:?}", texts.join("; ")),
+    );
+    t.check(
+        texts == ["alice@demo requests 0.0004 BTC: coffee"],
+        "bob's notification extension received the request and says what it is",
+    )?;
+    Ok(())
+}
+
+/// A Matrix push gateway on loopback for the demo: keeps each notification
+/// and answers `{"rejected":[]}`.
+async fn local_gateway() -> std::io::Result<(String, Arc<std::sync::Mutex<Vec<Value>>>)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/_matrix/push/v1/notify", listener.local_addr()?);
+    let got = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = got.clone();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let kept = kept.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while buf.len() < 64 * 1024 {
+                    let n = conn.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        continue;
+                    };
+                    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    if buf.len() < end + 4 + len {
+                        continue;
+                    }
+                    if let Ok(v) = serde_json::from_slice(&buf[end + 4..end + 4 + len]) {
+                        kept.lock().unwrap_or_else(|e| e.into_inner()).push(v);
+                    }
+                    let answer = b"{\"rejected\":[]}";
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                        answer.len()
+                    );
+                    let _ = conn.write_all(head.as_bytes()).await;
+                    let _ = conn.write_all(answer).await;
+                    return;
+                }
+            });
+        }
+    });
+    Ok((url, got))
 }
 
 fn history(p: &Party, peer: &str) -> Result<Vec<fio_peer::wallet::MessageRecord>, CliError> {

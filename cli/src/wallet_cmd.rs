@@ -18,7 +18,9 @@ use fio_peer::friends::{
     Friends, FriendsConfig, FriendsError, Grant, Nbpa, PrivateRequest, RequestStatus,
 };
 use fio_peer::protocol::FioAddress;
-use fio_peer::sync::{CancelToken, SyncConfig, SyncEngine, SyncError, SyncPhase, SyncReport};
+use fio_peer::sync::{
+    CancelToken, PushTarget, SyncConfig, SyncEngine, SyncError, SyncPhase, SyncReport,
+};
 use fio_peer::wallet::{
     Acceptance, AddressRequest, Delivery, Direction, FundsRequest, KeyDirectory, MessageRecord,
     OutboxState, Outgoing, RequestState, Wallet, WalletError,
@@ -668,6 +670,50 @@ pub enum InboxCommand {
     /// Move the inbox to another relay (--relay): a new inbox is created and
     /// registered, every open channel is told, and the old one is still read.
     Move,
+    /// Have the relay push to a Matrix push gateway (--gateway) or a Web
+    /// Push subscription (--webpush) after each new envelope.
+    #[command(name = "push-add")]
+    PushAdd(PushAddArgs),
+    /// The push registrations of the inbox.
+    Pushes,
+    /// Remove a push registration (by its push id) from the relay and the wallet.
+    #[command(name = "push-remove")]
+    PushRemove {
+        /// Its id (see `fio-peer inbox pushes`).
+        push_id: String,
+    },
+    /// The relay's VAPID key: the applicationServerKey of a Web Push subscription.
+    #[command(name = "push-key")]
+    PushKey,
+    /// What a notification extension does when a push arrives: receive what
+    /// waits within a budget, and print what to show.
+    Notify {
+        /// Milliseconds it may take.
+        #[arg(long, default_value_t = 20_000)]
+        budget_ms: u64,
+    },
+}
+
+#[derive(clap::Args)]
+pub struct PushAddArgs {
+    /// A Matrix push gateway's URL (ending in /_matrix/push/v1/notify).
+    #[arg(long, conflicts_with = "webpush", requires_all = ["app_id", "pushkey"])]
+    gateway: Option<String>,
+    /// The app id the gateway knows.
+    #[arg(long)]
+    app_id: Option<String>,
+    /// The device token the gateway pushes to (an APNs or FCM token).
+    #[arg(long)]
+    pushkey: Option<String>,
+    /// A Web Push endpoint (UnifiedPush, a browser).
+    #[arg(long, requires_all = ["p256dh", "auth"])]
+    webpush: Option<String>,
+    /// The subscription's public key, base64url.
+    #[arg(long)]
+    p256dh: Option<String>,
+    /// The subscription's auth secret, base64url.
+    #[arg(long)]
+    auth: Option<String>,
 }
 
 pub fn inbox(cmd: InboxCommand, endpoints: &Endpoints, json: bool) -> CliResult {
@@ -712,6 +758,95 @@ pub fn inbox(cmd: InboxCommand, endpoints: &Endpoints, json: bool) -> CliResult 
                 },
             )
         }
+        InboxCommand::PushAdd(args) => {
+            let target = match (args.gateway, args.webpush) {
+                (Some(url), None) => PushTarget::Gateway {
+                    url,
+                    app_id: args.app_id.unwrap_or_default(),
+                    pushkey: args.pushkey.unwrap_or_default(),
+                },
+                (None, Some(endpoint)) => PushTarget::WebPush {
+                    endpoint,
+                    p256dh: args.p256dh.unwrap_or_default(),
+                    auth: args.auth.unwrap_or_default(),
+                },
+                _ => {
+                    return Err(CliError::usage(
+                        "say where to push: --gateway <url> --app-id <id> --pushkey <token>, or --webpush <endpoint> --p256dh <key> --auth <secret>",
+                    ))
+                }
+            };
+            let r = ctx
+                .rt
+                .block_on(ctx.engine.register_push(target))
+                .map_err(sync_error)?;
+            ctx.out(
+                json!({"push_id": r.push_id, "kind": push_kind(&r.target)}),
+                format!(
+                    "The relay now pushes to this {} after each new message (push id {}).",
+                    push_kind(&r.target),
+                    r.push_id
+                ),
+            )
+        }
+        InboxCommand::Pushes => {
+            let list = ctx.engine.push_registrations().map_err(sync_error)?;
+            let rows: Vec<Value> = list
+                .iter()
+                .map(|r| json!({"push_id": r.push_id, "kind": push_kind(&r.target), "created_at": r.created_at}))
+                .collect();
+            let text = if list.is_empty() {
+                "No push registrations.".to_string()
+            } else {
+                list.iter()
+                    .map(|r| format!("{}  {}", r.push_id, push_kind(&r.target)))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            ctx.out(json!({"pushes": rows}), text)
+        }
+        InboxCommand::PushRemove { push_id } => {
+            let removed = ctx
+                .rt
+                .block_on(ctx.engine.remove_push(push_id.clone()))
+                .map_err(sync_error)?;
+            if !removed {
+                return Err(CliError::usage(format!(
+                    "this wallet has no push registration {push_id} (see `fio-peer inbox pushes`)"
+                )));
+            }
+            ctx.out(
+                json!({"removed": push_id}),
+                format!("Removed push registration {push_id}."),
+            )
+        }
+        InboxCommand::PushKey => {
+            let key = ctx
+                .rt
+                .block_on(ctx.engine.relay_push_key())
+                .map_err(sync_error)?;
+            ctx.out(json!({"public_key": key}), key.clone())
+        }
+        InboxCommand::Notify { budget_ms } => {
+            let got = ctx
+                .rt
+                .block_on(ctx.engine.receive_for_notification(
+                    std::time::Duration::from_millis(budget_ms),
+                    None,
+                    CancelToken::new(),
+                ))
+                .map_err(sync_error)?;
+            let texts: Vec<&str> = got.notices.iter().map(|n| n.text.as_str()).collect();
+            let text = if texts.is_empty() {
+                "Nothing new.".to_string()
+            } else {
+                texts.join("\n")
+            };
+            ctx.out(
+                json!({"notices": texts, "received": got.report.received}),
+                text,
+            )
+        }
         InboxCommand::Move => {
             let relay = endpoints.relay.clone().ok_or_else(|| {
                 CliError::usage("say where to: `fio-peer inbox move --relay <url>`")
@@ -731,6 +866,13 @@ pub fn inbox(cmd: InboxCommand, endpoints: &Endpoints, json: bool) -> CliResult 
                 ),
             )
         }
+    }
+}
+
+fn push_kind(target: &PushTarget) -> &'static str {
+    match target {
+        PushTarget::WebPush { .. } => "webpush",
+        PushTarget::Gateway { .. } => "gateway",
     }
 }
 

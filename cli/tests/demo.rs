@@ -75,6 +75,14 @@ fn the_demo_in_json_lists_each_step_and_its_checks() {
     for action in FIP24.iter().chain(&FIP3) {
         assert!(actions.contains(action), "{action}");
     }
+    // Push: a registration, the relay's push, the extension's notice.
+    for action in [
+        "push registration",
+        "push to bob's gateway",
+        "receive_for_notification",
+    ] {
+        assert!(actions.contains(&action), "{action}");
+    }
 }
 
 #[cfg(unix)]

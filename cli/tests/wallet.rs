@@ -711,3 +711,101 @@ fn the_rest_of_the_commands() {
     let imported: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(imported["public_key"], made["public_key"]);
 }
+
+#[test]
+fn push_registrations_and_the_notification_receive_from_the_cli() {
+    let (ka, kb) = (PrivateKey::generate(), PrivateKey::generate());
+    let s = servers(&[("alice", &ka), ("bob", &kb)]);
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, bob) = (
+        import(dir.path(), "alice", &ka, &s),
+        import(dir.path(), "bob", &kb, &s),
+    );
+    for w in [&alice, &bob] {
+        w.json(&["inbox", "create"]);
+        w.json(&["inbox", "register"]);
+    }
+    let hello = alice.json(&["channel", "open", "bob@cli"]);
+    bob.json(&["sync"]);
+    bob.json(&["accept", "alice@cli", hello["message_id"].as_str().unwrap()]);
+    alice.json(&["sync"]);
+
+    // A gateway nobody serves: the registration is what is tested here.
+    let gateway = "http://127.0.0.1:9/_matrix/push/v1/notify";
+    let added = alice.json(&[
+        "inbox",
+        "push-add",
+        "--gateway",
+        gateway,
+        "--app-id",
+        "com.example.cli",
+        "--pushkey",
+        "tok-1",
+    ]);
+    let push_id = added["push_id"].as_str().unwrap().to_string();
+    assert_eq!(added["kind"], "gateway");
+    let listed = alice.json(&["inbox", "pushes"]);
+    assert_eq!(listed["pushes"][0]["push_id"], push_id.as_str());
+    assert_eq!(
+        alice.json(&["inbox", "push-key"])["public_key"]
+            .as_str()
+            .unwrap()
+            .len(),
+        87
+    );
+    let refused = alice.fails(
+        &[
+            "inbox",
+            "push-add",
+            "--gateway",
+            "http://127.0.0.1:9/notify",
+            "--app-id",
+            "a",
+            "--pushkey",
+            "k",
+        ],
+        1,
+    );
+    assert!(refused.contains("/_matrix/push/v1/notify"), "{refused}");
+
+    bob.json(&[
+        "request",
+        "funds",
+        "alice@cli",
+        "--amount",
+        "3",
+        "--chain",
+        "ETH",
+        "--token",
+        "ETH",
+        "--to",
+        "0xb0b",
+        "--memo",
+        "rent",
+    ]);
+    bob.json(&["sync"]);
+    let shown = alice.json(&["inbox", "notify", "--budget-ms", "5000"]);
+    assert_eq!(
+        shown["notices"],
+        serde_json::json!(["bob@cli requests 3 ETH: rent"])
+    );
+    assert_eq!(
+        alice.json(&["inbox", "notify"])["notices"],
+        serde_json::json!([])
+    );
+
+    assert_eq!(
+        alice.json(&["inbox", "push-remove", &push_id])["removed"],
+        push_id.as_str()
+    );
+    assert_eq!(
+        alice.json(&["inbox", "pushes"])["pushes"],
+        serde_json::json!([])
+    );
+    alice.fails(&["inbox", "push-remove", &push_id], 2);
+    // Nothing printed holds the key or the credential.
+    let printed = String::from_utf8_lossy(&alice.transcript.borrow()).into_owned();
+    for secret in alice.secrets(&ka) {
+        assert!(!printed.contains(&secret), "a secret was printed");
+    }
+}
