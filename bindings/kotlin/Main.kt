@@ -636,6 +636,7 @@ fun main() {
             var alice = FioWallet.open(key("alice"), config(dir, "alice"))
             val bob = FioWallet.open(key("bob"), config(dir, "bob"))
             channel(alice, bob)
+            alice.markEventsHandled(alice.events(null, 1000).last().id) // the app showed them
             val url = "http://127.0.0.1:${server.address.port}/_matrix/push/v1/notify"
             val target = FioPushTarget.gateway(url, "com.example.wallet", "alice-fcm-token")
             assertEquals("FioPushTarget(gateway)", target.toString())

@@ -866,13 +866,21 @@ fn push(
         .block_on(local_gateway())
         .map_err(step_err("start a local push gateway"))?;
     let engine = bob.engine.as_ref().expect("bob syncs");
+    // Bob's app has shown everything so far; then it closes.
+    let seen = bob
+        .wallet
+        .last_event_id()
+        .map_err(step_err("read the event log"))?;
+    bob.wallet
+        .mark_events_handled(seen)
+        .map_err(step_err("mark events handled"))?;
     let target = fio_peer::sync::PushTarget::Gateway {
         url,
         app_id: "com.example.wallet".into(),
         pushkey: "bobs-phone".into(),
     };
     let registration = driver
-        .block_on(engine.register_push(target))
+        .block_on(engine.register_push(target, CancelToken::new()))
         .map_err(step_err("register a push target"))?;
     t.step(
         "bob → relay",
@@ -908,7 +916,7 @@ fn push(
     );
     alice.sync()?;
     let mut note = None;
-    for _ in 0..100 {
+    for _ in 0..300 {
         note = got
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -702,8 +702,9 @@ pub struct PushAddArgs {
     /// The app id the gateway knows.
     #[arg(long)]
     app_id: Option<String>,
-    /// The device token the gateway pushes to (an APNs or FCM token).
-    #[arg(long)]
+    /// The device token the gateway pushes to (an APNs or FCM token); better
+    /// given in the environment than on the command line.
+    #[arg(long, env = "FIO_PEER_PUSHKEY", hide_env_values = true)]
     pushkey: Option<String>,
     /// A Web Push endpoint (UnifiedPush, a browser).
     #[arg(long, requires_all = ["p256dh", "auth"])]
@@ -711,8 +712,9 @@ pub struct PushAddArgs {
     /// The subscription's public key, base64url.
     #[arg(long)]
     p256dh: Option<String>,
-    /// The subscription's auth secret, base64url.
-    #[arg(long)]
+    /// The subscription's auth secret, base64url; better given in the
+    /// environment than on the command line.
+    #[arg(long, env = "FIO_PEER_PUSH_AUTH", hide_env_values = true)]
     auth: Option<String>,
 }
 
@@ -778,7 +780,7 @@ pub fn inbox(cmd: InboxCommand, endpoints: &Endpoints, json: bool) -> CliResult 
             };
             let r = ctx
                 .rt
-                .block_on(ctx.engine.register_push(target))
+                .block_on(ctx.engine.register_push(target, CancelToken::new()))
                 .map_err(sync_error)?;
             ctx.out(
                 json!({"push_id": r.push_id, "kind": push_kind(&r.target)}),
@@ -808,7 +810,7 @@ pub fn inbox(cmd: InboxCommand, endpoints: &Endpoints, json: bool) -> CliResult 
         InboxCommand::PushRemove { push_id } => {
             let removed = ctx
                 .rt
-                .block_on(ctx.engine.remove_push(push_id.clone()))
+                .block_on(ctx.engine.remove_push(push_id.clone(), CancelToken::new()))
                 .map_err(sync_error)?;
             if !removed {
                 return Err(CliError::usage(format!(
@@ -823,7 +825,7 @@ pub fn inbox(cmd: InboxCommand, endpoints: &Endpoints, json: bool) -> CliResult 
         InboxCommand::PushKey => {
             let key = ctx
                 .rt
-                .block_on(ctx.engine.relay_push_key())
+                .block_on(ctx.engine.relay_push_key(CancelToken::new()))
                 .map_err(sync_error)?;
             ctx.out(json!({"public_key": key}), key.clone())
         }

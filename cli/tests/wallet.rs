@@ -768,6 +768,12 @@ fn push_registrations_and_the_notification_receive_from_the_cli() {
     );
     assert!(refused.contains("/_matrix/push/v1/notify"), "{refused}");
 
+    // Everything so far (the channel's acceptance) is notified once.
+    let first = alice.json(&["inbox", "notify"]);
+    assert_eq!(
+        first["notices"],
+        serde_json::json!(["bob@cli accepted your connection"])
+    );
     bob.json(&[
         "request",
         "funds",

@@ -119,11 +119,15 @@ pub struct Notice {
 /// What `receive_for_notification` did.
 #[derive(Debug, uniffi::Record)]
 pub struct NotificationReceive {
-    /// What to show, oldest first.
+    /// What to show, oldest first (at most 50, the newest).
     pub notices: Vec<Notice>,
+    /// Notices left out beyond those ("and 12 more").
+    pub omitted: i64,
     /// The fetch: what came in, and `stopped` when the budget or another
     /// sync of the wallet ended it.
     pub summary: SyncSummary,
+    /// Set when the fetch failed after committing what `notices` shows.
+    pub error: Option<String>,
 }
 
 impl From<sync::NotificationReceive> for NotificationReceive {
@@ -139,7 +143,9 @@ impl From<sync::NotificationReceive> for NotificationReceive {
                     text: n.text,
                 })
                 .collect(),
+            omitted: i64::try_from(r.omitted).unwrap_or(i64::MAX),
             summary: (&r.report).into(),
+            error: r.error,
         }
     }
 }

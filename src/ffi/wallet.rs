@@ -786,8 +786,8 @@ impl FioWallet {
     ) -> Result<PushRegistration, FioPeerError> {
         let engine = self.engine.clone();
         let target = target.0.clone();
-        let r = cancellable(&self.closing, None, move |_| async move {
-            engine.register_push(target).await
+        let r = cancellable(&self.closing, None, move |token| async move {
+            engine.register_push(target, token).await
         })
         .await?;
         Ok(r.into())
@@ -808,8 +808,8 @@ impl FioWallet {
     /// wallet had none with this id.
     pub async fn remove_push(&self, push_id: String) -> Result<bool, FioPeerError> {
         let engine = self.engine.clone();
-        cancellable(&self.closing, None, move |_| async move {
-            engine.remove_push(push_id).await
+        cancellable(&self.closing, None, move |token| async move {
+            engine.remove_push(push_id, token).await
         })
         .await
     }
@@ -818,8 +818,8 @@ impl FioWallet {
     /// `applicationServerKey` of a Web Push or UnifiedPush subscription.
     pub async fn relay_push_key(&self) -> Result<String, FioPeerError> {
         let engine = self.engine.clone();
-        cancellable(&self.closing, None, move |_| async move {
-            engine.relay_push_key().await
+        cancellable(&self.closing, None, move |token| async move {
+            engine.relay_push_key(token).await
         })
         .await
     }
@@ -828,9 +828,13 @@ impl FioWallet {
     /// an FCM or UnifiedPush handler) calls when a push arrives: fetches,
     /// receives and commits what waits, within `budget_ms` and at most
     /// `max_messages` envelopes (0: no cap), under the wallet's one-writer
-    /// lock, and returns what to show. Nothing is delivered; the app's next
-    /// sync sends the replies. A budget that runs out, or another process
-    /// syncing the wallet, is not an error (`summary.stopped`).
+    /// lock, and returns what to show: what came in since the last such call
+    /// and is not marked handled, each event once whichever process received
+    /// it, at most 50 (`omitted` counts the rest). Nothing is delivered; the
+    /// app's next sync sends the replies. A budget that runs out, or another
+    /// process syncing the wallet, is not an error (`summary.stopped`); a
+    /// fetch that fails after committing something returns what it
+    /// committed with `error` set.
     #[uniffi::method(default(max_messages = 0, cancel = None))]
     pub async fn receive_for_notification(
         &self,
@@ -843,6 +847,13 @@ impl FioWallet {
                 "budget_ms",
                 &budget_ms.to_string(),
                 "a positive number of milliseconds",
+            ));
+        }
+        if max_messages < 0 {
+            return Err(FioPeerError::input(
+                "max_messages",
+                &max_messages.to_string(),
+                "0 (no cap) or more",
             ));
         }
         let engine = self.engine.clone();

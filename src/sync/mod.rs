@@ -978,7 +978,7 @@ impl Engine {
             Err(SyncError::Chain(e)) => report.registration_error = Some(e.to_string()),
             Err(e) => return Err(e),
         }
-        self.carry_push_registrations().await?;
+        unless_cancelled(cancel, self.carry_push_registrations()).await?;
         self.deliver(&mut report, progress, cancel).await?;
         Ok(report)
     }
@@ -1065,6 +1065,27 @@ impl Engine {
         cancel: &CancelToken,
         max_messages: Option<u64>,
     ) -> Result<(), SyncError> {
+        self.fetch_polling(
+            report,
+            progress,
+            cancel,
+            max_messages,
+            self.config.long_poll,
+        )
+        .await
+    }
+
+    /// [`fetch`](Self::fetch) whose first page of our current inbox waits
+    /// up to `long_poll` (a previous inbox is never waited on: it gets no
+    /// new peers, and waiting there would hold up the current one).
+    async fn fetch_polling(
+        self: &Arc<Self>,
+        report: &mut SyncReport,
+        progress: Option<&dyn SyncProgress>,
+        cancel: &CancelToken,
+        max_messages: Option<u64>,
+        long_poll: Duration,
+    ) -> Result<(), SyncError> {
         let inbox = self
             .blocking(|w| w.own_inbox())
             .await?
@@ -1080,7 +1101,14 @@ impl Engine {
         for old in self.blocking(|w| w.previous_inboxes()).await? {
             let id = old.inbox_id.clone();
             match self
-                .fetch_inbox(Arc::new(old), report, progress, cancel, max_messages)
+                .fetch_inbox(
+                    Arc::new(old),
+                    report,
+                    progress,
+                    cancel,
+                    max_messages,
+                    Duration::ZERO,
+                )
                 .await
             {
                 Ok(()) => {}
@@ -1098,8 +1126,15 @@ impl Engine {
                 return Ok(());
             }
         }
-        self.fetch_inbox(Arc::new(inbox), report, progress, cancel, max_messages)
-            .await
+        self.fetch_inbox(
+            Arc::new(inbox),
+            report,
+            progress,
+            cancel,
+            max_messages,
+            long_poll,
+        )
+        .await
     }
 
     async fn fetch_inbox(
@@ -1109,6 +1144,7 @@ impl Engine {
         progress: Option<&dyn SyncProgress>,
         cancel: &CancelToken,
         max_messages: Option<u64>,
+        long_poll: Duration,
     ) -> Result<(), SyncError> {
         let mut after = 0i64;
         // Envelopes a page may ask for: the batch, or what the limit leaves.
@@ -1121,11 +1157,8 @@ impl Engine {
             return Ok(());
         }
         // The first page may be a long poll: a cancel ends the wait.
-        let mut page = unless_cancelled(
-            cancel,
-            self.get_page(&inbox, 0, self.config.long_poll, batch(report)),
-        )
-        .await;
+        let mut page =
+            unless_cancelled(cancel, self.get_page(&inbox, 0, long_poll, batch(report))).await;
         loop {
             let (messages, bytes) = page?;
             if messages.is_empty() {

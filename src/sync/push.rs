@@ -9,7 +9,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{relay_json, CancelToken, Engine, SyncEngine, SyncError, SyncLimits, SyncReport, Turn};
+use super::{
+    relay_json, unless_cancelled, CancelToken, Engine, SyncEngine, SyncError, SyncReport, Turn,
+};
 use super::{Budget, SMALL_BODY};
 use crate::protocol::Action;
 use crate::wallet::{
@@ -137,11 +139,22 @@ pub struct Notice {
 /// What the notification-extension receive did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NotificationReceive {
+    /// What to show, oldest first: what came in since the last such call
+    /// and is not yet marked handled by the app, each event once; at most
+    /// [`MAX_NOTICES`], the newest.
     pub notices: Vec<Notice>,
-    /// The sync's report (what was fetched, and whether the budget or
+    /// Notices left out beyond [`MAX_NOTICES`] ("and 12 more").
+    pub omitted: u64,
+    /// The fetch's report (what was fetched, and whether the budget or
     /// another sync stopped it: `stopped`).
     pub report: SyncReport,
+    /// The fetch failed after something was committed: what it committed
+    /// is in `notices`, and this says why it stopped.
+    pub error: Option<String>,
 }
+
+/// Notices one call returns at most: a notification shows a few lines.
+pub const MAX_NOTICES: usize = 50;
 
 #[derive(Deserialize)]
 struct Registered {
@@ -156,21 +169,37 @@ struct VapidKey {
 impl SyncEngine {
     /// Registers `target` on our inbox (creating the inbox first if the
     /// wallet has none) and keeps it, so an inbox move registers it again.
-    /// Registering the same device again replaces it.
-    pub async fn register_push(&self, target: PushTarget) -> Result<PushRegistration, SyncError> {
-        self.exclusive(Turn::cancellable(None), move |e| async move {
-            e.ensure_inbox().await?;
-            e.register_push(&target).await
-        })
+    /// Registering the same device again replaces it. `cancel` ends it at
+    /// once (its wait for a running sync too).
+    pub async fn register_push(
+        &self,
+        target: PushTarget,
+        cancel: CancelToken,
+    ) -> Result<PushRegistration, SyncError> {
+        self.exclusive(
+            Turn::cancellable(Some(cancel.clone())),
+            move |e| async move {
+                unless_cancelled(&cancel, async {
+                    e.ensure_inbox().await?;
+                    e.register_push(&target).await
+                })
+                .await
+            },
+        )
         .await
     }
 
     /// Removes a registration from the relay and from the wallet. One the
     /// relay no longer has (it was gone) is removed here all the same.
-    pub async fn remove_push(&self, push_id: String) -> Result<bool, SyncError> {
-        self.exclusive(Turn::cancellable(None), move |e| async move {
-            e.remove_push(&push_id).await
-        })
+    pub async fn remove_push(
+        &self,
+        push_id: String,
+        cancel: CancelToken,
+    ) -> Result<bool, SyncError> {
+        self.exclusive(
+            Turn::cancellable(Some(cancel.clone())),
+            move |e| async move { unless_cancelled(&cancel, e.remove_push(&push_id)).await },
+        )
         .await
     }
 
@@ -186,16 +215,21 @@ impl SyncEngine {
 
     /// The relay's VAPID public key (base64url): the `applicationServerKey`
     /// a Web Push or UnifiedPush subscription must be made with.
-    pub async fn relay_push_key(&self) -> Result<String, SyncError> {
-        self.exclusive(Turn::cancellable(None), move |e| async move {
-            let relay = match e.blocking(|w| w.own_inbox()).await? {
-                Some(inbox) => inbox.relay.clone(),
-                None => e.config.relay.clone().ok_or(SyncError::NoRelay)?,
-            };
-            let url = format!("{}/v1/push/vapid", relay.trim_end_matches('/'));
-            let (v, _): (VapidKey, _) = relay_json(e.http.get(&url), 200, SMALL_BODY).await?;
-            Ok(v.public_key)
-        })
+    pub async fn relay_push_key(&self, cancel: CancelToken) -> Result<String, SyncError> {
+        self.exclusive(
+            Turn::cancellable(Some(cancel.clone())),
+            move |e| async move {
+                let relay = match e.blocking(|w| w.own_inbox()).await? {
+                    Some(inbox) => inbox.relay.clone(),
+                    None => e.config.relay.clone().ok_or(SyncError::NoRelay)?,
+                };
+                let url = format!("{}/v1/push/vapid", relay.trim_end_matches('/'));
+                let (v, _): (VapidKey, _) =
+                    unless_cancelled(&cancel, relay_json(e.http.get(&url), 200, SMALL_BODY))
+                        .await?;
+                Ok(v.public_key)
+            },
+        )
         .await
     }
 
@@ -213,12 +247,7 @@ impl SyncEngine {
         max_messages: Option<u64>,
         cancel: CancelToken,
     ) -> Result<NotificationReceive, SyncError> {
-        let before = self.wallet().last_event_id()?;
-        let limits = SyncLimits {
-            time_budget: Some(budget),
-            max_messages,
-        };
-        let timer = Budget::start(&self.rt, &cancel, limits.time_budget);
+        let timer = Budget::start(&self.rt, &cancel, Some(budget));
         let token = timer.token.clone();
         let turn = Turn {
             stop: Some(token.clone()),
@@ -228,13 +257,33 @@ impl SyncEngine {
         let result = self
             .exclusive(turn, move |e| async move {
                 let mut report = SyncReport::default();
-                let r = e.fetch(&mut report, None, &token, max_messages).await;
+                // No long poll: the push says something is there already.
+                let r = e
+                    .fetch_polling(&mut report, None, &token, max_messages, Duration::ZERO)
+                    .await;
                 Ok((report, r))
             })
             .await;
-        let report = timer.finish(&cancel, result)?;
-        let notices = notices(self, before)?;
-        Ok(NotificationReceive { notices, report })
+        let fetched = timer.finish(&cancel, result);
+        // What was committed is shown even when the fetch then failed (or
+        // was cancelled): the next call would not show it again.
+        let (from, to) = self.wallet().claim_notices()?;
+        let (notices, omitted) = notices(self, from, to)?;
+        match fetched {
+            Ok(report) => Ok(NotificationReceive {
+                notices,
+                omitted,
+                report,
+                error: None,
+            }),
+            Err(e) if notices.is_empty() => Err(e),
+            Err(e) => Ok(NotificationReceive {
+                notices,
+                omitted,
+                report: SyncReport::default(),
+                error: Some(e.to_string()),
+            }),
+        }
     }
 }
 
@@ -251,6 +300,13 @@ impl Engine {
             .bearer_auth(&inbox.credential)
             .json(&body);
         let (r, _): (Registered, _) = relay_json(request, 201, SMALL_BODY).await?;
+        // It goes into a URL path and onto screens: the contract's form only.
+        if !is_push_id(&r.push_id) {
+            return Err(SyncError::Relay {
+                status: 201,
+                message: "unexpected answer: push_id is not 32 lowercase hex".into(),
+            });
+        }
         let (identity, text, inbox_id, push_id) = (
             target.identity(),
             body.to_string(),
@@ -274,19 +330,31 @@ impl Engine {
         };
         // Registered on the current inbox: the relay forgets it too.
         if let Some(inbox) = inbox.filter(|i| i.inbox_id == stored.inbox_id) {
-            let resp = self
+            self.delete_push(&inbox, push_id).await?;
+        }
+        // An inbox we moved away from is still fetched, and still wakes the
+        // device until it goes; a removal (a sign-out) ends that too, as
+        // far as its relay answers.
+        for old in self.blocking(|w| w.previous_inboxes()).await? {
+            let listing = self
                 .http
-                .delete(format!("{}/push/{push_id}", inbox.inbox_url))
-                .bearer_auth(&inbox.credential)
-                .send()
-                .await
-                .map_err(|e| SyncError::Transport(crate::chain::client::describe_http(&e)))?;
-            let status = resp.status().as_u16();
-            if status != 204 && status != 404 {
-                let body = crate::chain::client::read_capped(resp, SMALL_BODY)
-                    .await
-                    .unwrap_or_default();
-                return Err(super::relay_error(status, &body));
+                .get(format!("{}/push", old.inbox_url))
+                .bearer_auth(&old.credential);
+            let Ok((list, _)) = relay_json::<Value>(listing, 200, SMALL_BODY).await else {
+                continue;
+            };
+            let same: Vec<String> = list["subscriptions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|v| listed_identity(v).as_deref() == Some(stored.identity.as_str()))
+                .filter_map(|v| v["push_id"].as_str().map(str::to_string))
+                .filter(|id| is_push_id(id))
+                .collect();
+            for id in same {
+                if let Err(e) = self.delete_push(&old, &id).await {
+                    log::warn!("cannot remove a push registration from a previous inbox: {e}");
+                }
             }
         }
         let id = push_id.to_string();
@@ -294,44 +362,119 @@ impl Engine {
             .await
     }
 
+    /// `DELETE …/push/{push_id}` on `inbox`; one the relay has not got is gone.
+    async fn delete_push(
+        &self,
+        inbox: &crate::wallet::OwnInbox,
+        push_id: &str,
+    ) -> Result<(), SyncError> {
+        let resp = self
+            .http
+            .delete(format!("{}/push/{push_id}", inbox.inbox_url))
+            .bearer_auth(&inbox.credential)
+            .send()
+            .await
+            .map_err(|e| SyncError::Transport(crate::chain::client::describe_http(&e)))?;
+        let status = resp.status().as_u16();
+        if status != 204 && status != 404 {
+            let body = crate::chain::client::read_capped(resp, SMALL_BODY)
+                .await
+                .unwrap_or_default();
+            return Err(super::relay_error(status, &body));
+        }
+        Ok(())
+    }
+
     /// Registers on our current inbox every registration that was made on
-    /// an earlier one (after an inbox move). A failure is left for the next
-    /// sync to try again; the sync does not fail for it.
+    /// an earlier one (after an inbox move), newest first (the 5 a relay
+    /// takes go to the devices that registered last). A relay that refuses
+    /// one for good (400, 404, 409: not a target it takes, no push, full)
+    /// makes the wallet forget it: the app registers its device again at
+    /// its next start. Other failures are left for the next sync; the sync
+    /// does not fail for them.
     pub(super) async fn carry_push_registrations(&self) -> Result<(), SyncError> {
         let Some(inbox) = self.blocking(|w| w.own_inbox()).await? else {
             return Ok(());
         };
-        let stale: Vec<_> = self
+        let mut stale: Vec<_> = self
             .blocking(|w| w.push_registrations())
             .await?
             .into_iter()
             .filter(|r| r.inbox_id != inbox.inbox_id)
             .collect();
+        stale.reverse();
         for r in stale {
-            let Some(registration) = PushRegistration::from_stored(&r) else {
-                continue;
+            let forget = match PushRegistration::from_stored(&r) {
+                None => true,
+                Some(registration) => match self.register_push(&registration.target).await {
+                    Ok(_) => false,
+                    Err(SyncError::Relay { status, message })
+                        if (400..500).contains(&status) && status != 401 && status != 429 =>
+                    {
+                        log::warn!("the new inbox's relay refused a push registration ({status}: {message}); forgotten");
+                        true
+                    }
+                    Err(e) => {
+                        log::warn!("cannot register a push target on the new inbox yet: {e}");
+                        false
+                    }
+                },
             };
-            if let Err(e) = self.register_push(&registration.target).await {
-                log::warn!("cannot register a push target on the new inbox: {e}");
+            if forget {
+                let id = r.push_id.clone();
+                self.blocking(move |w| w.forget_push_registration(&id))
+                    .await?;
             }
         }
         Ok(())
     }
 }
 
-/// The notices for the events after `before`: requests and texts that came
-/// in, and the answers to ours.
-fn notices(engine: &SyncEngine, before: i64) -> Result<Vec<Notice>, SyncError> {
+/// A push id as the contract gives it: 32 lowercase hex.
+fn is_push_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// The identity (the relay's rule) of a subscription as a listing shows it.
+fn listed_identity(v: &Value) -> Option<String> {
+    let s = |k: &str| v.get(k).and_then(Value::as_str);
+    match s("kind")? {
+        "webpush" => Some(format!("webpush {}", s("endpoint")?)),
+        "gateway" => Some(format!(
+            "gateway {} {} {}",
+            s("url")?,
+            s("app_id")?,
+            s("pushkey")?
+        )),
+        _ => None,
+    }
+}
+
+/// The notices for the events in `(from, to]`: requests and texts that
+/// came in, and the answers to ours; the newest [`MAX_NOTICES`], and how
+/// many more there were.
+fn notices(engine: &SyncEngine, from: i64, to: i64) -> Result<(Vec<Notice>, u64), SyncError> {
     let wallet = engine.wallet();
-    let mut out = Vec::new();
-    let mut after = before;
-    loop {
+    let mut out = std::collections::VecDeque::new();
+    let mut omitted = 0u64;
+    let mut after = from;
+    while after < to {
         let page = wallet.events(Some(after), 200)?;
         let Some(last) = page.last() else { break };
         after = last.id;
-        out.extend(page.iter().filter_map(|e| notice(wallet, e)));
+        for n in page
+            .iter()
+            .take_while(|e| e.id <= to)
+            .filter_map(|e| notice(wallet, e))
+        {
+            if out.len() == MAX_NOTICES {
+                out.pop_front();
+                omitted += 1;
+            }
+            out.push_back(n);
+        }
     }
-    Ok(out)
+    Ok((out.into(), omitted))
 }
 
 fn notice(wallet: &Arc<crate::wallet::Wallet>, e: &EventRecord) -> Option<Notice> {
@@ -383,6 +526,12 @@ fn notice(wallet: &Arc<crate::wallet::Wallet>, e: &EventRecord) -> Option<Notice
                             "{peer} rejected your request for {}",
                             amount(d.amount.as_deref(), d.token_code.as_deref())
                         ),
+                        Some((Action::NewComRequest, _)) if what == "accepted" => {
+                            format!("{peer} accepted your connection")
+                        }
+                        Some((Action::NewComRequest, _)) => {
+                            format!("{peer} declined your connection")
+                        }
                         _ => format!("{peer} {what} your request"),
                     }
                 }
@@ -449,11 +598,41 @@ fn describe_incoming(peer: &str, m: &MessageRecord) -> String {
     }
 }
 
-/// A notification line is short: at most 120 characters of a memo.
+/// A notification line is short and one line: at most 120 characters of a
+/// memo, with control, line-breaking, bidirectional and zero-width
+/// characters replaced by spaces (a peer's memo must not fake a second
+/// line or reorder the text around it).
 fn clip(s: &str) -> String {
-    let mut out: String = s.chars().filter(|c| !c.is_control()).take(120).collect();
+    let shown = |c: char| {
+        !(c.is_control()
+            || matches!(c,
+                '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}'))
+    };
+    let mut out: String = s
+        .chars()
+        .take(120)
+        .map(|c| if shown(c) { c } else { ' ' })
+        .collect();
     if s.chars().count() > 120 {
         out.push('…');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clip;
+
+    #[test]
+    fn a_memo_cannot_fake_a_line_or_reorder_the_text() {
+        let forged = "x\u{2028}alice@wallet paid your request for 5 BTC\u{202E}gnp.exe";
+        let shown = clip(forged);
+        assert!(
+            !shown.chars().any(|c| matches!(c, '\u{2028}' | '\u{202E}')),
+            "{shown:?}"
+        );
+        assert_eq!(clip("a\nb\tc\u{200B}d"), "a b c d");
+        assert_eq!(clip(&"é".repeat(130)).chars().count(), 121);
+    }
 }

@@ -273,7 +273,7 @@ fn resolve_rows(
     Ok(events)
 }
 
-fn handled(conn: &Connection) -> rusqlite::Result<i64> {
+pub(super) fn handled(conn: &Connection) -> rusqlite::Result<i64> {
     Ok(conn
         .prepare_cached("SELECT handled FROM event_cursor WHERE id = 1")?
         .query_row([], |r| r.get(0))
@@ -282,7 +282,7 @@ fn handled(conn: &Connection) -> rusqlite::Result<i64> {
 }
 
 /// The id of the newest event ever logged (0: none), trimmed or not.
-fn last_id(conn: &Connection) -> rusqlite::Result<i64> {
+pub(super) fn last_id(conn: &Connection) -> rusqlite::Result<i64> {
     Ok(conn
         .prepare_cached("SELECT seq FROM sqlite_sequence WHERE name = 'events'")?
         .query_row([], |r| r.get(0))

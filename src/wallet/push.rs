@@ -2,7 +2,7 @@
 //! which devices the relay wakes, kept so an inbox move registers them on
 //! the new inbox. The relay is told by the sync engine (`sync::push`).
 
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 
 use super::types::WalletError;
 use super::Wallet;
@@ -79,5 +79,29 @@ impl Wallet {
             [push_id],
         )?;
         Ok(n > 0)
+    }
+
+    /// Claims the events not yet turned into notices, up to the newest:
+    /// returns the range `(from, to]` to show, where `from` is past what
+    /// was notified before and what the app marked handled. Atomic, so two
+    /// processes never show one event twice.
+    pub fn claim_notices(&self) -> Result<(i64, i64), WalletError> {
+        let mut inner = self.lock()?;
+        let tx = inner.conn.transaction()?;
+        let notified: i64 = tx
+            .query_row("SELECT notified FROM notify_cursor WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .unwrap_or(0);
+        let from = notified.max(super::events::handled(&tx)?);
+        let to = super::events::last_id(&tx)?.max(from);
+        tx.execute(
+            "INSERT INTO notify_cursor (id, notified) VALUES (1, ?1)
+             ON CONFLICT (id) DO UPDATE SET notified = max(notified, excluded.notified)",
+            [to],
+        )?;
+        tx.commit()?;
+        Ok((from, to))
     }
 }

@@ -13,6 +13,8 @@ final class PushTests: XCTestCase {
         var a: FioWallet? = try openWallet(dir, "alice")
         let b = try openWallet(dir, "bob")
         try await channel(a!, b)
+        // The app has shown what it has so far.
+        try a!.markEventsHandled(id: try a!.events(after: nil, limit: 1000).last!.id)
         // A gateway that refuses what it gets (the push fails; the
         // registration and the extension call are what is tested here).
         let base = env("FIO_TEST_REFUSING").components(separatedBy: "/v1/")[0]

@@ -8,3 +8,10 @@ CREATE TABLE push_registrations (
     push_id    TEXT NOT NULL,         -- the relay's id for it there
     created_at INTEGER NOT NULL       -- unix seconds
 );
+
+-- How far the notification extension has turned events into notices (one
+-- row): each event is shown at most once, whichever process receives it.
+CREATE TABLE notify_cursor (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    notified INTEGER NOT NULL
+);

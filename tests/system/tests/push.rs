@@ -87,9 +87,9 @@ impl Gateway {
         Gateway { url, got, _rt: rt }
     }
 
-    /// Waits (up to 3 s) for a notification naming `inbox_id`.
+    /// Waits (up to 10 s) for a notification naming `inbox_id`.
     fn wait_for(&self, inbox_id: &str) -> Option<Value> {
-        for _ in 0..60 {
+        for _ in 0..200 {
             let found = self
                 .got
                 .lock()
@@ -145,10 +145,16 @@ fn a_peers_request_pushes_to_the_wallet_and_the_extension_call_shows_it() {
     let alice = world.party("alice", &ak, 0);
     let bob = world.party("bob", &bk, 1);
     open_channel(&alice, &bob);
+    // Both apps showed what they have so far.
+    for p in [&alice, &bob] {
+        p.wallet
+            .mark_events_handled(p.wallet.last_event_id().unwrap())
+            .unwrap();
+    }
     let registered = block_on(
         alice
             .engine
-            .register_push(gateway_target(&gw, "alice-phone")),
+            .register_push(gateway_target(&gw, "alice-phone"), CancelToken::new()),
     )
     .unwrap();
     assert_eq!(registered.push_id.len(), 32);
@@ -175,7 +181,7 @@ fn a_peers_request_pushes_to_the_wallet_and_the_extension_call_shows_it() {
     // The extension: a fresh wallet object on Alice's file, one call.
     let alice = world.party("alice", &alice_key, 0);
     let got = block_on(alice.engine.receive_for_notification(
-        Duration::from_secs(5),
+        Duration::from_secs(20),
         Some(20),
         CancelToken::new(),
     ))
@@ -195,7 +201,7 @@ fn a_peers_request_pushes_to_the_wallet_and_the_extension_call_shows_it() {
         .collect();
     assert_eq!(queued.last(), Some(&Action::NewFundsRequest), "{queued:?}");
     let again = block_on(alice.engine.receive_for_notification(
-        Duration::from_secs(5),
+        Duration::from_secs(20),
         None,
         CancelToken::new(),
     ))
@@ -223,7 +229,7 @@ fn a_peers_request_pushes_to_the_wallet_and_the_extension_call_shows_it() {
     drop(bob);
     let bob = world.party("bob", &bob_db_key, 1);
     let got = block_on(bob.engine.receive_for_notification(
-        Duration::from_secs(5),
+        Duration::from_secs(20),
         None,
         CancelToken::new(),
     ))
@@ -238,12 +244,22 @@ fn registrations_follow_an_inbox_move_and_are_removed_from_relay_and_wallet() {
     let world = World::new(&[("alice", &ak), ("bob", &bk)]);
     let gw = Gateway::start();
     let alice = world.party("alice", &ak, 0);
-    let first = block_on(alice.engine.register_push(gateway_target(&gw, "p1"))).unwrap();
+    let first = block_on(
+        alice
+            .engine
+            .register_push(gateway_target(&gw, "p1"), CancelToken::new()),
+    )
+    .unwrap();
     // The same device again: replaced, not added.
-    let same = block_on(alice.engine.register_push(gateway_target(&gw, "p1"))).unwrap();
+    let same = block_on(
+        alice
+            .engine
+            .register_push(gateway_target(&gw, "p1"), CancelToken::new()),
+    )
+    .unwrap();
     assert_eq!(same.push_id, first.push_id);
     assert_eq!(alice.engine.push_registrations().unwrap().len(), 1);
-    let key = block_on(alice.engine.relay_push_key()).unwrap();
+    let key = block_on(alice.engine.relay_push_key(CancelToken::new())).unwrap();
     assert_eq!(key.len(), 87, "65 bytes in base64url without padding");
 
     let old = alice.wallet.own_inbox().unwrap().unwrap();
@@ -262,10 +278,27 @@ fn registrations_follow_an_inbox_move_and_are_removed_from_relay_and_wallet() {
     open_channel(&bob, &alice);
     assert!(gw.wait_for(&new.inbox_id).is_some());
 
-    assert!(block_on(alice.engine.remove_push(moved[0].push_id.clone())).unwrap());
+    // The old inbox still has it (it is still fetched, and still wakes the
+    // device); a removal takes it from both.
+    assert_eq!(
+        relay_subscriptions(&old.inbox_url, &old.credential).len(),
+        1
+    );
+    assert!(block_on(
+        alice
+            .engine
+            .remove_push(moved[0].push_id.clone(), CancelToken::new())
+    )
+    .unwrap());
     assert!(relay_subscriptions(&new.inbox_url, &new.credential).is_empty());
+    assert!(relay_subscriptions(&old.inbox_url, &old.credential).is_empty());
     assert!(alice.engine.push_registrations().unwrap().is_empty());
-    assert!(!block_on(alice.engine.remove_push(moved[0].push_id.clone())).unwrap());
+    assert!(!block_on(
+        alice
+            .engine
+            .remove_push(moved[0].push_id.clone(), CancelToken::new())
+    )
+    .unwrap());
 }
 
 /// What the relay lists for an inbox (GET …/push).
@@ -282,4 +315,58 @@ fn relay_subscriptions(inbox_url: &str, credential: &str) -> Vec<Value> {
             .unwrap();
         v["subscriptions"].as_array().unwrap().clone()
     })
+}
+
+/// Each event becomes a notice once, whichever wallet object (process)
+/// receives it, and never after the app marked it handled.
+#[test]
+fn each_event_is_notified_once_and_not_after_the_app_handled_it() {
+    let (ak, bk) = keys();
+    let world = World::new(&[("alice", &ak), ("bob", &bk)]);
+    let alice = world.party("alice", &ak, 0);
+    let bob = world.party("bob", &bk, 1);
+    open_channel(&alice, &bob);
+    let receive = |p: &Party| {
+        block_on(p.engine.receive_for_notification(
+            Duration::from_secs(20),
+            None,
+            CancelToken::new(),
+        ))
+        .unwrap()
+    };
+    // What came before the first call and the app has not handled is shown
+    // once; the app then handles everything.
+    let _ = receive(&alice);
+    alice
+        .wallet
+        .mark_events_handled(alice.wallet.last_event_id().unwrap())
+        .unwrap();
+    assert!(receive(&alice).notices.is_empty());
+    // The app syncs a request in, and marks it handled (the user saw it):
+    // the extension does not show it.
+    bob.wallet.request_funds("alice@devnet", dinner()).unwrap();
+    bob.sync();
+    alice.sync();
+    alice
+        .wallet
+        .mark_events_handled(alice.wallet.last_event_id().unwrap())
+        .unwrap();
+    assert!(receive(&alice).notices.is_empty());
+    // A text the app received but has not handled: shown once, even by a
+    // second object on the same file (another process would do the same).
+    bob.wallet
+        .send_private_text("alice@devnet", "are you there?", None)
+        .unwrap();
+    bob.sync();
+    alice.sync();
+    let texts: Vec<String> = receive(&alice)
+        .notices
+        .into_iter()
+        .map(|n| n.text)
+        .collect();
+    assert_eq!(texts, ["bob@devnet: are you there?"]);
+    let key = alice.key.clone();
+    drop(alice);
+    let again = world.party("alice", &key, 0);
+    assert!(receive(&again).notices.is_empty());
 }
