@@ -564,7 +564,7 @@ fn a_database_of_schema_7_upgrades_in_place() {
     let conn = store::open(&path, &database_key).unwrap();
     conn.execute_batch(
         "DROP TABLE events; DROP TABLE event_cursor; DROP INDEX queue_waiting;
-         DROP INDEX messages_channel; DROP TABLE push_registrations;
+         DROP INDEX messages_channel; DROP TABLE push_registrations; DROP TABLE notify_cursor;
          UPDATE queue SET handled = 0; PRAGMA user_version = 7;",
     )
     .unwrap();
