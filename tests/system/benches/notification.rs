@@ -55,6 +55,11 @@ fn main() {
     let alice = world.party("alice", &ak, 0);
     let bob = world.party("bob", &bk, 1);
     open_channel(&alice, &bob);
+    // Alice's app showed what came so far.
+    alice
+        .wallet
+        .mark_events_handled(alice.wallet.last_event_id().unwrap())
+        .unwrap();
     let relay = alice.relay.clone();
     let node = world.devnet_url.clone();
     let alice_key = alice.key.clone();
