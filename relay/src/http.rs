@@ -334,6 +334,14 @@ fn json_error_body(response: Response) -> Response {
     rebuilt
 }
 
+/// Whether the request says its body is JSON.
+fn has_json_type(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(is_json_type)
+}
+
 /// `application/json`, in any case, with or without parameters (RFC 9110
 /// media types are case-insensitive).
 fn is_json_type(value: &str) -> bool {
@@ -475,10 +483,7 @@ async fn submit_inner(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     use axum::extract::rejection::FailedToBufferBody;
-    let json_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(is_json_type);
+    let json_type = has_json_type(&headers);
     let body = match body {
         Ok(b) => b,
         Err(BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_))) => {
@@ -765,11 +770,7 @@ async fn ack(
     let Ok(body) = body else {
         return body_too_late();
     };
-    let json_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(is_json_type);
-    if !json_type {
+    if !has_json_type(&headers) {
         return not_json();
     }
     let Some(body) = ack_body(&body) else {
@@ -819,11 +820,7 @@ async fn push_add(
     let Ok(body) = body else {
         return body_too_late();
     };
-    let json_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(is_json_type);
-    if !json_type {
+    if !has_json_type(&headers) {
         return not_json();
     }
     let target = match state.pusher.parse(&body) {

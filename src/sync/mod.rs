@@ -22,7 +22,7 @@ mod destination;
 mod push;
 
 pub use destination::{is_public, public_only_resolver, refused, Refused};
-pub use push::{Notice, NotificationReceive, PushRegistration, PushTarget};
+pub use push::{push_identity, Notice, NotificationReceive, PushRegistration, PushTarget};
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;

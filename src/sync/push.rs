@@ -71,16 +71,10 @@ impl PushTarget {
         }
     }
 
-    /// What makes two registrations one device (the relay's rule).
+    /// What makes two registrations one device (the relay's rule,
+    /// [`push_identity`]).
     pub fn identity(&self) -> String {
-        match self {
-            PushTarget::WebPush { endpoint, .. } => format!("webpush {endpoint}"),
-            PushTarget::Gateway {
-                url,
-                app_id,
-                pushkey,
-            } => format!("gateway {url} {app_id} {pushkey}"),
-        }
+        push_identity(&self.to_json()).expect("a target's JSON has its identity")
     }
 
     fn from_json(v: &Value) -> Option<PushTarget> {
@@ -347,7 +341,7 @@ impl Engine {
                 .as_array()
                 .into_iter()
                 .flatten()
-                .filter(|v| listed_identity(v).as_deref() == Some(stored.identity.as_str()))
+                .filter(|v| push_identity(v).as_deref() == Some(stored.identity.as_str()))
                 .filter_map(|v| v["push_id"].as_str().map(str::to_string))
                 .filter(|id| is_push_id(id))
                 .collect();
@@ -435,8 +429,11 @@ fn is_push_id(id: &str) -> bool {
     id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
-/// The identity (the relay's rule) of a subscription as a listing shows it.
-fn listed_identity(v: &Value) -> Option<String> {
+/// What makes two push registrations one device, from the subscription's
+/// JSON as it is registered or listed (docs/protocol.md §4.4): the same
+/// Web Push endpoint, or the same gateway url, app_id and pushkey. One rule
+/// for the relay, which replaces such a registration, and the wallet.
+pub fn push_identity(v: &Value) -> Option<String> {
     let s = |k: &str| v.get(k).and_then(Value::as_str);
     match s("kind")? {
         "webpush" => Some(format!("webpush {}", s("endpoint")?)),

@@ -178,16 +178,11 @@ impl PushTarget {
 
     /// What makes two registrations the same device: re-registering it
     /// replaces the first (a browser renews its keys; an app re-registers
-    /// at every start).
+    /// at every start). One rule with the wallet's
+    /// (`fio_peer::sync::push_identity`).
     pub fn identity(&self) -> String {
-        match self {
-            PushTarget::WebPush { endpoint, .. } => format!("webpush {endpoint}"),
-            PushTarget::Gateway {
-                url,
-                app_id,
-                pushkey,
-            } => format!("gateway {url} {app_id} {pushkey}"),
-        }
+        fio_peer::sync::push_identity(&self.public_json())
+            .expect("a target's JSON has its identity")
     }
 
     /// The stored form: the subscription as it was registered.

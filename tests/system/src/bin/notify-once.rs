@@ -7,13 +7,9 @@
 //!
 //! `notify-once <database> <wif> <fio address> <chain id> <node> <relay> <budget ms> [open-only]`
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fio_peer::chain::{ChainClient, ChainConfig, ChainId};
-use fio_peer::crypto::PrivateKey;
-use fio_peer::sync::{CancelToken, SyncConfig, SyncEngine};
-use fio_peer::wallet::{KeyDirectory, Wallet};
+use fio_peer::sync::CancelToken;
 
 /// Peak resident set of this process, in KiB (Linux: /proc/self/status).
 fn peak_rss_kib() -> u64 {
@@ -40,24 +36,8 @@ fn main() {
         }
     };
     let open_only = args.get(7).map(String::as_str) == Some("open-only");
-    let key = PrivateKey::parse(wif).expect("a private key");
-    let config = ChainConfig::new(
-        ChainId::parse(chain_id).expect("a chain id"),
-        vec![node.clone()],
-    );
-    let chain = ChainClient::new(config).expect("a chain client");
-    let directory: Arc<dyn KeyDirectory> = Arc::new(chain.clone());
-    let wallet = Arc::new(Wallet::open(db, key, address, directory).expect("the wallet opens"));
-    let engine = SyncEngine::new(
-        wallet.clone(),
-        chain,
-        SyncConfig {
-            relay: Some(relay.clone()),
-            allow_insecure_destinations: true,
-            ..SyncConfig::default()
-        },
-    )
-    .expect("an engine");
+    let (wallet, engine) =
+        fio_peer_system_tests::open_engine(db, wif, address, chain_id, node, relay, Duration::ZERO);
     let (notices, received) = if open_only {
         (Vec::new(), 0)
     } else {

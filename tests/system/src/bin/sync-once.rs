@@ -5,13 +5,9 @@
 //!
 //! `sync-once <database> <wif> <fio address> <chain id> <node> <relay> <long poll s>`
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use fio_peer::chain::{ChainClient, ChainConfig, ChainId};
-use fio_peer::crypto::PrivateKey;
-use fio_peer::sync::{CancelToken, SyncConfig, SyncEngine, SyncLimits, SyncStop};
-use fio_peer::wallet::{KeyDirectory, Wallet};
+use fio_peer::sync::{CancelToken, SyncLimits, SyncStop};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -19,25 +15,9 @@ fn main() {
         eprintln!("usage: sync-once <database> <wif> <fio address> <chain id> <node> <relay> <long poll s>");
         std::process::exit(2);
     };
-    let key = PrivateKey::parse(wif).expect("a private key");
-    let config = ChainConfig::new(
-        ChainId::parse(chain_id).expect("a chain id"),
-        vec![node.clone()],
-    );
-    let chain = ChainClient::new(config).expect("a chain client");
-    let directory: Arc<dyn KeyDirectory> = Arc::new(chain.clone());
-    let wallet = Arc::new(Wallet::open(db, key, address, directory).expect("the wallet opens"));
-    let engine = SyncEngine::new(
-        wallet.clone(),
-        chain,
-        SyncConfig {
-            relay: Some(relay.clone()),
-            long_poll: Duration::from_secs(long_poll.parse().expect("seconds")),
-            allow_insecure_destinations: true,
-            ..SyncConfig::default()
-        },
-    )
-    .expect("an engine");
+    let long_poll = Duration::from_secs(long_poll.parse().expect("seconds"));
+    let (wallet, engine) =
+        fio_peer_system_tests::open_engine(db, wif, address, chain_id, node, relay, long_poll);
     let report = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
