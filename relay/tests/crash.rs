@@ -180,7 +180,7 @@ async fn push_subscriptions_and_a_pending_push_survive_kill_9(backend: Backend) 
     let flags = [
         "--push-allow-insecure",
         "--push-coalesce",
-        "0.2",
+        "2",
         "--log",
         "debug",
     ];
@@ -214,9 +214,11 @@ async fn push_subscriptions_and_a_pending_push_survive_kill_9(backend: Backend) 
         1,
         "the subscription survived"
     );
-    // The first push's settling (its window opens) is done soon after the
-    // receiver has it; then the next state, and kill -9 at once after its
-    // 202, inside that window.
+    // The first push's settling (its 2 s window opens) is done soon after
+    // the receiver has it; then the next state, and kill -9 at once after
+    // its 202, well inside that window, so the push of seq 2 is stored as
+    // waiting, not claimed (a claim held by a killed instance would wait out
+    // its lease on PostgreSQL, as documented).
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(submit(2).await.unwrap().status(), 202);
     relay.kill_9();
@@ -239,10 +241,14 @@ async fn push_subscriptions_and_a_pending_push_survive_kill_9(backend: Backend) 
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(last, "2", "the push of seq 2 went out after the restart");
-    assert_eq!(
-        receiver.got(gw).len(),
-        2,
-        "seq 2 was not pushed before the kill"
+    let got = receiver.got(gw);
+    assert_eq!(got.len(), 2, "seq 2 was not pushed before the kill");
+    // The flag's window holds through the binary and across the restart:
+    // the second push waits 2 s from the first one's settling.
+    let gap = got[1].at - got[0].at;
+    assert!(
+        gap >= Duration::from_millis(1950),
+        "--push-coalesce 2 spaced the pushes by {gap:?}"
     );
     relay.signal(15);
     let _ = relay.child.wait();

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::{Request, State};
@@ -21,6 +21,8 @@ pub struct Got {
     pub path: String,
     pub headers: HashMap<String, String>,
     pub body: Vec<u8>,
+    /// When it arrived, to check coalescing windows from outside.
+    pub at: Instant,
 }
 
 impl Got {
@@ -89,6 +91,7 @@ async fn answer(State(r): State<Receiver>, request: Request) -> Response {
         path: path.clone(),
         headers,
         body: body.to_vec(),
+        at: Instant::now(),
     });
     let n = {
         let mut seen = r.seen.lock().unwrap();
